@@ -1,0 +1,11 @@
+/**
+ * `@waris/hybrid-infra`: Pulumi components for a hybrid on-premise + Thai Government Cloud AI platform.
+ *
+ * Importing this module registers no resource: it only exports classes and functions.
+ *
+ * @packageDocumentation
+ */
+export * from "./errors";
+export * from "./labels";
+export * from "./residency";
+export * from "./site";

@@ -1,0 +1,31 @@
+/**
+ * The labels and tags through which components tell the policy pack where a resource lives and what it holds.
+ * Policies see only resources, so these keys are a contract: change them only together with `policy/`.
+ */
+
+/** Kubernetes label naming the site a Kubernetes object is placed on. */
+export const SITE_LABEL = "waris.io/site";
+/** Kubernetes label naming the class of data a Kubernetes object holds. */
+export const DATA_CLASS_LABEL = "waris.io/data-class";
+
+/**
+ * Classes of data, from none to the most sensitive. `none` marks compute that holds no data (a burst GPU
+ * pool), the only class allowed outside Thailand; `personal` is data under the Thai PDPA.
+ */
+export const DATA_CLASSES = ["none", "internal", "confidential", "personal"] as const;
+
+/** A class of data a resource holds; see {@link DATA_CLASSES}. */
+export type DataClass = (typeof DATA_CLASSES)[number];
+
+/** The two labels every Kubernetes object of the platform carries. */
+export function placementLabels(siteName: string, dataClass: DataClass): Record<string, string> {
+  return { [SITE_LABEL]: siteName, [DATA_CLASS_LABEL]: dataClass };
+}
+
+/**
+ * The same facts as cloud resource tags. Cloud tag keys cannot hold `/` everywhere (Azure forbids it),
+ * so the tag keys use `waris-site` and `waris-data-class`.
+ */
+export function placementTags(siteName: string, dataClass: DataClass): Record<string, string> {
+  return { "waris-site": siteName, "waris-data-class": dataClass };
+}

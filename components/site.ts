@@ -1,0 +1,203 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as kubernetes from "@pulumi/kubernetes";
+import * as aws from "@pulumi/aws/provider";
+import * as azure from "@pulumi/azure-native/provider";
+import * as digitalocean from "@pulumi/digitalocean/provider";
+import { ArgumentProblem, show, throwIfInvalid } from "./errors";
+import { SITE_KINDS, SiteKind, THAILAND, describeThaiRegions, isRegionInThailand } from "./residency";
+
+export { SITE_KINDS, SiteKind } from "./residency";
+
+/** The roles a site plays. Primary and standby sites hold data; a burst site holds none. */
+export const SITE_ROLES = ["primary", "standby", "burst"] as const;
+
+/** The role a site plays; see {@link SITE_ROLES}. */
+export type SiteRole = (typeof SITE_ROLES)[number];
+
+/** Site kinds whose workloads run on a Kubernetes cluster the platform is handed a kubeconfig for. */
+export const KUBECONFIG_SITE_KINDS: readonly SiteKind[] = ["onprem", "gcloud"];
+
+/** Site names become Kubernetes label values and resource names: a short DNS-1123 label. */
+export const SITE_NAME_PATTERN = /^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$/;
+
+/**
+ * A site as a value: where things are placed. No cloud call is made to build one.
+ */
+export interface SiteSpec {
+  /** Unique name of the site, e.g. `onprem`; a DNS-1123 label of at most 24 characters. */
+  readonly name: string;
+  /** Kind of site. */
+  readonly kind: SiteKind;
+  /** Provider region (`ap-southeast-7`) or, for on-prem and G-Cloud, the data centre's name. */
+  readonly region: string;
+  /** ISO 3166-1 alpha-2 country of the region; must agree with the residency table. */
+  readonly country: string;
+  /** The role the site plays now, after `activeSite` is applied. */
+  readonly role: SiteRole;
+}
+
+/** Whether a site of this role holds data (and must therefore be in Thailand). */
+export function roleHoldsData(role: SiteRole): boolean {
+  return role !== "burst";
+}
+
+/**
+ * Everything wrong with a site's placement: its name, a country that contradicts the residency table,
+ * and a data-holding role outside Thailand. Shared by the stack configuration and {@link Site}.
+ *
+ * @param argumentPrefix - prefix for argument names in the problems, e.g. `sites.onprem`.
+ */
+export function siteSpecProblems(spec: SiteSpec, argumentPrefix = ""): ArgumentProblem[] {
+  const at = (field: string): string => (argumentPrefix ? `${argumentPrefix}.${field}` : field);
+  const problems: ArgumentProblem[] = [];
+  if (!SITE_NAME_PATTERN.test(spec.name)) {
+    problems.push({
+      argument: at("name"),
+      message: `is ${show(spec.name)}; a site name must be lowercase letters, digits and '-', start with a letter, at most 24 characters`,
+    });
+  }
+  if (!(SITE_KINDS as readonly string[]).includes(spec.kind)) {
+    problems.push({ argument: at("kind"), message: `is ${show(spec.kind)}; allowed: ${SITE_KINDS.join(", ")}` });
+    return problems;
+  }
+  const inThailand = isRegionInThailand(spec.kind, spec.region);
+  if (inThailand && spec.country !== THAILAND) {
+    problems.push({
+      argument: at("country"),
+      message: `is ${show(spec.country)}, but ${spec.kind} region ${show(spec.region)} is in Thailand; set it to "${THAILAND}"`,
+    });
+  }
+  if (!inThailand && spec.country === THAILAND) {
+    problems.push({
+      argument: at("region"),
+      message: `${spec.kind} region ${show(spec.region)} is not in Thailand (Thai regions: ${describeThaiRegions(spec.kind)}); set country to the region's real country`,
+    });
+  }
+  if (!inThailand && roleHoldsData(spec.role)) {
+    problems.push({
+      argument: at("role"),
+      message: `is ${show(spec.role)}, a role that holds data, but ${spec.kind} region ${show(spec.region)} is outside Thailand; data may live only in ${describeThaiRegions(spec.kind)} for ${spec.kind} (or on the onprem/gcloud sites); use role "burst" for compute that holds no data`,
+    });
+  }
+  return problems;
+}
+
+/** How to reach an S3-compatible object store of a site (G-Cloud's, or an on-prem MinIO). */
+export interface ObjectStoreAccessArgs {
+  /** HTTPS endpoint of the S3 API, e.g. `https://s3.example.go.th`. Plain HTTP is refused. */
+  readonly endpoint: string;
+  /** Signing region the store expects; defaults to `us-east-1`, what most S3-compatible stores accept. */
+  readonly signingRegion?: string;
+  /** Access key id (a Pulumi secret). */
+  readonly accessKeyId: pulumi.Input<string>;
+  /** Secret access key (a Pulumi secret). */
+  readonly secretAccessKey: pulumi.Input<string>;
+}
+
+/** Arguments of {@link Site}. */
+export interface SiteArgs {
+  /** Kind of site. */
+  readonly kind: SiteKind;
+  /** Provider region, or the data centre's name for `onprem` and `gcloud`. */
+  readonly region: string;
+  /** ISO 3166-1 alpha-2 country of the region. */
+  readonly country: string;
+  /** Role the site plays now (after failover, the standby site's role is `primary`). */
+  readonly role: SiteRole;
+  /**
+   * Kubeconfig of the site's cluster (a Pulumi secret). Required for `onprem` and `gcloud` sites,
+   * optional for cloud sites (whose node pools are made through the cloud API).
+   */
+  readonly kubeconfig?: pulumi.Input<string>;
+  /** The site's S3-compatible object store, for sites whose object storage is not the cloud's own. */
+  readonly objectStore?: ObjectStoreAccessArgs;
+}
+
+/**
+ * A site with the providers that reach it: a Kubernetes provider from its kubeconfig, the cloud's provider
+ * for its region, and an AWS provider pointed at its S3-compatible object store. Registers only providers.
+ *
+ * The providers carry the site's name, so the engine's URN of each says which site it reaches.
+ */
+export class Site extends pulumi.ComponentResource {
+  /** The site as a value. */
+  readonly spec: SiteSpec;
+  /** Kubernetes provider of the site's cluster, when a kubeconfig was given. */
+  readonly kubernetesProvider?: kubernetes.Provider;
+  /** AWS provider for the site's region (`aws` sites). */
+  readonly awsProvider?: aws.Provider;
+  /** Azure provider for the site's location (`azure` sites). */
+  readonly azureProvider?: azure.Provider;
+  /** DigitalOcean provider (`digitalocean` sites); the token comes from `DIGITALOCEAN_TOKEN`. */
+  readonly digitaloceanProvider?: digitalocean.Provider;
+  /** AWS provider pointed at the site's S3-compatible object store, when it has one. */
+  readonly objectStoreProvider?: aws.Provider;
+  /** HTTPS endpoint of the site's S3-compatible object store, when it has one. */
+  readonly objectStoreEndpoint?: string;
+
+  /**
+   * @param name - the site's name, e.g. `onprem`.
+   * @param args - where the site is and how to reach it.
+   * @param opts - component options.
+   */
+  constructor(name: string, args: SiteArgs, opts?: pulumi.ComponentResourceOptions) {
+    const spec: SiteSpec = { name, kind: args.kind, region: args.region, country: args.country, role: args.role };
+    const problems = siteSpecProblems(spec);
+    if (KUBECONFIG_SITE_KINDS.includes(args.kind) && args.kubeconfig === undefined) {
+      problems.push({ argument: "kubeconfig", message: `is required for a ${args.kind} site: it is the only way to reach it` });
+    }
+    if (args.objectStore && !args.objectStore.endpoint.startsWith("https://")) {
+      problems.push({
+        argument: "objectStore.endpoint",
+        message: `is ${show(args.objectStore.endpoint)}; it must be an https:// URL (TLS in transit)`,
+      });
+    }
+    throwIfInvalid(`Site "${name}"`, problems);
+
+    super("waris:index:Site", name, {}, opts);
+    this.spec = spec;
+    const child = { parent: this };
+
+    if (args.kubeconfig !== undefined) {
+      this.kubernetesProvider = new kubernetes.Provider(
+        name,
+        { kubeconfig: pulumi.secret(args.kubeconfig), enableServerSideApply: true },
+        child,
+      );
+    }
+    switch (args.kind) {
+      case "aws":
+        this.awsProvider = new aws.Provider(name, { region: args.region }, child);
+        break;
+      case "azure":
+        this.azureProvider = new azure.Provider(name, { location: args.region }, child);
+        break;
+      case "digitalocean":
+        this.digitaloceanProvider = new digitalocean.Provider(name, {}, child);
+        break;
+      default:
+        break;
+    }
+    if (args.objectStore) {
+      this.objectStoreEndpoint = args.objectStore.endpoint;
+      // The AWS provider speaks to any S3-compatible store once it stops asking AWS's own services
+      // (STS, IMDS, the region list) about the credentials and region.
+      this.objectStoreProvider = new aws.Provider(
+        `${name}-object-store`,
+        {
+          region: args.objectStore.signingRegion ?? "us-east-1",
+          accessKey: pulumi.secret(args.objectStore.accessKeyId),
+          secretKey: pulumi.secret(args.objectStore.secretAccessKey),
+          endpoints: [{ s3: args.objectStore.endpoint }],
+          s3UsePathStyle: true,
+          skipCredentialsValidation: true,
+          skipMetadataApiCheck: true,
+          skipRegionValidation: true,
+          skipRequestingAccountId: true,
+        },
+        child,
+      );
+    }
+    this.registerOutputs({ spec, objectStoreEndpoint: this.objectStoreEndpoint });
+  }
+}

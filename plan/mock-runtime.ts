@@ -1,0 +1,159 @@
+/**
+ * Runs Pulumi code under the SDK's mock runtime and records every resource registration, with what the
+ * mocks alone do not show: the parent, the provider, and which inputs are secret.
+ *
+ * One recording per process: the SDK's runtime state is global.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+/** A resource the program registered. */
+export interface RecordedResource {
+  /** URN as the mock monitor made it (`…::<parentType>$<type>::<name>`). */
+  readonly urn: string;
+  /** Resource type token, e.g. `kubernetes:apps/v1:Deployment`. */
+  readonly type: string;
+  /** Logical name. */
+  readonly name: string;
+  /** Whether it is a custom resource (false for components and the stack). */
+  readonly custom: boolean;
+  /** Mock URN of the parent, if any. */
+  readonly parent?: string;
+  /** Mock URN of the explicit provider, if any. */
+  readonly provider?: string;
+  /** Inputs with secrets unwrapped (what a provider would receive). */
+  readonly inputs: Record<string, unknown>;
+  /** Dotted paths of inputs that were secret. */
+  readonly secretPaths: readonly string[];
+}
+
+/** What one recorded run produced. */
+export interface Recording {
+  /** Every registration, in registration order (the stack first). */
+  readonly resources: RecordedResource[];
+  /** Stack outputs as serialized for the engine: secrets stay wrapped in the SDK's secret signature. */
+  stackOutputs?: Record<string, unknown>;
+}
+
+/** The SDK's marker for a secret value inside serialized properties. */
+export const SECRET_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Whether a serialized value is a secret envelope. */
+export function isSerializedSecret(value: unknown): value is { value: unknown } {
+  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIGNATURE_KEY] === SECRET_SIGNATURE;
+}
+
+/** Removes secret envelopes, collecting the paths where they were. */
+function unwrapSecrets(value: unknown, path: string, secretPaths: string[]): unknown {
+  if (isSerializedSecret(value)) {
+    secretPaths.push(path);
+    return unwrapSecrets(value.value, path, secretPaths);
+  }
+  if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${path}[${i}]`, secretPaths));
+  if (typeof value === "object" && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = unwrapSecrets(v, path ? `${path}.${k}` : k, secretPaths);
+    return out;
+  }
+  return value;
+}
+
+interface StructLike {
+  toJavaScript(): Record<string, unknown>;
+}
+interface RegisterRequestLike {
+  getType(): string;
+  getName(): string;
+  getCustom(): boolean;
+  getParent(): string;
+  getProvider(): string;
+  getObject(): StructLike | undefined;
+}
+interface RegisterResponseLike {
+  getUrn(): string;
+}
+interface OutputsRequestLike {
+  getUrn(): string;
+  getOutputs(): StructLike | undefined;
+}
+type Callback<T> = (err: Error | null, response?: T) => void;
+interface MonitorLike {
+  registerResource(req: RegisterRequestLike, cb: Callback<RegisterResponseLike>): void;
+  registerResourceOutputs(req: OutputsRequestLike, cb: Callback<unknown>): void;
+}
+
+/** Options of {@link startRecording}. */
+export interface RecordingOptions {
+  /** Project name (`pulumi.getProject()`). */
+  readonly project: string;
+  /** Stack name (`pulumi.getStack()`). */
+  readonly stack: string;
+  /** Config values keyed `<namespace>:<key>`, as the engine passes them (strings, objects JSON-encoded). */
+  readonly config?: Record<string, string>;
+  /** Config keys that hold secrets. */
+  readonly secretKeys?: readonly string[];
+  /** Run as a preview (`pulumi.runtime.isDryRun()` true). Default true: the plan is a preview. */
+  readonly preview?: boolean;
+}
+
+/**
+ * Installs the mocks and the recorder. Mocked resources echo their inputs as outputs, with an id of
+ * `<name>-id`; provider functions echo their arguments.
+ */
+export async function startRecording(options: RecordingOptions): Promise<Recording> {
+  const recording: Recording = { resources: [] };
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => ({ id: args.custom ? `${args.name}-id` : undefined, state: args.inputs }),
+      call: (args) => args.inputs,
+    },
+    options.project,
+    options.stack,
+    options.preview ?? true,
+  );
+  pulumi.runtime.setAllConfig(options.config ?? {}, [...(options.secretKeys ?? [])]);
+
+  const monitor = pulumi.runtime.getMonitor() as unknown as MonitorLike;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    register(req, (err, response) => {
+      if (!err && response) {
+        const secretPaths: string[] = [];
+        const inputs = unwrapSecrets(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>;
+        const provider = req.getProvider();
+        recording.resources.push({
+          urn: response.getUrn(),
+          type: req.getType(),
+          name: req.getName(),
+          custom: req.getCustom(),
+          parent: req.getParent() || undefined,
+          // A provider reference is `<urn>::<id>`; keep the URN.
+          provider: provider ? provider.slice(0, provider.lastIndexOf("::")) : undefined,
+          inputs,
+          secretPaths,
+        });
+      }
+      cb(err, response);
+    });
+  };
+  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+  monitor.registerResourceOutputs = (req, cb) => {
+    if (req.getUrn().includes("::pulumi:pulumi:Stack::")) {
+      recording.stackOutputs = req.getOutputs()?.toJavaScript() ?? {};
+    }
+    registerOutputs(req, cb);
+  };
+  return recording;
+}
+
+/**
+ * Runs `program` as the body of a Pulumi stack (the way the engine runs `index.ts`) and waits until every
+ * registration has reached the recorder.
+ *
+ * @returns the stack outputs, secrets unwrapped.
+ */
+export async function runAsStack(program: () => Promise<Record<string, unknown> | void>): Promise<Record<string, unknown>> {
+  const outputs = await pulumi.runtime.runInPulumiStack(async () => (await program()) ?? {});
+  await pulumi.runtime.disconnect();
+  return (outputs ?? {}) as Record<string, unknown>;
+}

@@ -1,0 +1,161 @@
+/**
+ * Turns a recording into the plan an operator reads: a tree of resources (type, name, site), a count per
+ * type, the stack outputs with secrets hidden. Also the same as JSON for machines.
+ */
+import { SITE_LABEL } from "../components/labels";
+import { RecordedResource, isSerializedSecret } from "./mock-runtime";
+
+/** A resource in the plan. */
+export interface PlannedResource {
+  /** Mock URN. */
+  readonly urn: string;
+  /** Type token. */
+  readonly type: string;
+  /** Logical name. */
+  readonly name: string;
+  /** Site the resource is placed on, or undefined when it belongs to none (the stack itself). */
+  readonly site?: string;
+  /** Mock URN of the parent. */
+  readonly parent?: string;
+  /** Inputs, with secret values replaced by `[secret]`. */
+  readonly inputs: Record<string, unknown>;
+}
+
+/** The plan of one stack. */
+export interface Plan {
+  /** Project name. */
+  readonly project: string;
+  /** Stack name. */
+  readonly stack: string;
+  /** Every resource, in registration order. */
+  readonly resources: readonly PlannedResource[];
+  /** Number of resources per type, sorted by type. */
+  readonly countsByType: Readonly<Record<string, number>>;
+  /** Stack outputs, secrets shown as `[secret]`. */
+  readonly outputs: Readonly<Record<string, unknown>>;
+  /** Config keys whose values were replaced by fake secrets. */
+  readonly fakedSecretKeys: readonly string[];
+}
+
+const SECRET_PLACEHOLDER = "[secret]";
+
+function redactPaths(value: unknown, path: string, secretPaths: ReadonlySet<string>): unknown {
+  if (secretPaths.has(path)) return SECRET_PLACEHOLDER;
+  if (Array.isArray(value)) return value.map((v, i) => redactPaths(v, `${path}[${i}]`, secretPaths));
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactPaths(v, path ? `${path}.${k}` : k, secretPaths)]));
+  }
+  return value;
+}
+
+/** Replaces serialized secret envelopes with `[secret]`. */
+export function redactSerialized(value: unknown): unknown {
+  if (isSerializedSecret(value)) return SECRET_PLACEHOLDER;
+  if (Array.isArray(value)) return value.map(redactSerialized);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSerialized(v)]));
+  }
+  return value;
+}
+
+function ownSiteLabel(r: RecordedResource): string | undefined {
+  const metadata = r.inputs["metadata"] as { labels?: Record<string, unknown> } | undefined;
+  const label = metadata?.labels?.[SITE_LABEL];
+  if (typeof label === "string") return label;
+  const tags = r.inputs["tags"];
+  if (tags && typeof tags === "object" && !Array.isArray(tags)) {
+    const tag = (tags as Record<string, unknown>)["waris-site"];
+    if (typeof tag === "string") return tag;
+  }
+  return undefined;
+}
+
+/**
+ * The site of each resource: its own `waris.io/site` label or `waris-site` tag, else the site its
+ * provider belongs to, else its parent's. A `waris:index:Site` component is its own site.
+ */
+export function attributeSites(resources: readonly RecordedResource[]): Map<string, string | undefined> {
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  const sites = new Map<string, string | undefined>();
+  const resolve = (r: RecordedResource, depth: number): string | undefined => {
+    if (sites.has(r.urn)) return sites.get(r.urn);
+    let site: string | undefined = r.type === "waris:index:Site" ? r.name : ownSiteLabel(r);
+    const provider = r.provider ? byUrn.get(r.provider) : undefined;
+    const parent = r.parent ? byUrn.get(r.parent) : undefined;
+    if (site === undefined && provider && depth < 64) site = resolve(provider, depth + 1);
+    if (site === undefined && parent && depth < 64) site = resolve(parent, depth + 1);
+    sites.set(r.urn, site);
+    return site;
+  };
+  for (const r of resources) resolve(r, 0);
+  return sites;
+}
+
+/** Builds the plan from a recording. */
+export function buildPlan(
+  project: string,
+  stack: string,
+  resources: readonly RecordedResource[],
+  stackOutputs: Record<string, unknown> | undefined,
+  fakedSecretKeys: readonly string[],
+): Plan {
+  const sites = attributeSites(resources);
+  const planned: PlannedResource[] = resources.map((r) => ({
+    urn: r.urn,
+    type: r.type,
+    name: r.name,
+    site: sites.get(r.urn),
+    parent: r.parent,
+    inputs: redactPaths(r.inputs, "", new Set(r.secretPaths)) as Record<string, unknown>,
+  }));
+  const counts: Record<string, number> = {};
+  for (const r of planned) counts[r.type] = (counts[r.type] ?? 0) + 1;
+  const countsByType = Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
+  return {
+    project,
+    stack,
+    resources: planned,
+    countsByType,
+    outputs: redactSerialized(stackOutputs ?? {}) as Record<string, unknown>,
+    fakedSecretKeys,
+  };
+}
+
+/** Renders the plan as the text an operator reads. */
+export function renderPlanText(plan: Plan): string {
+  const lines: string[] = [];
+  lines.push(`Offline plan of stack "${plan.stack}" (project ${plan.project}): ${plan.resources.length} resources, evaluated under the Pulumi mock runtime`);
+  lines.push("");
+  const known = new Set(plan.resources.map((r) => r.urn));
+  const children = new Map<string | undefined, PlannedResource[]>();
+  for (const r of plan.resources) {
+    const key = r.parent && known.has(r.parent) ? r.parent : undefined;
+    const siblings = children.get(key);
+    if (siblings) siblings.push(r);
+    else children.set(key, [r]);
+  }
+  const walk = (parent: string | undefined, prefix: string): void => {
+    const kids = children.get(parent) ?? [];
+    kids.forEach((r, i) => {
+      const last = i === kids.length - 1;
+      const branch = parent === undefined ? "" : last ? "└─ " : "├─ ";
+      lines.push(`${prefix}${branch}${r.type}  ${r.name}${r.site ? `  [site: ${r.site}]` : ""}`);
+      walk(r.urn, parent === undefined ? prefix : prefix + (last ? "   " : "│  "));
+    });
+  };
+  walk(undefined, "");
+  lines.push("");
+  lines.push("Resources by type:");
+  const width = Math.max(...Object.values(plan.countsByType).map((n) => String(n).length));
+  for (const [type, n] of Object.entries(plan.countsByType)) lines.push(`  ${String(n).padStart(width)}  ${type}`);
+  if (Object.keys(plan.outputs).length > 0) {
+    lines.push("");
+    lines.push("Outputs:");
+    for (const [key, value] of Object.entries(plan.outputs)) lines.push(`  ${key}: ${JSON.stringify(value)}`);
+  }
+  if (plan.fakedSecretKeys.length > 0) {
+    lines.push("");
+    lines.push(`Secrets replaced by fake values (the real ones are set with \`pulumi config set --secret\`): ${plan.fakedSecretKeys.join(", ")}`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,345 @@
+/**
+ * Typed stack configuration: every setting of a stack is read here, validated with one zod schema, and
+ * turned into the values the program builds from. A wrong setting stops the program before any resource
+ * is registered, with a message naming the key, the value and what is allowed.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { SITE_KINDS, SITE_ROLES, SiteArgs, SiteRole, SiteSpec, KUBECONFIG_SITE_KINDS, siteSpecProblems } from "../components/site";
+
+/** The Pulumi project name; config keys are `waris-hybrid:<key>`. */
+export const PROJECT = "waris-hybrid";
+
+const siteSettingsSchema = z.strictObject({
+  kind: z.enum(SITE_KINDS),
+  region: z.string().min(1),
+  country: z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 code such as \"TH\""),
+  role: z.enum(SITE_ROLES),
+  description: z.string().optional(),
+  /** Cloud sites only: whether the platform is handed a kubeconfig for a cluster on it. */
+  kubernetes: z.boolean().optional(),
+  objectStore: z
+    .strictObject({
+      endpoint: z.url({ protocol: /^https$/, error: "must be an https:// URL (TLS in transit)" }),
+      signingRegion: z.string().min(1).optional(),
+    })
+    .optional(),
+});
+
+const recoverySchema = z.strictObject({
+  rpoMinutes: z.number().positive().default(60),
+  rtoMinutes: z.number().positive().default(240),
+  replicationLagTargetSeconds: z.number().positive().default(60),
+});
+
+/** The schema of the non-secret settings, keyed by config key (without the project prefix). */
+export const stackSettingsSchema = z
+  .strictObject({
+    sites: z.record(z.string(), siteSettingsSchema).refine((s) => Object.keys(s).length > 0, "needs at least one site"),
+    activeSite: z.string().min(1),
+    recovery: recoverySchema.default({ rpoMinutes: 60, rtoMinutes: 240, replicationLagTargetSeconds: 60 }),
+  })
+  .superRefine((settings, ctx) => {
+    const names = Object.keys(settings.sites);
+    for (const [name, site] of Object.entries(settings.sites)) {
+      const spec: SiteSpec = { name, kind: site.kind, region: site.region, country: site.country, role: site.role };
+      for (const problem of siteSpecProblems(spec)) {
+        const field = problem.argument === "name" ? [] : [problem.argument];
+        ctx.addIssue({ code: "custom", path: ["sites", name, ...field], message: problem.message });
+      }
+      if (site.kubernetes === false && KUBECONFIG_SITE_KINDS.includes(site.kind)) {
+        ctx.addIssue({ code: "custom", path: ["sites", name, "kubernetes"], message: `cannot be false for a ${site.kind} site: Kubernetes is how it is reached` });
+      }
+    }
+    const primaries = names.filter((n) => settings.sites[n]?.role === "primary");
+    if (primaries.length !== 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["sites"],
+        message: `must have exactly one site with role "primary" (the home primary), found ${primaries.length}: ${primaries.join(", ") || "none"}`,
+      });
+    }
+    const active = settings.sites[settings.activeSite];
+    const dataSites = names.filter((n) => settings.sites[n]?.role !== "burst");
+    if (!active) {
+      ctx.addIssue({ code: "custom", path: ["activeSite"], message: `names no site; allowed: ${dataSites.join(", ")}` });
+    } else if (active.role === "burst") {
+      ctx.addIssue({ code: "custom", path: ["activeSite"], message: `names burst site "${settings.activeSite}", which holds no data; allowed: ${dataSites.join(", ")}` });
+    }
+    const { rpoMinutes, replicationLagTargetSeconds } = settings.recovery;
+    if (replicationLagTargetSeconds > rpoMinutes * 60) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["recovery", "replicationLagTargetSeconds"],
+        message: `is ${replicationLagTargetSeconds} s, above the RPO of ${rpoMinutes} min (${rpoMinutes * 60} s); a standby that far behind loses more than the RPO`,
+      });
+    }
+  });
+
+/** Config keys of the non-secret settings (scalars are plain strings; the rest are objects). */
+export const SETTING_KEYS = ["sites", "activeSite", "recovery"] as const;
+const SCALAR_SETTING_KEYS: readonly string[] = ["activeSite"];
+
+/** The validated non-secret settings of a stack. */
+export type StackSettings = z.infer<typeof stackSettingsSchema>;
+
+/** The settings of one site as written in the stack file. */
+export type SiteSettings = z.infer<typeof siteSettingsSchema>;
+
+/** Recovery targets of the stack. */
+export interface RecoveryTargets {
+  /** Recovery point objective: the most data, in minutes, a disaster may lose. Default 60. */
+  readonly rpoMinutes: number;
+  /** Recovery time objective: how long, in minutes, service may be down. Default 240. */
+  readonly rtoMinutes: number;
+  /** Replication lag, in seconds, above which the standby is alerted on. Default 60. */
+  readonly replicationLagTargetSeconds: number;
+}
+
+/** A secret the stack needs, with the command that sets it. */
+export interface SecretRequirement {
+  /** Config key, without the project prefix. */
+  readonly key: string;
+  /** What the secret is. */
+  readonly purpose: string;
+  /** Exact command that sets it. */
+  readonly command: string;
+}
+
+/** One problem with one stack setting. */
+export interface SettingProblem {
+  /** Full config key with a path inside it, e.g. `waris-hybrid:sites.onprem.kind`. */
+  readonly key: string;
+  /** The value found, rendered as JSON, or `(not set)`. */
+  readonly value: string;
+  /** What is wrong and what is allowed. */
+  readonly message: string;
+}
+
+/** Thrown when a stack's configuration is invalid; its message lists every problem. */
+export class StackConfigError extends Error {
+  /** Every problem found. */
+  readonly problems: readonly SettingProblem[];
+
+  /**
+   * @param stack - stack name.
+   * @param problems - at least one problem.
+   */
+  constructor(stack: string, problems: readonly SettingProblem[]) {
+    super(
+      `Invalid configuration of stack "${stack}" (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  - ${p.key} = ${p.value}: ${p.message}`).join("\n"),
+    );
+    this.name = "StackConfigError";
+    this.problems = problems;
+  }
+}
+
+/** The whole configuration of a stack, validated, with its secrets as Pulumi secrets. */
+export interface StackConfig {
+  /** Stack name (`dev`, `prod`). */
+  readonly stack: string;
+  /** Name of the site that is primary now. */
+  readonly activeSite: string;
+  /** The sites with their current roles: `activeSite` is primary, the other data sites standby. */
+  readonly sites: readonly SiteSpec[];
+  /** Arguments for building each {@link Site}, secrets included, keyed by site name. */
+  readonly siteArgs: Readonly<Record<string, SiteArgs>>;
+  /** Recovery targets. */
+  readonly recovery: RecoveryTargets;
+  /** The validated settings as written (roles as configured, before `activeSite`). */
+  readonly settings: StackSettings;
+}
+
+/** camelCase config key for a per-site secret: (`gcloud`, `ObjectStoreAccessKeyId`) → `gcloudObjectStoreAccessKeyId`. */
+export function siteSecretKey(site: string, suffix: string): string {
+  return site.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase()) + suffix;
+}
+
+/** The secrets that validated settings require, with the command that sets each. */
+export function requiredSecrets(settings: StackSettings, stack: string): SecretRequirement[] {
+  const set = (key: string, from: string): string => `pulumi config set --secret --stack ${stack} ${key}${from}`;
+  const secrets: SecretRequirement[] = [];
+  for (const [name, site] of Object.entries(settings.sites)) {
+    if (KUBECONFIG_SITE_KINDS.includes(site.kind) || site.kubernetes === true) {
+      const key = siteSecretKey(name, "Kubeconfig");
+      secrets.push({ key, purpose: `kubeconfig of the ${name} cluster`, command: set(key, ` < ./${name}-kubeconfig.yaml`) });
+    }
+    if (site.objectStore) {
+      for (const [suffix, what] of [
+        ["ObjectStoreAccessKeyId", "access key id"],
+        ["ObjectStoreSecretAccessKey", "secret access key"],
+      ] as const) {
+        const key = siteSecretKey(name, suffix);
+        secrets.push({ key, purpose: `${what} of the ${name} object store`, command: set(key, "") });
+      }
+    }
+  }
+  return secrets;
+}
+
+function effectiveRole(configured: SiteRole, isActive: boolean): SiteRole {
+  if (configured === "burst") return "burst";
+  return isActive ? "primary" : "standby";
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let value: unknown = root;
+  for (const part of path) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<PropertyKey, unknown>)[part];
+  }
+  return value;
+}
+
+function render(value: unknown): string {
+  return value === undefined ? "(not set)" : JSON.stringify(value);
+}
+
+/**
+ * Validates raw config values (as the engine hands them to a program: strings, objects JSON-encoded).
+ * Pure: no Pulumi runtime needed. Throws {@link StackConfigError}.
+ *
+ * @param raw - config values keyed by key without the project prefix.
+ * @param stack - stack name, for messages and commands.
+ */
+export function parseStackSettings(raw: Readonly<Record<string, string | undefined>>, stack: string): StackSettings {
+  const problems: SettingProblem[] = [];
+  const input: Record<string, unknown> = {};
+  const known = new Set<string>(SETTING_KEYS);
+  for (const [key, text] of Object.entries(raw)) {
+    if (text === undefined) continue;
+    if (SCALAR_SETTING_KEYS.includes(key)) {
+      input[key] = text;
+      continue;
+    }
+    if (!known.has(key)) {
+      input[key] = text;
+      continue;
+    }
+    try {
+      input[key] = JSON.parse(text);
+    } catch {
+      problems.push({ key: `${PROJECT}:${key}`, value: render(text), message: "must be a YAML/JSON object" });
+    }
+  }
+  if (problems.length > 0) throw new StackConfigError(stack, problems);
+  const result = stackSettingsSchema.safeParse(input);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const extra of issue.keys) {
+        const path = [...issue.path, extra];
+        problems.push({
+          key: `${PROJECT}:${path.map(String).join(".")}`,
+          value: render(valueAt(input, path)),
+          message: issue.path.length === 0 ? `unknown setting; known settings: ${[...known].join(", ")}` : "unknown setting",
+        });
+      }
+      continue;
+    }
+    problems.push({
+      key: `${PROJECT}:${issue.path.map(String).join(".")}`,
+      value: render(valueAt(input, issue.path)),
+      message: issue.message,
+    });
+  }
+  throw new StackConfigError(stack, problems);
+}
+
+/** Suffixes of per-site secret keys; a config key ending in one of them is a secret, never a setting. */
+export const SITE_SECRET_SUFFIXES = ["Kubeconfig", "ObjectStoreAccessKeyId", "ObjectStoreSecretAccessKey"] as const;
+
+function isSecretKey(key: string): boolean {
+  return SITE_SECRET_SUFFIXES.some((suffix) => key.endsWith(suffix));
+}
+
+/**
+ * Validates settings and secrets together, from raw config values and a secret lookup.
+ * Throws {@link StackConfigError}: settings problems first; then missing secrets (with the command that
+ * sets each), secrets stored in plain text, and secrets no setting needs.
+ *
+ * @param raw - config values keyed by key without the project prefix.
+ * @param stack - stack name.
+ * @param isSecret - whether a key was stored as a secret (`pulumi config set --secret`).
+ */
+export function checkStackConfig(
+  raw: Readonly<Record<string, string | undefined>>,
+  stack: string,
+  isSecret: (key: string) => boolean,
+): { settings: StackSettings; secrets: SecretRequirement[] } {
+  const settings = parseStackSettings(Object.fromEntries(Object.entries(raw).filter(([key]) => !isSecretKey(key))), stack);
+  const secrets = requiredSecrets(settings, stack);
+  const problems: SettingProblem[] = [];
+  for (const need of secrets) {
+    if (raw[need.key] === undefined) {
+      problems.push({ key: `${PROJECT}:${need.key}`, value: "(not set)", message: `missing secret (${need.purpose}); run: ${need.command}` });
+    } else if (!isSecret(need.key)) {
+      problems.push({
+        key: `${PROJECT}:${need.key}`,
+        value: "(plain text, not shown)",
+        message: `is stored in plain text; it must be a secret. Run: ${need.command}`,
+      });
+    }
+  }
+  for (const key of Object.keys(raw)) {
+    if (isSecretKey(key) && raw[key] !== undefined && !secrets.some((s) => s.key === key)) {
+      problems.push({
+        key: `${PROJECT}:${key}`,
+        value: "(secret, not shown)",
+        message: `no site needs this secret; the secrets this stack needs are: ${secrets.map((s) => s.key).join(", ") || "none"}`,
+      });
+    }
+  }
+  if (problems.length > 0) throw new StackConfigError(stack, problems);
+  return { settings, secrets };
+}
+
+/**
+ * Whether a config key was stored as a secret. The SDK's own check is marked internal (missing from its
+ * typings) but is the only reader of the secret-key list the engine passes; without it, assume secret.
+ */
+function isConfigSecret(fullKey: string): boolean {
+  const check = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+  return check ? check(fullKey) : true;
+}
+
+/**
+ * Reads and validates the configuration of the running stack. Call it before registering any resource.
+ * Throws {@link StackConfigError} naming every wrong key, and every missing secret with its command.
+ */
+export function readStackConfig(): StackConfig {
+  const stack = pulumi.getStack();
+  const prefix = `${PROJECT}:`;
+  const raw: Record<string, string> = {};
+  for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
+    if (fullKey.startsWith(prefix)) raw[fullKey.slice(prefix.length)] = value;
+  }
+  const { settings, secrets } = checkStackConfig(raw, stack, (key) => isConfigSecret(prefix + key));
+  const config = new pulumi.Config(PROJECT);
+  const secret = (key: string): pulumi.Output<string> => config.requireSecret(key);
+
+  const sites: SiteSpec[] = [];
+  const siteArgs: Record<string, SiteArgs> = {};
+  for (const [name, site] of Object.entries(settings.sites)) {
+    const role = effectiveRole(site.role, name === settings.activeSite);
+    sites.push({ name, kind: site.kind, region: site.region, country: site.country, role });
+    const kubeconfigKey = siteSecretKey(name, "Kubeconfig");
+    siteArgs[name] = {
+      kind: site.kind,
+      region: site.region,
+      country: site.country,
+      role,
+      kubeconfig: secrets.some((s) => s.key === kubeconfigKey) ? secret(kubeconfigKey) : undefined,
+      objectStore: site.objectStore
+        ? {
+            endpoint: site.objectStore.endpoint,
+            signingRegion: site.objectStore.signingRegion,
+            accessKeyId: secret(siteSecretKey(name, "ObjectStoreAccessKeyId")),
+            secretAccessKey: secret(siteSecretKey(name, "ObjectStoreSecretAccessKey")),
+          }
+        : undefined,
+    };
+  }
+  return { stack, activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, settings };
+}
