@@ -7,15 +7,16 @@ import { StackConfigError } from "../stack/config";
 import { runOfflinePlan } from "./offline-plan";
 import { renderPlanText } from "./report";
 
-const USAGE = `usage: npm run plan -- [--stack <dev|prod>] [--json]
-  --stack   stack to plan (reads Pulumi.<stack>.yaml); default dev
-  --json    print the plan as JSON instead of a tree`;
+const USAGE = `usage: npm run plan -- [--stack <dev|prod>] [--config <stack file>] [--json]
+  --stack    stack to plan (reads Pulumi.<stack>.yaml); default dev
+  --config   read this stack file instead of Pulumi.<stack>.yaml
+  --json     print the plan as JSON instead of a tree`;
 
 async function main(): Promise<number> {
-  let values: { stack?: string; json?: boolean; help?: boolean };
+  let values: { stack?: string; config?: string; json?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
-      options: { stack: { type: "string", default: "dev" }, json: { type: "boolean", default: false }, help: { type: "boolean" } },
+      options: { stack: { type: "string", default: "dev" }, config: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean" } },
     }));
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
@@ -26,7 +27,7 @@ async function main(): Promise<number> {
     return 0;
   }
   try {
-    const plan = await runOfflinePlan({ stack: values.stack ?? "dev" });
+    const plan = await runOfflinePlan({ stack: values.stack ?? "dev", stackFile: values.config });
     process.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlanText(plan)}\n`);
     return 0;
   } catch (err) {

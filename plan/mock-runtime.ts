@@ -153,7 +153,18 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
  * @returns the stack outputs, secrets unwrapped.
  */
 export async function runAsStack(program: () => Promise<Record<string, unknown> | void>): Promise<Record<string, unknown>> {
-  const outputs = await pulumi.runtime.runInPulumiStack(async () => (await program()) ?? {});
+  // A program that throws would leave the stack's own promises rejected with no handler, which kills
+  // the process; so the stack completes empty and the program's error is rethrown afterwards.
+  let failure: { error: unknown } | undefined;
+  const outputs = await pulumi.runtime.runInPulumiStack(async () => {
+    try {
+      return (await program()) ?? {};
+    } catch (error) {
+      failure = { error };
+      return {};
+    }
+  });
   await pulumi.runtime.disconnect();
+  if (failure) throw failure.error;
   return (outputs ?? {}) as Record<string, unknown>;
 }

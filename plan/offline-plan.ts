@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { PROJECT, SETTING_KEYS, parseStackSettings, requiredSecrets } from "../stack/config";
 import { runAsStack, startRecording } from "./mock-runtime";
 import { Plan, buildPlan } from "./report";
-import { fakeSecret, readProjectName, readStackFile } from "./stack-file";
+import { EngineConfig, fakeSecret, readProjectName, readStackFile } from "./stack-file";
 
 /** What to plan. */
 export interface PlanOptions {
@@ -49,22 +49,36 @@ function fakeRequiredSecrets(config: Record<string, string>, secretKeys: string[
   return faked;
 }
 
+/** The engine config a stack file gives this project's program, with the fake secrets it needs. */
+export interface StackEngineConfig extends EngineConfig {
+  /** Project name. */
+  readonly project: string;
+}
+
 /**
- * Runs the plan. Throws what the program throws (a {@link StackConfigError} for a broken configuration).
- * Call once per process: the Pulumi runtime's state is global.
+ * Reads the project and stack files into engine config; for this project's own program, required secrets
+ * missing from the file get fake values. Throws a {@link StackConfigError} on invalid settings.
  */
-export async function runOfflinePlan(options: PlanOptions): Promise<Plan> {
+export function engineConfigForStack(options: PlanOptions): StackEngineConfig {
   const projectDir = path.resolve(options.projectDir ?? REPO_ROOT);
   const project = readProjectName(path.join(projectDir, "Pulumi.yaml"));
   const stackFile = options.stackFile ?? path.join(projectDir, `Pulumi.${options.stack}.yaml`);
   const engine = readStackFile(stackFile, project);
   const config = { ...engine.config };
   const secretKeys = [...engine.secretKeys];
-  const faked = [...engine.fakedSecretKeys];
-  if (project === PROJECT) faked.push(...fakeRequiredSecrets(config, secretKeys, options.stack));
+  const fakedSecretKeys = [...engine.fakedSecretKeys];
+  if (project === PROJECT) fakedSecretKeys.push(...fakeRequiredSecrets(config, secretKeys, options.stack));
+  return { project, config, secretKeys, fakedSecretKeys };
+}
 
-  const recording = await startRecording({ project, stack: options.stack, config, secretKeys });
-  const program = path.resolve(options.program ?? path.join(projectDir, "index.ts"));
+/**
+ * Runs the plan. Throws what the program throws (a {@link StackConfigError} for a broken configuration).
+ * Call once per process: the Pulumi runtime's state is global.
+ */
+export async function runOfflinePlan(options: PlanOptions): Promise<Plan> {
+  const engine = engineConfigForStack(options);
+  const recording = await startRecording({ project: engine.project, stack: options.stack, config: engine.config, secretKeys: engine.secretKeys });
+  const program = path.resolve(options.program ?? path.join(options.projectDir ?? REPO_ROOT, "index.ts"));
   await runAsStack(async () => (await import(program)) as Record<string, unknown>);
-  return buildPlan(project, options.stack, recording.resources, recording.stackOutputs, faked);
+  return buildPlan(engine.project, options.stack, recording.resources, recording.stackOutputs, engine.fakedSecretKeys);
 }

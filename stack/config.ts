@@ -1,5 +1,5 @@
 /**
- * Typed stack configuration: every setting of a stack is read here, validated with one zod schema, and
+ * Typed stack configuration: every setting of a stack is read here, validated with zod schemas, and
  * turned into the values the program builds from. A wrong setting stops the program before any resource
  * is registered, with a message naming the key, the value and what is allowed.
  */
@@ -32,56 +32,82 @@ const recoverySchema = z.strictObject({
   replicationLagTargetSeconds: z.number().positive().default(60),
 });
 
-/** The schema of the non-secret settings, keyed by config key (without the project prefix). */
-export const stackSettingsSchema = z
-  .strictObject({
-    sites: z.record(z.string(), siteSettingsSchema).refine((s) => Object.keys(s).length > 0, "needs at least one site"),
-    activeSite: z.string().min(1),
-    recovery: recoverySchema.default({ rpoMinutes: 60, rtoMinutes: 240, replicationLagTargetSeconds: 60 }),
-  })
-  .superRefine((settings, ctx) => {
-    const names = Object.keys(settings.sites);
-    for (const [name, site] of Object.entries(settings.sites)) {
+const sitesSchema = z
+  .record(z.string(), siteSettingsSchema)
+  // Runs once every site parsed: placement needs a complete site.
+  .superRefine((sites, ctx) => {
+    for (const [name, site] of Object.entries(sites)) {
       const spec: SiteSpec = { name, kind: site.kind, region: site.region, country: site.country, role: site.role };
       for (const problem of siteSpecProblems(spec)) {
         const field = problem.argument === "name" ? [] : [problem.argument];
-        ctx.addIssue({ code: "custom", path: ["sites", name, ...field], message: problem.message });
+        ctx.addIssue({ code: "custom", path: [name, ...field], message: problem.message });
       }
       if (site.kubernetes === false && KUBECONFIG_SITE_KINDS.includes(site.kind)) {
-        ctx.addIssue({ code: "custom", path: ["sites", name, "kubernetes"], message: `cannot be false for a ${site.kind} site: Kubernetes is how it is reached` });
+        ctx.addIssue({ code: "custom", path: [name, "kubernetes"], message: `cannot be false for a ${site.kind} site: Kubernetes is how it is reached` });
       }
     }
-    const primaries = names.filter((n) => settings.sites[n]?.role === "primary");
-    if (primaries.length !== 1) {
+    const names = Object.keys(sites);
+    if (names.length === 0) ctx.addIssue({ code: "custom", path: [], message: "needs at least one site" });
+    const primaries = names.filter((n) => sites[n]?.role === "primary");
+    if (names.length > 0 && primaries.length !== 1) {
       ctx.addIssue({
         code: "custom",
-        path: ["sites"],
+        path: [],
         message: `must have exactly one site with role "primary" (the home primary), found ${primaries.length}: ${primaries.join(", ") || "none"}`,
-      });
-    }
-    const active = settings.sites[settings.activeSite];
-    const dataSites = names.filter((n) => settings.sites[n]?.role !== "burst");
-    if (!active) {
-      ctx.addIssue({ code: "custom", path: ["activeSite"], message: `names no site; allowed: ${dataSites.join(", ")}` });
-    } else if (active.role === "burst") {
-      ctx.addIssue({ code: "custom", path: ["activeSite"], message: `names burst site "${settings.activeSite}", which holds no data; allowed: ${dataSites.join(", ")}` });
-    }
-    const { rpoMinutes, replicationLagTargetSeconds } = settings.recovery;
-    if (replicationLagTargetSeconds > rpoMinutes * 60) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["recovery", "replicationLagTargetSeconds"],
-        message: `is ${replicationLagTargetSeconds} s, above the RPO of ${rpoMinutes} min (${rpoMinutes * 60} s); a standby that far behind loses more than the RPO`,
       });
     }
   });
 
+/**
+ * The schema of each non-secret setting, keyed by config key (without the project prefix). Each is
+ * validated on its own, so one broken setting never hides the problems of another.
+ */
+export const settingSchemas = {
+  sites: sitesSchema,
+  activeSite: z.string().min(1),
+  recovery: recoverySchema.default({ rpoMinutes: 60, rtoMinutes: 240, replicationLagTargetSeconds: 60 }),
+};
+
 /** Config keys of the non-secret settings (scalars are plain strings; the rest are objects). */
-export const SETTING_KEYS = ["sites", "activeSite", "recovery"] as const;
+export const SETTING_KEYS = Object.keys(settingSchemas) as ReadonlyArray<keyof typeof settingSchemas>;
 const SCALAR_SETTING_KEYS: readonly string[] = ["activeSite"];
 
 /** The validated non-secret settings of a stack. */
-export type StackSettings = z.infer<typeof stackSettingsSchema>;
+export interface StackSettings {
+  /** The sites, keyed by name, with their home roles (before `activeSite` is applied). */
+  readonly sites: Readonly<Record<string, SiteSettings>>;
+  /** Name of the data site that is primary now. */
+  readonly activeSite: string;
+  /** Recovery targets. */
+  readonly recovery: RecoveryTargets;
+}
+
+/** Checks between settings, run on whichever settings parsed. */
+function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown): Array<{ path: string[]; message: string }> {
+  const issues: Array<{ path: string[]; message: string }> = [];
+  // Site roles from the parsed sites, or, when they did not parse, from whatever the raw value holds.
+  const source: Record<string, unknown> =
+    parsed.sites ?? (rawSites && typeof rawSites === "object" && !Array.isArray(rawSites) ? (rawSites as Record<string, unknown>) : {});
+  const roles = new Map(Object.entries(source).map(([name, site]) => [name, (site as { role?: unknown } | null)?.role]));
+  if (parsed.activeSite !== undefined && roles.size > 0) {
+    const dataSites = [...roles.keys()].filter((n) => roles.get(n) !== "burst");
+    if (!roles.has(parsed.activeSite)) {
+      issues.push({ path: ["activeSite"], message: `names no site; allowed: ${dataSites.join(", ")}` });
+    } else if (roles.get(parsed.activeSite) === "burst") {
+      issues.push({ path: ["activeSite"], message: `names burst site "${parsed.activeSite}", which holds no data; allowed: ${dataSites.join(", ")}` });
+    }
+  }
+  if (parsed.recovery) {
+    const { rpoMinutes, replicationLagTargetSeconds } = parsed.recovery;
+    if (replicationLagTargetSeconds > rpoMinutes * 60) {
+      issues.push({
+        path: ["recovery", "replicationLagTargetSeconds"],
+        message: `is ${replicationLagTargetSeconds} s, above the RPO of ${rpoMinutes} min (${rpoMinutes * 60} s); a standby that far behind loses more than the RPO`,
+      });
+    }
+  }
+  return issues;
+}
 
 /** The settings of one site as written in the stack file. */
 export type SiteSettings = z.infer<typeof siteSettingsSchema>;
@@ -207,6 +233,7 @@ export function parseStackSettings(raw: Readonly<Record<string, string | undefin
   const problems: SettingProblem[] = [];
   const input: Record<string, unknown> = {};
   const known = new Set<string>(SETTING_KEYS);
+  const unparsable = new Set<string>();
   for (const [key, text] of Object.entries(raw)) {
     if (text === undefined) continue;
     if (SCALAR_SETTING_KEYS.includes(key)) {
@@ -220,30 +247,39 @@ export function parseStackSettings(raw: Readonly<Record<string, string | undefin
     try {
       input[key] = JSON.parse(text);
     } catch {
+      unparsable.add(key);
       problems.push({ key: `${PROJECT}:${key}`, value: render(text), message: "must be a YAML/JSON object" });
     }
   }
-  if (problems.length > 0) throw new StackConfigError(stack, problems);
-  const result = stackSettingsSchema.safeParse(input);
-  if (result.success) return result.data;
-  for (const issue of result.error.issues) {
-    if (issue.code === "unrecognized_keys") {
-      for (const extra of issue.keys) {
-        const path = [...issue.path, extra];
-        problems.push({
-          key: `${PROJECT}:${path.map(String).join(".")}`,
-          value: render(valueAt(input, path)),
-          message: issue.path.length === 0 ? `unknown setting; known settings: ${[...known].join(", ")}` : "unknown setting",
-        });
-      }
+  const parsed: { -readonly [K in keyof StackSettings]?: StackSettings[K] } = {};
+  for (const key of Object.keys(input)) {
+    if (!known.has(key)) {
+      problems.push({ key: `${PROJECT}:${key}`, value: render(input[key]), message: `unknown setting; known settings: ${SETTING_KEYS.join(", ")}` });
+    }
+  }
+  for (const key of SETTING_KEYS) {
+    if (unparsable.has(key)) continue;
+    const result = settingSchemas[key].safeParse(input[key]);
+    if (result.success) {
+      (parsed as Record<string, unknown>)[key] = result.data;
       continue;
     }
-    problems.push({
-      key: `${PROJECT}:${issue.path.map(String).join(".")}`,
-      value: render(valueAt(input, issue.path)),
-      message: issue.message,
-    });
+    for (const issue of result.error.issues) {
+      const base = [key, ...issue.path.map(String)];
+      const extras = issue.code === "unrecognized_keys" ? issue.keys.map((k) => [...base, k]) : [base];
+      for (const path of extras) {
+        problems.push({
+          key: `${PROJECT}:${path.join(".")}`,
+          value: render(valueAt(input, path)),
+          message: issue.code === "unrecognized_keys" ? "unknown setting" : issue.message,
+        });
+      }
+    }
   }
+  for (const issue of crossSettingIssues(parsed, input["sites"])) {
+    problems.push({ key: `${PROJECT}:${issue.path.join(".")}`, value: render(valueAt(input, issue.path)), message: issue.message });
+  }
+  if (problems.length === 0) return parsed as StackSettings;
   throw new StackConfigError(stack, problems);
 }
 

@@ -1,0 +1,61 @@
+/**
+ * Test harness: runs the real program (`index.ts`) under the mock runtime with a stack's configuration,
+ * or any code as a stack, each in a fresh module registry so a test file can run several.
+ */
+import type { StackEngineConfig } from "../plan/offline-plan";
+import type { Recording } from "../plan/mock-runtime";
+
+/** What a run registered and returned. */
+export interface Run {
+  /** Every registration. */
+  readonly recording: Recording;
+  /** Stack outputs, secrets unwrapped. */
+  readonly outputs: Record<string, unknown>;
+  /** The config the run was given. */
+  readonly engine: StackEngineConfig;
+  /** What the program threw, if it did; the recording still holds what it registered before. */
+  readonly error?: unknown;
+}
+
+// Every isolated copy of the SDK adds its own process exit listener.
+process.setMaxListeners(100);
+
+/** Engine config of a stack file of this repo (with the fake secrets the plan uses). */
+export function stackConfig(stack: string): StackEngineConfig {
+  // Loaded lazily so that it comes from the same registry as the run.
+  const { engineConfigForStack } = require("../plan/offline-plan") as typeof import("../plan/offline-plan");
+  return engineConfigForStack({ stack });
+}
+
+/**
+ * Runs `body` as a Pulumi stack under mocks, in an isolated module registry. Never throws: a failure
+ * is returned in `error`.
+ *
+ * @param engine - config to run with.
+ * @param body - loads the program or builds components; receives the isolated `@pulumi/pulumi`.
+ */
+export async function runIsolated(
+  stack: string,
+  engine: StackEngineConfig,
+  body: () => Promise<Record<string, unknown> | void>,
+): Promise<Run> {
+  let run: Run | undefined;
+  await jest.isolateModulesAsync(async () => {
+    const { startRecording, runAsStack } = require("../plan/mock-runtime") as typeof import("../plan/mock-runtime");
+    const recording = await startRecording({ project: engine.project, stack, config: engine.config, secretKeys: engine.secretKeys });
+    try {
+      run = { recording, outputs: await runAsStack(body), engine };
+    } catch (error) {
+      run = { recording, outputs: {}, engine, error };
+    }
+  });
+  return run!;
+}
+
+/** Runs this repository's `index.ts` with a stack's configuration, optionally edited first. */
+export async function runProgram(stack: string, edit?: (config: Record<string, string>) => void): Promise<Run> {
+  const engine = stackConfig(stack);
+  const config = { ...engine.config };
+  edit?.(config);
+  return runIsolated(stack, { ...engine, config }, async () => require("../index") as Record<string, unknown>);
+}

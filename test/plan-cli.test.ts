@@ -1,0 +1,58 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+
+const root = path.resolve(__dirname, "..");
+const tsx = path.join(root, "node_modules", ".bin", "tsx");
+
+function plan(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(tsx, ["plan/cli.ts", ...args], { cwd: root, timeout: 60000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe("npm run plan", () => {
+  const broken = path.join(mkdtempSync(path.join(tmpdir(), "waris-plan-")), "Pulumi.broken.yaml");
+  writeFileSync(
+    broken,
+    ["config:", "  waris-hybrid:activeSite: onprem", "  waris-hybrid:sites:", "    onprem:", "      kind: openstack", "      region: x", "      country: TH", "      role: primary", ""].join("\n"),
+  );
+  const runs = Promise.all([plan("--stack", "prod"), plan("--stack", "prod", "--json"), plan(), plan("--stack", "prod", "--config", broken)]);
+
+  test("--stack prod prints the tree with sites and the count per type", async () => {
+    const [text] = await runs;
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/Offline plan of stack "prod"/);
+    expect(text.stdout).toMatch(/├─ waris:index:Site {2}onprem {2}\[site: onprem\]/);
+    expect(text.stdout).toMatch(/└─ pulumi:providers:kubernetes {2}onprem {2}\[site: onprem\]/);
+    expect(text.stdout).toMatch(/Resources by type:\n(.*\n)*\s+2 {2}waris:index:Site/);
+    expect(text.stdout).toMatch(/Secrets replaced by fake values.*waris-hybrid:onpremKubeconfig/);
+  });
+
+  test("--json prints the same plan for machines, secrets hidden", async () => {
+    const [, json] = await runs;
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(json.stdout) as { stack: string; resources: Array<{ type: string; name: string; site?: string; inputs: Record<string, unknown> }>; countsByType: Record<string, number> };
+    expect(parsed.stack).toBe("prod");
+    expect(parsed.countsByType["waris:index:Site"]).toBe(2);
+    const provider = parsed.resources.find((r) => r.type === "pulumi:providers:kubernetes" && r.name === "gcloud");
+    expect(provider).toMatchObject({ site: "gcloud", inputs: { kubeconfig: "[secret]" } });
+    expect(json.stdout).not.toContain("FAKE-SECRET-OFFLINE-PLAN(waris-hybrid:gcloudKubeconfig)\"");
+  });
+
+  test("the default stack is dev", async () => {
+    const [, , dev] = await runs;
+    expect(dev.code).toBe(0);
+    expect(dev.stdout).toMatch(/Offline plan of stack "dev"/);
+  });
+
+  test("a broken configuration exits non-zero with the validation message", async () => {
+    const [, , , bad] = await runs;
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/waris-hybrid:sites.onprem.kind = "openstack": Invalid option: expected one of/);
+    expect(bad.stdout).toBe("");
+  });
+});

@@ -1,0 +1,72 @@
+import { runProgram } from "./harness";
+import { isSerializedSecret } from "../plan/mock-runtime";
+import { buildPlan } from "../plan/report";
+
+function byType(run: Awaited<ReturnType<typeof runProgram>>, type: string) {
+  return run.recording.resources.filter((r) => r.type === type);
+}
+
+describe("the program (index.ts) under mocks", () => {
+  test("prod runs without error", async () => {
+    expect((await runProgram("prod")).error).toBeUndefined();
+  });
+
+  test("prod builds both sites, each with a Kubernetes provider; G-Cloud also reaches its object store", async () => {
+    const run = await runProgram("prod");
+    expect(byType(run, "waris:index:Site").map((r) => r.name)).toEqual(["onprem", "gcloud"]);
+    const k8s = byType(run, "pulumi:providers:kubernetes");
+    expect(k8s.map((r) => r.name)).toEqual(["onprem", "gcloud"]);
+    for (const provider of k8s) {
+      expect(provider.secretPaths).toContain("kubeconfig");
+      expect(provider.parent).toMatch(/waris:index:Site::/);
+    }
+    const store = byType(run, "pulumi:providers:aws");
+    expect(store).toHaveLength(1);
+    expect(store[0]!.name).toBe("gcloud-object-store");
+    expect(JSON.parse(store[0]!.inputs["endpoints"] as string)).toEqual([{ s3: "https://s3.gdcc.go.th" }]);
+    expect(store[0]!.secretPaths).toEqual(expect.arrayContaining(["accessKey", "secretKey"]));
+    expect(run.outputs["activeSite"]).toBe("onprem");
+  });
+
+  test("the plan attributes every resource but the stack to a site", async () => {
+    const run = await runProgram("prod");
+    const plan = buildPlan("waris-hybrid", "prod", run.recording.resources, run.recording.stackOutputs, []);
+    for (const r of plan.resources) {
+      if (r.type === "pulumi:pulumi:Stack") expect(r.site).toBeUndefined();
+      else expect(r.site).toBe(r.name.replace(/-object-store$/, ""));
+    }
+  });
+
+  test("dev builds its one lab site", async () => {
+    const run = await runProgram("dev");
+    expect(byType(run, "waris:index:Site").map((r) => r.name)).toEqual(["lab"]);
+    expect(run.outputs["siteRoles"]).toEqual([{ name: "lab", kind: "onprem", region: "pwa-hq-bangkok", country: "TH", role: "primary" }]);
+  });
+
+  test("secrets stay secret: no fake secret value appears outside a secret envelope in outputs or inputs", async () => {
+    const run = await runProgram("prod");
+    const leaks = (value: unknown): boolean => {
+      if (isSerializedSecret(value)) return false;
+      if (typeof value === "string") return value.includes("FAKE-SECRET");
+      if (Array.isArray(value)) return value.some(leaks);
+      if (value && typeof value === "object") return Object.values(value).some(leaks);
+      return false;
+    };
+    expect(run.recording.stackOutputs).toBeDefined();
+    expect(leaks(run.recording.stackOutputs)).toBe(false);
+    // Inputs were recorded unwrapped; every fake value must sit at a path recorded as secret.
+    for (const r of run.recording.resources) {
+      const plan = buildPlan("p", "s", [r], undefined, []);
+      expect(JSON.stringify(plan.resources[0]!.inputs)).not.toContain("FAKE-SECRET");
+    }
+  });
+
+  test("a broken setting stops the program before any resource is registered", async () => {
+    const run = await runProgram("prod", (config) => {
+      config["waris-hybrid:activeSite"] = "mars";
+    });
+    expect(run.error).toBeInstanceOf(Error);
+    expect((run.error as Error).message).toMatch(/waris-hybrid:activeSite = "mars": names no site; allowed: onprem, gcloud/);
+    expect(run.recording.resources.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
+  });
+});
