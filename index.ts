@@ -4,7 +4,7 @@
  * Reads and validates the whole stack configuration first, so a wrong setting stops the program before
  * any resource is registered; then builds the sites and plugs in each component.
  */
-import { Site } from "./components";
+import { GpuNodePool, Site } from "./components";
 import { readStackConfig } from "./stack/config";
 
 const config = readStackConfig();
@@ -12,6 +12,11 @@ const config = readStackConfig();
 const sites: Record<string, Site> = {};
 for (const spec of config.sites) {
   sites[spec.name] = new Site(spec.name, config.siteArgs[spec.name]!);
+}
+
+const gpuPools: Record<string, GpuNodePool> = {};
+for (const [name, { site, ...pool }] of Object.entries(config.gpuPools)) {
+  gpuPools[name] = new GpuNodePool(name, { ...pool, site: sites[site]! });
 }
 
 /** Which site is primary now; flip `activeSite` and run `pulumi up` to fail over or back. */
@@ -28,4 +33,20 @@ export const objectStoreEndpoints = Object.fromEntries(
   Object.values(sites)
     .filter((s) => s.objectStoreEndpoint !== undefined)
     .map((s) => [s.spec.name, s.objectStoreEndpoint]),
+);
+
+/** Each GPU pool's scheduling contract: what a GPU workload selects, tolerates and runs with. */
+export const gpuPoolContracts = Object.fromEntries(
+  Object.entries(gpuPools).map(([name, pool]) => [
+    name,
+    {
+      site: pool.site.name,
+      gpuModel: pool.gpuModel,
+      gpusPerNode: pool.gpusPerNode,
+      maxNodes: pool.maxNodes,
+      nodeSelector: pool.nodeSelector,
+      tolerations: pool.tolerations,
+      runtimeClassName: pool.runtimeClassName,
+    },
+  ]),
 );

@@ -9,3 +9,5 @@ export * from "./errors";
 export * from "./labels";
 export * from "./residency";
 export * from "./site";
+export * from "./gpu-catalog";
+export * from "./gpu-node-pool";

@@ -72,7 +72,8 @@ function ownSiteLabel(r: RecordedResource): string | undefined {
 
 /**
  * The site of each resource: its own `waris.io/site` label or `waris-site` tag, else the site its
- * provider belongs to, else its parent's. A `waris:index:Site` component is its own site.
+ * provider belongs to, else its parent's. A `waris:index:Site` component is its own site; any other
+ * component without one is on its children's site when they all agree.
  */
 export function attributeSites(resources: readonly RecordedResource[]): Map<string, string | undefined> {
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
@@ -88,6 +89,20 @@ export function attributeSites(resources: readonly RecordedResource[]): Map<stri
     return site;
   };
   for (const r of resources) resolve(r, 0);
+  // A component with no site of its own is on the site all its children are on, when they agree.
+  const childSites = new Map<string, Set<string | undefined>>();
+  for (const r of resources) {
+    if (!r.parent) continue;
+    const set = childSites.get(r.parent) ?? new Set();
+    set.add(sites.get(r.urn));
+    childSites.set(r.parent, set);
+  }
+  for (const r of resources) {
+    const children = childSites.get(r.urn);
+    if (r.custom || sites.get(r.urn) !== undefined || !children || children.size !== 1) continue;
+    if (r.type === "pulumi:pulumi:Stack") continue;
+    sites.set(r.urn, [...children][0]);
+  }
   return sites;
 }
 

@@ -5,7 +5,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { SITE_KINDS, SITE_ROLES, SiteArgs, SiteRole, SiteSpec, KUBECONFIG_SITE_KINDS, siteSpecProblems } from "../components/site";
+import { SITE_KINDS, SITE_ROLES, SITE_NAME_PATTERN, SiteArgs, SiteRole, SiteSpec, KUBECONFIG_SITE_KINDS, siteSpecProblems } from "../components/site";
+import { GPU_MODEL_NAMES, MIG_PROFILES } from "../components/gpu-catalog";
+import { GPU_WORKLOADS, TAINT_EFFECTS, validateGpuNodePoolArgs } from "../components/gpu-node-pool";
+import { DATA_CLASSES } from "../components/labels";
 
 /** The Pulumi project name; config keys are `waris-hybrid:<key>`. */
 export const PROJECT = "waris-hybrid";
@@ -58,6 +61,35 @@ const sitesSchema = z
     }
   });
 
+const gpuPoolSchema = z.strictObject({
+  site: z.string().min(1),
+  gpuModel: z.enum(GPU_MODEL_NAMES),
+  gpusPerNode: z.number(),
+  workload: z.enum(GPU_WORKLOADS),
+  dataClass: z.enum(DATA_CLASSES).optional(),
+  nodeNames: z.array(z.string().min(1)).optional(),
+  nodeCount: z.number().optional(),
+  minNodes: z.number().optional(),
+  maxNodes: z.number().optional(),
+  spot: z.boolean().optional(),
+  driverOnHost: z.boolean().optional(),
+  toolkitOnHost: z.boolean().optional(),
+  installOperator: z.boolean().optional(),
+  timeSlicingReplicas: z.number().optional(),
+  migProfile: z.enum(MIG_PROFILES).optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  extraTaints: z.array(z.strictObject({ key: z.string(), value: z.string().optional(), effect: z.enum(TAINT_EFFECTS) })).optional(),
+  clusterName: z.string().min(1).optional(),
+  subnetIds: z.array(z.string().min(1)).optional(),
+  resourceGroupName: z.string().min(1).optional(),
+  diskSizeGiB: z.number().optional(),
+});
+
+/** One GPU pool as written in the stack file (`waris-hybrid:gpuPools.<name>`). */
+export type GpuPoolSettings = z.infer<typeof gpuPoolSchema>;
+
+const poolNameSchema = z.string().regex(SITE_NAME_PATTERN, "a pool name must be lowercase letters, digits and '-', start with a letter, at most 24 characters");
+
 /**
  * The schema of each non-secret setting, keyed by config key (without the project prefix). Each is
  * validated on its own, so one broken setting never hides the problems of another.
@@ -66,6 +98,7 @@ export const settingSchemas = {
   sites: sitesSchema,
   activeSite: z.string().min(1),
   recovery: recoverySchema.default({ rpoMinutes: 60, rtoMinutes: 240, replicationLagTargetSeconds: 60 }),
+  gpuPools: z.record(poolNameSchema, gpuPoolSchema).default({}),
 };
 
 /** Config keys of the non-secret settings (scalars are plain strings; the rest are objects). */
@@ -80,6 +113,8 @@ export interface StackSettings {
   readonly activeSite: string;
   /** Recovery targets. */
   readonly recovery: RecoveryTargets;
+  /** GPU pools, keyed by pool name. */
+  readonly gpuPools: Readonly<Record<string, GpuPoolSettings>>;
 }
 
 /** Checks between settings, run on whichever settings parsed. */
@@ -95,6 +130,24 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown): 
       issues.push({ path: ["activeSite"], message: `names no site; allowed: ${dataSites.join(", ")}` });
     } else if (roles.get(parsed.activeSite) === "burst") {
       issues.push({ path: ["activeSite"], message: `names burst site "${parsed.activeSite}", which holds no data; allowed: ${dataSites.join(", ")}` });
+    }
+  }
+  for (const [poolName, pool] of Object.entries(parsed.gpuPools ?? {})) {
+    if (!parsed.sites) break;
+    const site = parsed.sites[pool.site];
+    if (!site) {
+      issues.push({ path: ["gpuPools", poolName, "site"], message: `names no site; allowed: ${Object.keys(parsed.sites).join(", ")}` });
+      continue;
+    }
+    const spec: SiteSpec = { name: pool.site, kind: site.kind, region: site.region, country: site.country, role: site.role };
+    const settings = {
+      ...pool,
+      hasCluster: pool.clusterName !== undefined,
+      hasSubnets: pool.subnetIds !== undefined,
+      hasResourceGroup: pool.resourceGroupName !== undefined,
+    };
+    for (const problem of validateGpuNodePoolArgs(poolName, spec, settings)) {
+      issues.push({ path: ["gpuPools", poolName, problem.argument], message: problem.message });
     }
   }
   if (parsed.recovery) {
@@ -173,6 +226,8 @@ export interface StackConfig {
   readonly siteArgs: Readonly<Record<string, SiteArgs>>;
   /** Recovery targets. */
   readonly recovery: RecoveryTargets;
+  /** GPU pools as written, keyed by pool name; each names its site. */
+  readonly gpuPools: Readonly<Record<string, GpuPoolSettings>>;
   /** The validated settings as written (roles as configured, before `activeSite`). */
   readonly settings: StackSettings;
 }
@@ -377,5 +432,5 @@ export function readStackConfig(): StackConfig {
         : undefined,
     };
   }
-  return { stack, activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, settings };
+  return { stack, activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, settings };
 }

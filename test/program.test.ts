@@ -33,7 +33,7 @@ describe("the program (index.ts) under mocks", () => {
     const plan = buildPlan("waris-hybrid", "prod", run.recording.resources, run.recording.stackOutputs, []);
     for (const r of plan.resources) {
       if (r.type === "pulumi:pulumi:Stack") expect(r.site).toBeUndefined();
-      else expect(r.site).toBe(r.name.replace(/-object-store$/, ""));
+      else expect(r.site).toBe(r.name.split("-")[0]);
     }
   });
 
