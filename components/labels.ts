@@ -29,3 +29,12 @@ export function placementLabels(siteName: string, dataClass: DataClass): Record<
 export function placementTags(siteName: string, dataClass: DataClass): Record<string, string> {
   return { "waris-site": siteName, "waris-data-class": dataClass };
 }
+
+/** Label naming the dataset a data store (or each site's copy of it) belongs to, e.g. `waris-postgres`. */
+export const DATASET_LABEL = "waris.io/dataset";
+/** Label on a backup CronJob naming the dataset it backs up. */
+export const BACKUP_OF_LABEL = "waris.io/backup-of";
+/** Annotation declaring a dataset's size in GiB where its resource does not state a storage size. */
+export const DATASET_SIZE_ANNOTATION = "waris.io/dataset-size-gib";
+/** Annotation on a pruning backup job: days its backups are kept. */
+export const RETENTION_DAYS_ANNOTATION = "waris.io/retention-days";

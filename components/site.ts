@@ -154,7 +154,9 @@ export class Site extends pulumi.ComponentResource {
     }
     throwIfInvalid(`Site "${name}"`, problems);
 
-    super("waris:index:Site", name, {}, opts);
+    // The spec (never the secrets) goes to the engine as the component's inputs: the policy pack reads
+    // sites from there to tell which country each provider's resources are in.
+    super("waris:index:Site", name, { site: spec, objectStoreEndpoint: args.objectStore?.endpoint }, opts);
     this.spec = spec;
     const child = { parent: this };
 

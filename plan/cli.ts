@@ -4,19 +4,26 @@
  */
 import { parseArgs } from "node:util";
 import { StackConfigError } from "../stack/config";
-import { runOfflinePlan } from "./offline-plan";
-import { renderPlanText } from "./report";
+import * as path from "node:path";
+import { policyPackIdentity, runOfflinePlan } from "./offline-plan";
+import { renderPlanText, renderPolicyText } from "./report";
 
-const USAGE = `usage: npm run plan -- [--stack <dev|prod>] [--config <stack file>] [--json]
-  --stack    stack to plan (reads Pulumi.<stack>.yaml); default dev
-  --config   read this stack file instead of Pulumi.<stack>.yaml
-  --json     print the plan as JSON instead of a tree`;
+const USAGE = `usage: npm run plan -- [--stack <name>] [--config <stack file>] [--program <dir|file>] [--json]
+  --stack     stack to plan (reads Pulumi.<stack>.yaml next to the program); default dev,
+              or the <name> of a --config file called Pulumi.<name>.yaml
+  --config    read this stack file instead of Pulumi.<stack>.yaml
+  --program   plan another Pulumi TypeScript program (its directory or entry file) and run
+              this repository's policy pack on it; default: this repository's index.ts
+  --json      print the plan as JSON instead of a tree
+
+exit codes: 0 plan printed and no mandatory policy violation; 2 invalid configuration or
+arguments; 3 mandatory policy violations; 1 the program failed otherwise`;
 
 async function main(): Promise<number> {
-  let values: { stack?: string; config?: string; json?: boolean; help?: boolean };
+  let values: { stack?: string; config?: string; program?: string; json?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
-      options: { stack: { type: "string", default: "dev" }, config: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean" } },
+      options: { stack: { type: "string" }, config: { type: "string" }, program: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean" } },
     }));
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
@@ -27,9 +34,12 @@ async function main(): Promise<number> {
     return 0;
   }
   try {
-    const plan = await runOfflinePlan({ stack: values.stack ?? "dev", stackFile: values.config });
-    process.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlanText(plan)}\n`);
-    return 0;
+    const fromFile = values.config ? /^Pulumi\.(.+)\.yaml$/.exec(path.basename(values.config))?.[1] : undefined;
+    const stack = values.stack ?? fromFile ?? "dev";
+    const plan = await runOfflinePlan({ stack, stackFile: values.config, program: values.program });
+    const pack = policyPackIdentity();
+    process.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlanText(plan)}\n\n${renderPolicyText(plan, `${pack.name}@v${pack.version} (local: policy)`)}\n`);
+    return plan.mandatoryViolations > 0 ? 3 : 0;
   } catch (err) {
     if (err instanceof StackConfigError || (err as Error).name === "InvalidArgumentsError") {
       process.stderr.write(`${(err as Error).message}\n`);

@@ -24,12 +24,14 @@ export interface RecordedResource {
   readonly inputs: Record<string, unknown>;
   /** Dotted paths of inputs that were secret. */
   readonly secretPaths: readonly string[];
+  /** Inputs exactly as serialized for the engine (secret and unknown markers kept): what a policy pack receives. */
+  readonly serialized: Record<string, unknown>;
 }
 
 /** What one recorded run produced. */
 export interface Recording {
-  /** Every registration, in registration order (the stack first). */
-  readonly resources: RecordedResource[];
+  /** Every registration, in the order the requests reached the monitor (the stack first). */
+  readonly resources: readonly RecordedResource[];
   /** Stack outputs as serialized for the engine: secrets stay wrapped in the SDK's secret signature. */
   stackOutputs?: Record<string, unknown>;
 }
@@ -94,15 +96,31 @@ export interface RecordingOptions {
   readonly secretKeys?: readonly string[];
   /** Run as a preview (`pulumi.runtime.isDryRun()` true). Default true: the plan is a preview. */
   readonly preview?: boolean;
+  /**
+   * The `@pulumi/pulumi` module the program uses. Default: this project's. A program with its own
+   * `node_modules` has its own copy, and the mocks must be installed in that one.
+   */
+  readonly sdk?: typeof pulumi;
 }
+
+/** The SDK the current recording runs on. */
+let sdk: typeof pulumi = pulumi;
 
 /**
  * Installs the mocks and the recorder. Mocked resources echo their inputs as outputs, with an id of
  * `<name>-id`; provider functions echo their arguments.
  */
 export async function startRecording(options: RecordingOptions): Promise<Recording> {
-  const recording: Recording = { resources: [] };
-  await pulumi.runtime.setMocks(
+  // Slots are taken when a registration request arrives and filled when the mock answers, so the
+  // order does not depend on how fast each answer comes back.
+  const slots: Array<RecordedResource | undefined> = [];
+  const recording: Recording = {
+    get resources() {
+      return slots.filter((r): r is RecordedResource => r !== undefined);
+    },
+  };
+  sdk = options.sdk ?? pulumi;
+  await sdk.runtime.setMocks(
     {
       newResource: (args) => ({ id: args.custom ? `${args.name}-id` : undefined, state: args.inputs }),
       call: (args) => args.inputs,
@@ -111,17 +129,19 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
     options.stack,
     options.preview ?? true,
   );
-  pulumi.runtime.setAllConfig(options.config ?? {}, [...(options.secretKeys ?? [])]);
+  sdk.runtime.setAllConfig(options.config ?? {}, [...(options.secretKeys ?? [])]);
 
-  const monitor = pulumi.runtime.getMonitor() as unknown as MonitorLike;
+  const monitor = sdk.runtime.getMonitor() as unknown as MonitorLike;
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, cb) => {
+    const slot = slots.push(undefined) - 1;
     register(req, (err, response) => {
       if (!err && response) {
         const secretPaths: string[] = [];
-        const inputs = unwrapSecrets(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>;
+        const serialized = req.getObject()?.toJavaScript() ?? {};
+        const inputs = unwrapSecrets(serialized, "", secretPaths) as Record<string, unknown>;
         const provider = req.getProvider();
-        recording.resources.push({
+        slots[slot] = {
           urn: response.getUrn(),
           type: req.getType(),
           name: req.getName(),
@@ -131,7 +151,8 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
           provider: provider ? provider.slice(0, provider.lastIndexOf("::")) : undefined,
           inputs,
           secretPaths,
-        });
+          serialized,
+        };
       }
       cb(err, response);
     });
@@ -156,7 +177,7 @@ export async function runAsStack(program: () => Promise<Record<string, unknown> 
   // A program that throws would leave the stack's own promises rejected with no handler, which kills
   // the process; so the stack completes empty and the program's error is rethrown afterwards.
   let failure: { error: unknown } | undefined;
-  const outputs = await pulumi.runtime.runInPulumiStack(async () => {
+  const outputs = await sdk.runtime.runInPulumiStack(async () => {
     try {
       return (await program()) ?? {};
     } catch (error) {
@@ -164,7 +185,7 @@ export async function runAsStack(program: () => Promise<Record<string, unknown> 
       return {};
     }
   });
-  await pulumi.runtime.disconnect();
+  await sdk.runtime.disconnect();
   if (failure) throw failure.error;
   return (outputs ?? {}) as Record<string, unknown>;
 }

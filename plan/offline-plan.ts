@@ -2,9 +2,13 @@
  * The offline plan: evaluates a Pulumi program under the mock runtime with a stack's configuration and
  * reports what it would create. No cloud account, no Pulumi CLI.
  */
+import { existsSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
+import { parse } from "yaml";
+import { POLICY_PACK_NAME, warisPolicies } from "../policy/policies";
 import { PROJECT, SETTING_KEYS, parseStackSettings, requiredSecrets } from "../stack/config";
-import { runAsStack, startRecording } from "./mock-runtime";
+import { RecordedResource, runAsStack, startRecording } from "./mock-runtime";
+import { AnalyzerResource, PackConfig, runPolicies } from "./policy-runner";
 import { Plan, buildPlan } from "./report";
 import { EngineConfig, fakeSecret, readProjectName, readStackFile } from "./stack-file";
 
@@ -16,8 +20,10 @@ export interface PlanOptions {
   readonly stack: string;
   /** Stack file; default `<projectDir>/Pulumi.<stack>.yaml`. */
   readonly stackFile?: string;
-  /** Program entry file; default `<projectDir>/index.ts`. */
+  /** Program directory or entry file; default this repository's `index.ts`. */
   readonly program?: string;
+  /** Policy config per policy name (thresholds, enforcement levels); defaults from each policy's schema. */
+  readonly policyConfig?: PackConfig;
 }
 
 /** The repository root (this file lives in `plan/`). */
@@ -61,7 +67,8 @@ export interface StackEngineConfig extends EngineConfig {
  */
 export function engineConfigForStack(options: PlanOptions): StackEngineConfig {
   const projectDir = path.resolve(options.projectDir ?? REPO_ROOT);
-  const project = readProjectName(path.join(projectDir, "Pulumi.yaml"));
+  const projectFile = path.join(projectDir, "Pulumi.yaml");
+  const project = existsSync(projectFile) ? readProjectName(projectFile) : path.basename(projectDir);
   const stackFile = options.stackFile ?? path.join(projectDir, `Pulumi.${options.stack}.yaml`);
   const engine = readStackFile(stackFile, project);
   const config = { ...engine.config };
@@ -71,14 +78,70 @@ export function engineConfigForStack(options: PlanOptions): StackEngineConfig {
   return { project, config, secretKeys, fakedSecretKeys };
 }
 
+/** Where a program is: its project directory and entry file. */
+export interface ProgramLocation {
+  /** Directory of `Pulumi.yaml` (or of the entry file when there is none). */
+  readonly projectDir: string;
+  /** Entry file to load. */
+  readonly entry: string;
+}
+
 /**
- * Runs the plan. Throws what the program throws (a {@link StackConfigError} for a broken configuration).
- * Call once per process: the Pulumi runtime's state is global.
+ * Resolves `--program`: a directory (its `Pulumi.yaml` `main`, else `index.ts`/`index.js`) or an entry file.
+ * Default: this repository's `index.ts`.
+ */
+export function locateProgram(program?: string): ProgramLocation {
+  if (program === undefined) return { projectDir: REPO_ROOT, entry: path.join(REPO_ROOT, "index.ts") };
+  const target = path.resolve(program);
+  if (!existsSync(target)) throw new Error(`--program ${program}: no such file or directory`);
+  if (!statSync(target).isDirectory()) return { projectDir: path.dirname(target), entry: target };
+  let main: string | undefined;
+  const projectFile = path.join(target, "Pulumi.yaml");
+  if (existsSync(projectFile)) {
+    const parsed = parse(readFileSync(projectFile, "utf8")) as { main?: unknown } | null;
+    if (typeof parsed?.main === "string") main = path.resolve(target, parsed.main);
+  }
+  const candidates = main ? [main, path.join(main, "index.ts"), path.join(main, "index.js")] : [path.join(target, "index.ts"), path.join(target, "index.js")];
+  const entry = candidates.find((c) => existsSync(c) && statSync(c).isFile());
+  if (!entry) throw new Error(`--program ${program}: found no entry file (tried ${candidates.join(", ")})`);
+  return { projectDir: target, entry };
+}
+
+/** The recorded registrations as the engine would send them to a policy pack. */
+export function toAnalyzerResources(resources: readonly RecordedResource[]): AnalyzerResource[] {
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  return resources.map((r) => {
+    const provider = r.provider ? byUrn.get(r.provider) : undefined;
+    return {
+      urn: r.urn,
+      type: r.type,
+      name: r.name,
+      properties: r.serialized,
+      parent: r.parent,
+      provider: provider ? { urn: provider.urn, type: provider.type, name: provider.name, properties: provider.serialized } : undefined,
+    };
+  });
+}
+
+/** The policy pack's name, version and default enforcement, as `policy/index.ts` declares them. */
+export function policyPackIdentity(): { name: string; version: string; enforcementLevel: "mandatory" } {
+  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, "policy", "package.json"), "utf8")) as { version: string };
+  return { name: POLICY_PACK_NAME, version: pkg.version, enforcementLevel: "mandatory" };
+}
+
+/**
+ * Runs the plan and the policy pack on it. Throws what the program throws (a {@link StackConfigError}
+ * for a broken configuration). Call once per process: the Pulumi runtime's state is global.
  */
 export async function runOfflinePlan(options: PlanOptions): Promise<Plan> {
-  const engine = engineConfigForStack(options);
-  const recording = await startRecording({ project: engine.project, stack: options.stack, config: engine.config, secretKeys: engine.secretKeys });
-  const program = path.resolve(options.program ?? path.join(options.projectDir ?? REPO_ROOT, "index.ts"));
-  await runAsStack(async () => (await import(program)) as Record<string, unknown>);
-  return buildPlan(engine.project, options.stack, recording.resources, recording.stackOutputs, engine.fakedSecretKeys);
+  const location = locateProgram(options.program);
+  const projectDir = options.projectDir ?? location.projectDir;
+  const engine = engineConfigForStack({ ...options, projectDir });
+  // The program's own copy of the SDK is the one that must run under the mocks.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const sdk = require(require.resolve("@pulumi/pulumi", { paths: [projectDir] })) as typeof import("@pulumi/pulumi");
+  const recording = await startRecording({ project: engine.project, stack: options.stack, config: engine.config, secretKeys: engine.secretKeys, sdk });
+  await runAsStack(async () => (await import(location.entry)) as Record<string, unknown>);
+  const diagnostics = await runPolicies(policyPackIdentity(), warisPolicies, toAnalyzerResources(recording.resources), options.policyConfig);
+  return buildPlan(engine.project, options.stack, recording.resources, recording.stackOutputs, engine.fakedSecretKeys, diagnostics);
 }

@@ -4,6 +4,7 @@
  */
 import { SITE_LABEL } from "../components/labels";
 import { RecordedResource, isSerializedSecret } from "./mock-runtime";
+import { PolicyDiagnostic } from "./policy-runner";
 
 /** A resource in the plan. */
 export interface PlannedResource {
@@ -19,6 +20,18 @@ export interface PlannedResource {
   readonly parent?: string;
   /** Inputs, with secret values replaced by `[secret]`. */
   readonly inputs: Record<string, unknown>;
+  /** Policies this resource violates. */
+  readonly violations: readonly ResourceViolation[];
+}
+
+/** A policy a resource violates. */
+export interface ResourceViolation {
+  /** Policy name. */
+  readonly policy: string;
+  /** `mandatory` or `advisory`. */
+  readonly enforcementLevel: string;
+  /** What is wrong. */
+  readonly message: string;
 }
 
 /** The plan of one stack. */
@@ -35,6 +48,10 @@ export interface Plan {
   readonly outputs: Readonly<Record<string, unknown>>;
   /** Config keys whose values were replaced by fake secrets. */
   readonly fakedSecretKeys: readonly string[];
+  /** Every policy diagnostic, in the order the pack reported them. */
+  readonly policyDiagnostics: readonly PolicyDiagnostic[];
+  /** Number of mandatory violations: the plan fails when it is not 0. */
+  readonly mandatoryViolations: number;
 }
 
 const SECRET_PLACEHOLDER = "[secret]";
@@ -113,8 +130,16 @@ export function buildPlan(
   resources: readonly RecordedResource[],
   stackOutputs: Record<string, unknown> | undefined,
   fakedSecretKeys: readonly string[],
+  policyDiagnostics: readonly PolicyDiagnostic[] = [],
 ): Plan {
   const sites = attributeSites(resources);
+  const violationsByUrn = new Map<string, ResourceViolation[]>();
+  for (const d of policyDiagnostics) {
+    if (!d.urn) continue;
+    const list = violationsByUrn.get(d.urn) ?? [];
+    list.push({ policy: d.policyName, enforcementLevel: d.enforcementLevel, message: d.message });
+    violationsByUrn.set(d.urn, list);
+  }
   const planned: PlannedResource[] = resources.map((r) => ({
     urn: r.urn,
     type: r.type,
@@ -122,6 +147,7 @@ export function buildPlan(
     site: sites.get(r.urn),
     parent: r.parent,
     inputs: redactPaths(r.inputs, "", new Set(r.secretPaths)) as Record<string, unknown>,
+    violations: violationsByUrn.get(r.urn) ?? [],
   }));
   const counts: Record<string, number> = {};
   for (const r of planned) counts[r.type] = (counts[r.type] ?? 0) + 1;
@@ -133,7 +159,30 @@ export function buildPlan(
     countsByType,
     outputs: redactSerialized(stackOutputs ?? {}) as Record<string, unknown>,
     fakedSecretKeys,
+    policyDiagnostics,
+    mandatoryViolations: policyDiagnostics.filter((d) => d.enforcementLevel === "mandatory").length,
   };
+}
+
+/** Renders the policy diagnostics the way `pulumi preview` prints them. */
+export function renderPolicyText(plan: Plan, packLabel: string): string {
+  const lines = ["Policies:"];
+  const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
+  if (plan.policyDiagnostics.length === 0) {
+    lines.push(`    ✅ ${packLabel}: no violations`);
+    return lines.join("\n");
+  }
+  lines.push(`    ${plan.mandatoryViolations > 0 ? "❌" : "⚠️"} ${packLabel}`);
+  for (const d of plan.policyDiagnostics) {
+    const r = d.urn ? byUrn.get(d.urn) : undefined;
+    lines.push(`        - [${d.enforcementLevel}]  ${d.policyName}${r ? `  (${r.type}: ${r.name})` : ""}`);
+    lines.push(`          ${d.description}`);
+    lines.push(`          ${d.message}`);
+    if (d.remediationSteps) lines.push(`          To fix: ${d.remediationSteps}`);
+  }
+  lines.push("");
+  lines.push(`${plan.mandatoryViolations} mandatory violation(s), ${plan.policyDiagnostics.length - plan.mandatoryViolations} advisory.`);
+  return lines.join("\n");
 }
 
 /** Renders the plan as the text an operator reads. */

@@ -1,0 +1,241 @@
+/**
+ * Recovery arithmetic shared by the components (which expose their guarantees) and the policy pack
+ * (which checks them from the resources alone): cron schedules to intervals, worst-case RPO, estimated RTO.
+ */
+
+/** A parsed cron schedule: the sets of values each field fires on. */
+export interface CronSchedule {
+  /** The expression as given. */
+  readonly expression: string;
+  /** Minutes 0-59. */
+  readonly minutes: ReadonlySet<number>;
+  /** Hours 0-23. */
+  readonly hours: ReadonlySet<number>;
+  /** Days of month 1-31. */
+  readonly daysOfMonth: ReadonlySet<number>;
+  /** Months 1-12. */
+  readonly months: ReadonlySet<number>;
+  /** Days of week 0-6, Sunday 0. */
+  readonly daysOfWeek: ReadonlySet<number>;
+  /** Whether day-of-month was restricted (not `*`); cron ORs the two day fields when both are. */
+  readonly domRestricted: boolean;
+  /** Whether day-of-week was restricted. */
+  readonly dowRestricted: boolean;
+}
+
+const MONTH_NAMES = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const DAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+const MACROS: Readonly<Record<string, string>> = {
+  "@yearly": "0 0 1 1 *",
+  "@annually": "0 0 1 1 *",
+  "@monthly": "0 0 1 * *",
+  "@weekly": "0 0 * * 0",
+  "@daily": "0 0 * * *",
+  "@midnight": "0 0 * * *",
+  "@hourly": "0 * * * *",
+};
+
+function parseField(text: string, min: number, max: number, names: readonly string[] | undefined, what: string): Set<number> {
+  const values = new Set<number>();
+  const value = (token: string): number => {
+    const lower = token.toLowerCase();
+    const named = names ? names.indexOf(lower) : -1;
+    const n = named >= 0 ? named + (min === 1 ? 1 : 0) : /^\d+$/.test(token) ? Number(token) : NaN;
+    // Day of week 7 is Sunday too.
+    const normalized = what === "day of week" && n === 7 ? 0 : n;
+    if (!Number.isInteger(normalized) || normalized < min || normalized > max) throw new Error(`${what} ${JSON.stringify(token)} is not in ${min}-${max}`);
+    return normalized;
+  };
+  for (const part of text.split(",")) {
+    const [range, stepText] = part.split("/");
+    if (range === undefined || range === "" || (stepText !== undefined && !/^\d+$/.test(stepText))) throw new Error(`${what} ${JSON.stringify(part)} is malformed`);
+    const step = stepText === undefined ? 1 : Number(stepText);
+    if (step < 1) throw new Error(`${what} step ${JSON.stringify(stepText)} must be at least 1`);
+    let from: number;
+    let to: number;
+    if (range === "*") {
+      from = min;
+      to = what === "day of week" ? 6 : max;
+    } else if (range.includes("-")) {
+      const [a, b] = range.split("-");
+      from = value(a ?? "");
+      to = value(b ?? "");
+      if (what === "day of week" && b === "7") to = 6 + 1;
+      if (from > to) throw new Error(`${what} range ${JSON.stringify(range)} runs backwards`);
+    } else {
+      from = value(range);
+      to = stepText === undefined ? from : max;
+    }
+    for (let v = from; v <= to; v += step) values.add(what === "day of week" ? v % 7 : v);
+  }
+  return values;
+}
+
+/**
+ * Parses a cron expression: 5 fields (minute hour day-of-month month day-of-week), or 6 with seconds
+ * first (`withSeconds`, as CloudNativePG's ScheduledBackup takes it). Names (`MON`, `JAN`) and the
+ * `@daily`-style macros are accepted. Throws with what is wrong.
+ */
+export function parseCron(expression: string, withSeconds = false): CronSchedule {
+  const trimmed = expression.trim();
+  const macro = MACROS[trimmed.toLowerCase()];
+  const fields = (macro ? (withSeconds ? `0 ${macro}` : macro) : trimmed).split(/\s+/);
+  const expected = withSeconds ? 6 : 5;
+  if (fields.length !== expected) {
+    throw new Error(`cron ${JSON.stringify(expression)} has ${fields.length} fields; expected ${expected} (${withSeconds ? "second " : ""}minute hour day-of-month month day-of-week)`);
+  }
+  if (withSeconds) parseField(fields.shift()!, 0, 59, undefined, "second");
+  const [minute, hour, dom, month, dow] = fields as [string, string, string, string, string];
+  return {
+    expression,
+    minutes: parseField(minute, 0, 59, undefined, "minute"),
+    hours: parseField(hour, 0, 23, undefined, "hour"),
+    daysOfMonth: parseField(dom, 1, 31, undefined, "day of month"),
+    months: parseField(month, 1, 12, MONTH_NAMES, "month"),
+    daysOfWeek: parseField(dow, 0, 7, DAY_NAMES, "day of week"),
+    domRestricted: dom !== "*",
+    dowRestricted: dow !== "*",
+  };
+}
+
+function firesOnDay(s: CronSchedule, date: Date): boolean {
+  if (!s.months.has(date.getUTCMonth() + 1)) return false;
+  const dom = s.daysOfMonth.has(date.getUTCDate());
+  const dow = s.daysOfWeek.has(date.getUTCDay());
+  if (s.domRestricted && s.dowRestricted) return dom || dow;
+  if (s.domRestricted) return dom;
+  if (s.dowRestricted) return dow;
+  return true;
+}
+
+const MINUTES_PER_DAY = 1440;
+/** Four years from 2028-01-01, a leap year: covers every day-of-month, weekday and February 29 pattern. */
+const WINDOW_START = Date.UTC(2028, 0, 1);
+const WINDOW_DAYS = 1461;
+
+/**
+ * The longest time, in minutes, between two consecutive runs of one or more schedules together
+ * (wrapping around a four-year window, so yearly and leap-day schedules are measured too).
+ * Infinity when the schedules never fire.
+ */
+export function longestGapMinutes(schedules: readonly CronSchedule[]): number {
+  const dayMinutes = schedules.map((s) => {
+    const list: number[] = [];
+    for (const h of [...s.hours].sort((a, b) => a - b)) for (const m of [...s.minutes].sort((a, b) => a - b)) list.push(h * 60 + m);
+    return list;
+  });
+  let first: number | undefined;
+  let previous: number | undefined;
+  let longest = 0;
+  for (let day = 0; day < WINDOW_DAYS; day++) {
+    const date = new Date(WINDOW_START + day * MINUTES_PER_DAY * 60000);
+    const times = new Set<number>();
+    schedules.forEach((s, i) => {
+      if (firesOnDay(s, date)) for (const t of dayMinutes[i]!) times.add(day * MINUTES_PER_DAY + t);
+    });
+    for (const t of [...times].sort((a, b) => a - b)) {
+      if (previous !== undefined) longest = Math.max(longest, t - previous);
+      else first = t;
+      previous = t;
+    }
+  }
+  if (first === undefined || previous === undefined) return Infinity;
+  return Math.max(longest, first + WINDOW_DAYS * MINUTES_PER_DAY - previous);
+}
+
+/** How a dataset is protected, for the RPO arithmetic. */
+export interface ProtectionSettings {
+  /**
+   * Longest time, in minutes, before a change reaches a continuous archive or a streaming standby
+   * (PostgreSQL `archive_timeout`, MongoDB oplog upload interval). Absent when there is none.
+   */
+  readonly continuousArchiveMinutes?: number;
+  /** Cron expressions (5-field) of the full/incremental backups. */
+  readonly backupSchedules?: readonly CronSchedule[];
+}
+
+/**
+ * Worst-case RPO in minutes: the continuous archive interval when there is one (base backups then only
+ * bound the restore time); otherwise the longest gap between backups. Infinity when nothing protects the data.
+ */
+export function worstCaseRpoMinutes(p: ProtectionSettings): number {
+  if (p.continuousArchiveMinutes !== undefined) return p.continuousArchiveMinutes;
+  if (!p.backupSchedules || p.backupSchedules.length === 0) return Infinity;
+  return longestGapMinutes(p.backupSchedules);
+}
+
+/** What the RTO of a dataset depends on. */
+export interface RestoreSettings {
+  /** Minutes to promote a running standby on another site, when one exists. */
+  readonly standbyPromotionMinutes?: number;
+  /** Size of the dataset, GiB. */
+  readonly datasetSizeGiB: number;
+  /** Restore throughput from object storage, MiB per second. */
+  readonly restoreThroughputMiBPerSecond: number;
+  /** Minutes of fixed work around a restore (provisioning, WAL replay start, checks). Default 30. */
+  readonly restoreOverheadMinutes?: number;
+}
+
+/** Default fixed work around a restore, minutes: provisioning the cluster, starting replay, checking. */
+export const DEFAULT_RESTORE_OVERHEAD_MINUTES = 30;
+
+/**
+ * Estimated RTO in minutes: the standby's promotion time when there is a standby; otherwise the time to
+ * restore the dataset from object storage at the given throughput, plus the fixed overhead.
+ */
+export function estimatedRtoMinutes(r: RestoreSettings): number {
+  if (r.standbyPromotionMinutes !== undefined) return r.standbyPromotionMinutes;
+  const seconds = (r.datasetSizeGiB * 1024) / r.restoreThroughputMiBPerSecond;
+  return Math.ceil(seconds / 60) + (r.restoreOverheadMinutes ?? DEFAULT_RESTORE_OVERHEAD_MINUTES);
+}
+
+/** Parses a Kubernetes quantity of bytes (`500Gi`, `1Ti`, `200G`) to GiB. */
+export function quantityToGiB(quantity: string): number {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P)?$/.exec(quantity.trim());
+  if (!match) throw new Error(`${JSON.stringify(quantity)} is not a storage quantity such as "500Gi"`);
+  const n = Number(match[1]);
+  const unit = match[2] ?? "";
+  const factor: Record<string, number> = {
+    "": 1 / 1024 ** 3,
+    Ki: 1 / 1024 ** 2,
+    Mi: 1 / 1024,
+    Gi: 1,
+    Ti: 1024,
+    Pi: 1024 ** 2,
+    K: 1e3 / 1024 ** 3,
+    M: 1e6 / 1024 ** 3,
+    G: 1e9 / 1024 ** 3,
+    T: 1e12 / 1024 ** 3,
+    P: 1e15 / 1024 ** 3,
+  };
+  return n * factor[unit]!;
+}
+
+/** Parses a Barman/CloudNativePG retention policy (`30d`, `4w`, `3m`) to days. */
+export function retentionToDays(policy: string): number {
+  const match = /^(\d+)([dwm])$/.exec(policy.trim());
+  if (!match) throw new Error(`${JSON.stringify(policy)} is not a retention such as "30d", "4w" or "1m"`);
+  return Number(match[1]) * { d: 1, w: 7, m: 30 }[match[2] as "d" | "w" | "m"];
+}
+
+/**
+ * Default restore throughput from object storage, MiB/s: what one barman-cloud or PBM restore stream
+ * sustains from an S3-compatible store over a 10 GbE link in practice (disk and decompression bound,
+ * well under the link's ~1 GiB/s). Deliberately conservative; measure yours and set the stack setting.
+ */
+export const DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND = 100;
+
+/**
+ * Minutes to promote a running standby on another site and move the application endpoint:
+ * demotion/promotion by the operator (a few minutes), the Service/DNS switch and clients reconnecting,
+ * plus the operator's checks in the runbook. An estimate, not a measurement.
+ */
+export const STANDBY_PROMOTION_MINUTES = 15;
+
+/** Parses a PostgreSQL duration setting (`5min`, `300s`, `1h`, `300` = seconds) to minutes. */
+export function postgresDurationToMinutes(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|min|h|d)?$/.exec(value.trim());
+  if (!match) throw new Error(`${JSON.stringify(value)} is not a PostgreSQL duration such as "5min" or "300s"`);
+  const n = Number(match[1]);
+  return n * { ms: 1 / 60000, s: 1 / 60, min: 1, h: 60, d: 1440 }[(match[2] ?? "s") as "ms" | "s" | "min" | "h" | "d"];
+}

@@ -1,0 +1,236 @@
+/**
+ * Datasets as the policies see them: each primary data store of the stack with what protects it
+ * (standbys on other sites, a continuous archive, backup schedules) and what bounds its recovery,
+ * read from the resources alone.
+ */
+import type { PolicyResource } from "@pulumi/policy";
+import { DATASET_LABEL, BACKUP_OF_LABEL, DATASET_SIZE_ANNOTATION, RETENTION_DAYS_ANNOTATION } from "../components/labels";
+import { CronSchedule, parseCron, postgresDurationToMinutes, quantityToGiB, retentionToDays } from "../components/recovery";
+import { at, list, siteLabelOf, str } from "./placement";
+
+/** Kinds of dataset, which decide the retention they need. */
+export type DatasetKind = "postgresql" | "mongodb" | "milvus" | "model-artifacts";
+
+/** A backup schedule found for a dataset, or why it could not be read. */
+export interface FoundSchedule {
+  /** Resource that carries it. */
+  readonly source: string;
+  /** The schedule, when it parsed. */
+  readonly schedule?: CronSchedule;
+  /** Why it did not parse. */
+  readonly error?: string;
+}
+
+/** One dataset of the stack. */
+export interface Dataset {
+  /** Dataset id: the `waris.io/dataset` label, else the resource name. */
+  readonly id: string;
+  /** Kind. */
+  readonly kind: DatasetKind;
+  /** The primary store. */
+  readonly primary: PolicyResource;
+  /** Site of the primary (its label). */
+  readonly site?: string;
+  /** Standby/replica stores on other sites. */
+  readonly standbys: PolicyResource[];
+  /** Continuous archive interval, minutes, when there is one. */
+  readonly continuousArchiveMinutes?: number;
+  /** Backup schedules. */
+  readonly schedules: FoundSchedule[];
+  /** Size, GiB, when the resources tell. */
+  readonly sizeGiB?: number;
+  /** Backup retention, days, when the resources tell. */
+  readonly retentionDays?: number;
+  /** Versions kept (model artifacts). */
+  readonly retentionVersions?: number;
+  /** Problems reading the protection (malformed settings). */
+  readonly problems: string[];
+}
+
+const CNPG_CLUSTER = "kubernetes:postgresql.cnpg.io/v1:Cluster";
+const CNPG_SCHEDULED_BACKUP = "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup";
+const BARMAN_OBJECT_STORE = "kubernetes:barmancloud.cnpg.io/v1:ObjectStore";
+const PSMDB = "kubernetes:psmdb.percona.com/v1:PerconaServerMongoDB";
+const MILVUS = "kubernetes:milvus.io/v1beta1:Milvus";
+const CRONJOB = "kubernetes:batch/v1:CronJob";
+const BUCKET = "aws:s3/bucket:Bucket";
+const LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration";
+/** The Barman Cloud plugin's name in a CloudNativePG cluster's `spec.plugins`. */
+export const BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io";
+/** CloudNativePG's default `archive_timeout`. */
+const CNPG_DEFAULT_ARCHIVE_TIMEOUT = "5min";
+/** Percona's default PITR oplog upload interval, minutes. */
+const PSMDB_DEFAULT_OPLOG_SPAN_MINUTES = 10;
+
+const name = (r: PolicyResource): string => str(r.props, "metadata", "name") ?? r.name;
+const label = (r: PolicyResource, key: string): string | undefined => {
+  const v = at(r.props, "metadata", "labels", key);
+  return typeof v === "string" ? v : undefined;
+};
+const annotation = (r: PolicyResource, key: string): string | undefined => {
+  const v = at(r.props, "metadata", "annotations", key);
+  return typeof v === "string" ? v : undefined;
+};
+const datasetId = (r: PolicyResource): string => label(r, DATASET_LABEL) ?? name(r);
+
+function schedule(source: string, expression: string | undefined, withSeconds: boolean): FoundSchedule {
+  if (expression === undefined) return { source, error: "has no schedule" };
+  try {
+    return { source, schedule: parseCron(expression, withSeconds) };
+  } catch (e) {
+    return { source, error: (e as Error).message };
+  }
+}
+
+function sizeOf(r: PolicyResource, ...path: string[]): number | undefined {
+  const declared = annotation(r, DATASET_SIZE_ANNOTATION);
+  const quantity = declared !== undefined ? `${declared}Gi` : str(r.props, ...path);
+  if (quantity === undefined) return undefined;
+  try {
+    return quantityToGiB(quantity);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Backup CronJobs (label `waris.io/backup-of: <dataset>`), by dataset id. */
+function cronJobBackups(resources: readonly PolicyResource[]): Map<string, PolicyResource[]> {
+  const byDataset = new Map<string, PolicyResource[]>();
+  for (const r of resources) {
+    if (r.type !== CRONJOB) continue;
+    const of = label(r, BACKUP_OF_LABEL);
+    if (of) byDataset.set(of, [...(byDataset.get(of) ?? []), r]);
+  }
+  return byDataset;
+}
+
+function postgresDatasets(resources: readonly PolicyResource[], cronJobs: Map<string, PolicyResource[]>): Dataset[] {
+  const clusters = resources.filter((r) => r.type === CNPG_CLUSTER);
+  const stores = new Map(resources.filter((r) => r.type === BARMAN_OBJECT_STORE).map((r) => [`${siteLabelOf(r.props)}/${name(r)}`, r]));
+  const isPrimary = (r: PolicyResource): boolean => {
+    const replica = at(r.props, "spec", "replica");
+    if (replica === undefined) return true;
+    const primary = str(replica, "primary");
+    if (primary !== undefined) return primary === str(replica, "self");
+    return at(replica, "enabled") !== true;
+  };
+  return clusters.filter(isPrimary).map((primary) => {
+    const id = datasetId(primary);
+    const site = siteLabelOf(primary.props);
+    const problems: string[] = [];
+    const standbys = clusters.filter((c) => c !== primary && datasetId(c) === id && !isPrimary(c) && siteLabelOf(c.props) !== site);
+    const archiver = list(primary.props, "spec", "plugins").find((p) => str(p, "name") === BARMAN_PLUGIN && at(p, "isWALArchiver") === true);
+    let continuousArchiveMinutes: number | undefined;
+    let retentionDays: number | undefined;
+    if (archiver) {
+      const timeout = str(primary.props, "spec", "postgresql", "parameters", "archive_timeout") ?? CNPG_DEFAULT_ARCHIVE_TIMEOUT;
+      try {
+        continuousArchiveMinutes = postgresDurationToMinutes(timeout);
+      } catch (e) {
+        problems.push(`archive_timeout: ${(e as Error).message}`);
+      }
+      const storeName = str(archiver, "parameters", "barmanObjectName");
+      const store = storeName ? stores.get(`${site}/${storeName}`) : undefined;
+      const retention = store ? str(store.props, "spec", "retentionPolicy") : undefined;
+      if (retention !== undefined) {
+        try {
+          retentionDays = retentionToDays(retention);
+        } catch (e) {
+          problems.push(`ObjectStore ${storeName} retentionPolicy: ${(e as Error).message}`);
+        }
+      }
+    }
+    const schedules = [
+      ...resources
+        .filter((r) => r.type === CNPG_SCHEDULED_BACKUP && str(r.props, "spec", "cluster", "name") === name(primary) && siteLabelOf(r.props) === site)
+        .map((r) => schedule(`ScheduledBackup ${name(r)}`, str(r.props, "spec", "schedule"), true)),
+      ...(cronJobs.get(id) ?? []).map((r) => schedule(`CronJob ${name(r)}`, str(r.props, "spec", "schedule"), false)),
+    ];
+    return { id, kind: "postgresql", primary, site, standbys, continuousArchiveMinutes, schedules, sizeGiB: sizeOf(primary, "spec", "storage", "size"), retentionDays, problems };
+  });
+}
+
+function mongoDatasets(resources: readonly PolicyResource[], cronJobs: Map<string, PolicyResource[]>): Dataset[] {
+  const all = resources.filter((r) => r.type === PSMDB);
+  return all
+    .filter((r) => at(r.props, "spec", "unmanaged") !== true)
+    .map((primary) => {
+      const id = datasetId(primary);
+      const site = siteLabelOf(primary.props);
+      const standbys = all.filter((r) => r !== primary && datasetId(r) === id && at(r.props, "spec", "unmanaged") === true && siteLabelOf(r.props) !== site);
+      const pitr = at(primary.props, "spec", "backup", "pitr");
+      const backupOn = at(primary.props, "spec", "backup", "enabled") !== false;
+      const pitrMinutes = at(pitr, "oplogSpanMin");
+      const tasks = list(primary.props, "spec", "backup", "tasks").filter((t) => at(t, "enabled") !== false);
+      const schedules = [
+        ...(backupOn ? tasks.map((t) => schedule(`backup task ${str(t, "name")}`, str(t, "schedule"), false)) : []),
+        ...(cronJobs.get(id) ?? []).map((r) => schedule(`CronJob ${name(r)}`, str(r.props, "spec", "schedule"), false)),
+      ];
+      const days = tasks.map((t) => at(t, "retention", "type") === "days" ? Number(at(t, "retention", "count")) : NaN).filter((n) => Number.isFinite(n));
+      return {
+        id,
+        kind: "mongodb" as const,
+        primary,
+        site,
+        standbys,
+        continuousArchiveMinutes: backupOn && at(pitr, "enabled") === true ? (typeof pitrMinutes === "number" ? pitrMinutes : PSMDB_DEFAULT_OPLOG_SPAN_MINUTES) : undefined,
+        schedules,
+        sizeGiB: sizeOf(primary, "spec", "replsets", "0", "volumeSpec", "persistentVolumeClaim", "resources", "requests", "storage"),
+        retentionDays: days.length > 0 ? Math.max(...days) : undefined,
+        problems: [],
+      };
+    });
+}
+
+function milvusDatasets(resources: readonly PolicyResource[], cronJobs: Map<string, PolicyResource[]>): Dataset[] {
+  return resources
+    .filter((r) => r.type === MILVUS)
+    .map((primary) => {
+      const id = datasetId(primary);
+      const jobs = cronJobs.get(id) ?? [];
+      const days = jobs.map((j) => Number(annotation(j, RETENTION_DAYS_ANNOTATION))).filter((n) => Number.isFinite(n));
+      return {
+        id,
+        kind: "milvus" as const,
+        primary,
+        site: siteLabelOf(primary.props),
+        standbys: [],
+        schedules: jobs.map((r) => schedule(`CronJob ${name(r)}`, str(r.props, "spec", "schedule"), false)),
+        sizeGiB: sizeOf(primary),
+        retentionDays: days.length > 0 ? Math.min(...days) : undefined,
+        problems: [],
+      };
+    });
+}
+
+function modelArtifactDatasets(resources: readonly PolicyResource[]): Dataset[] {
+  const lifecycles = resources.filter((r) => r.type === LIFECYCLE);
+  return resources
+    .filter((r) => r.type === BUCKET && str(r.props, "tags", "waris-dataset") === "model-artifacts")
+    .map((bucket) => {
+      const lifecycle = lifecycles.find((l) => str(l.props, "bucket") === str(bucket.props, "bucket"));
+      const newer = list(lifecycle?.props, "rules")
+        .filter((rule) => str(rule, "status") === "Enabled")
+        .map((rule) => at(rule, "noncurrentVersionExpiration", "newerNoncurrentVersions"))
+        .map((n) => (typeof n === "number" ? n : Number(n)))
+        .filter((n) => Number.isFinite(n));
+      return {
+        id: "model-artifacts",
+        kind: "model-artifacts" as const,
+        primary: bucket,
+        site: str(bucket.props, "tags", "waris-site"),
+        standbys: [],
+        // Every version of an artifact is kept as it is written: nothing is lost between "backups".
+        continuousArchiveMinutes: 0,
+        schedules: [],
+        retentionVersions: newer.length > 0 ? Math.min(...newer) + 1 : undefined,
+        problems: [],
+      };
+    });
+}
+
+/** Every dataset of the stack. */
+export function collectDatasets(resources: readonly PolicyResource[]): Dataset[] {
+  const cronJobs = cronJobBackups(resources);
+  return [...postgresDatasets(resources, cronJobs), ...mongoDatasets(resources, cronJobs), ...milvusDatasets(resources, cronJobs), ...modelArtifactDatasets(resources)];
+}

@@ -1,0 +1,151 @@
+/**
+ * Recovery: every primary data store has a standby on another site or a backup schedule; its worst-case
+ * RPO and estimated RTO, computed from the resources with the components' own arithmetic, are within the
+ * targets; backups are kept long enough; standbys have replication-lag alerts.
+ */
+import type { StackValidationPolicy } from "@pulumi/policy";
+import {
+  CronSchedule,
+  DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND,
+  STANDBY_PROMOTION_MINUTES,
+  estimatedRtoMinutes,
+  worstCaseRpoMinutes,
+} from "../components/recovery";
+import { Dataset, collectDatasets } from "./datasets";
+import { list, str } from "./placement";
+
+/** Config of {@link recoveryObjectivesPolicy}. */
+export interface RecoveryConfig {
+  /** Recovery point objective, minutes. Default 60. */
+  readonly rpoMinutes: number;
+  /** Recovery time objective, minutes. Default 240. */
+  readonly rtoMinutes: number;
+  /** Restore throughput from object storage, MiB/s, for datasets without a standby. Default 100. */
+  readonly restoreThroughputMiBPerSecond: number;
+  /** Minutes to promote a standby on another site. Default 15. */
+  readonly standbyPromotionMinutes: number;
+}
+
+const describe = (d: Dataset): string => `${d.kind} dataset "${d.id}" (${d.primary.type} "${d.primary.name}"${d.site ? ` on site ${d.site}` : ""})`;
+
+/** The figures the policy computes for one dataset; exported so tests and the plan can show them. */
+export function recoveryFigures(d: Dataset, config: RecoveryConfig): { rpoMinutes: number; rtoMinutes?: number } {
+  const schedules = d.schedules.map((s) => s.schedule).filter((s): s is CronSchedule => s !== undefined);
+  const rpoMinutes = worstCaseRpoMinutes({ continuousArchiveMinutes: d.continuousArchiveMinutes, backupSchedules: schedules });
+  const rtoMinutes =
+    d.standbys.length > 0
+      ? config.standbyPromotionMinutes
+      : d.sizeGiB !== undefined
+        ? estimatedRtoMinutes({ datasetSizeGiB: d.sizeGiB, restoreThroughputMiBPerSecond: config.restoreThroughputMiBPerSecond })
+        : undefined;
+  return { rpoMinutes, rtoMinutes };
+}
+
+/** Protection, RPO and RTO of every dataset. */
+export const recoveryObjectivesPolicy: StackValidationPolicy = {
+  name: "waris-recovery-objectives",
+  description: "Every primary data store has a standby on another site or a backup schedule, and meets the RPO and RTO.",
+  enforcementLevel: "mandatory",
+  severity: "critical",
+  remediationSteps:
+    "Add continuous archiving (CloudNativePG WAL archiving through the Barman Cloud plugin, Percona PITR) for an RPO of minutes, " +
+    "a standby on the other site for an RTO of minutes, or backups frequent enough for the RPO; a daily dump alone cannot meet a 1-hour RPO.",
+  configSchema: {
+    properties: {
+      rpoMinutes: { type: "number", exclusiveMinimum: 0, default: 60 },
+      rtoMinutes: { type: "number", exclusiveMinimum: 0, default: 240 },
+      restoreThroughputMiBPerSecond: { type: "number", exclusiveMinimum: 0, default: DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND },
+      standbyPromotionMinutes: { type: "number", exclusiveMinimum: 0, default: STANDBY_PROMOTION_MINUTES },
+    },
+  },
+  validateStack: (args, reportViolation) => {
+    const config = args.getConfig<RecoveryConfig>();
+    for (const d of collectDatasets(args.resources)) {
+      for (const problem of d.problems) reportViolation(`${describe(d)}: ${problem}`, d.primary.urn);
+      for (const s of d.schedules) if (s.error) reportViolation(`${describe(d)}: ${s.source} ${s.error}`, d.primary.urn);
+      if (d.standbys.length === 0 && d.schedules.length === 0 && d.continuousArchiveMinutes === undefined) {
+        reportViolation(`${describe(d)} has no standby on another site and no backup; it cannot be recovered.`, d.primary.urn);
+        continue;
+      }
+      const { rpoMinutes, rtoMinutes } = recoveryFigures(d, config);
+      if (rpoMinutes > config.rpoMinutes) {
+        const how = d.continuousArchiveMinutes !== undefined ? `its continuous archive runs every ${d.continuousArchiveMinutes} min` : `its backups (${d.schedules.map((s) => `${s.source}: ${s.schedule?.expression ?? "?"}`).join("; ")}) are up to ${rpoMinutes === Infinity ? "never" : `${rpoMinutes} min`} apart and nothing archives continuously`;
+        reportViolation(`${describe(d)}: worst-case RPO ${rpoMinutes === Infinity ? "unbounded" : `${rpoMinutes} min`} exceeds ${config.rpoMinutes} min: ${how}.`, d.primary.urn);
+      }
+      if (rtoMinutes === undefined) {
+        reportViolation(`${describe(d)}: no standby and no known size, so its RTO cannot be estimated; add a standby or a storage size.`, d.primary.urn);
+      } else if (rtoMinutes > config.rtoMinutes) {
+        reportViolation(
+          `${describe(d)}: estimated RTO ${rtoMinutes} min exceeds ${config.rtoMinutes} min (restore of ${d.sizeGiB} GiB at ${config.restoreThroughputMiBPerSecond} MiB/s); add a standby on the other site.`,
+          d.primary.urn,
+        );
+      }
+    }
+  },
+};
+
+/** Config of {@link backupRetentionPolicy}. */
+export interface RetentionConfig {
+  /** Days database backups are kept. Default 30. */
+  readonly databaseRetentionDays: number;
+  /** Days vector database backups are kept. Default 14. */
+  readonly vectorRetentionDays: number;
+  /** Versions of model artifacts kept. Default 5. */
+  readonly modelArtifactVersions: number;
+}
+
+/** Retention of every dataset's backups. */
+export const backupRetentionPolicy: StackValidationPolicy = {
+  name: "waris-backup-retention",
+  description: "Backups are kept long enough: databases 30 days, the vector database 14 days, model artifacts 5 versions.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  remediationSteps:
+    "Set the CloudNativePG ObjectStore retentionPolicy (e.g. \"30d\"), the Percona backup task retention, the Milvus backup job's waris.io/retention-days, " +
+    "or the artifact bucket's noncurrentVersionExpiration.newerNoncurrentVersions.",
+  configSchema: {
+    properties: {
+      databaseRetentionDays: { type: "number", minimum: 1, default: 30 },
+      vectorRetentionDays: { type: "number", minimum: 1, default: 14 },
+      modelArtifactVersions: { type: "number", minimum: 1, default: 5 },
+    },
+  },
+  validateStack: (args, reportViolation) => {
+    const config = args.getConfig<RetentionConfig>();
+    for (const d of collectDatasets(args.resources)) {
+      if (d.kind === "model-artifacts") {
+        if ((d.retentionVersions ?? 0) < config.modelArtifactVersions) {
+          reportViolation(`${describe(d)} keeps ${d.retentionVersions ?? "an unknown number of"} versions; keep at least ${config.modelArtifactVersions}.`, d.primary.urn);
+        }
+        continue;
+      }
+      const needed = d.kind === "milvus" ? config.vectorRetentionDays : config.databaseRetentionDays;
+      if (d.retentionDays === undefined && d.standbys.length > 0 && d.schedules.length === 0 && d.continuousArchiveMinutes === undefined) continue;
+      if ((d.retentionDays ?? 0) < needed) {
+        reportViolation(`${describe(d)} keeps backups ${d.retentionDays === undefined ? "for an unknown time" : `${d.retentionDays} days`}; keep them at least ${needed} days.`, d.primary.urn);
+      }
+    }
+  },
+};
+
+/** Every dataset with a standby has an alert on its replication lag. */
+export const replicationLagAlertPolicy: StackValidationPolicy = {
+  name: "waris-replication-lag-alerts",
+  description: "Every dataset with a standby has a Prometheus alert on its replication lag.",
+  enforcementLevel: "mandatory",
+  severity: "medium",
+  remediationSteps: "Add a PrometheusRule whose expression uses cnpg_pg_replication_lag (PostgreSQL) or the MongoDB replication lag metric for the dataset.",
+  validateStack: (args, reportViolation) => {
+    const expressions = args.resources
+      .filter((r) => r.type === "kubernetes:monitoring.coreos.com/v1:PrometheusRule")
+      .flatMap((r) => list(r.props, "spec", "groups").flatMap((g) => list(g, "rules").map((rule) => str(rule, "expr") ?? "")));
+    const metric: Record<string, string> = { postgresql: "cnpg_pg_replication_lag", mongodb: "mongodb_mongod_replset_member_replication_lag" };
+    for (const d of collectDatasets(args.resources)) {
+      const m = metric[d.kind];
+      if (d.standbys.length === 0 || !m) continue;
+      if (!expressions.some((e) => e.includes(m))) {
+        reportViolation(`${describe(d)} has a standby but no alert on ${m}; add a PrometheusRule.`, d.primary.urn);
+      }
+    }
+  },
+};
