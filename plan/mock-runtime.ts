@@ -133,10 +133,17 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
 
   const monitor = sdk.runtime.getMonitor() as unknown as MonitorLike;
   const register = monitor.registerResource.bind(monitor);
+  const urns = new Set<string>();
   monitor.registerResource = (req, cb) => {
     const slot = slots.push(undefined) - 1;
     register(req, (err, response) => {
+      if (!err && response && urns.has(response.getUrn())) {
+        // The mock monitor accepts a second resource with the same URN; the engine does not.
+        cb(new Error(`Duplicate resource URN '${response.getUrn()}'; try giving it a unique name`));
+        return;
+      }
       if (!err && response) {
+        urns.add(response.getUrn());
         const secretPaths: string[] = [];
         const serialized = req.getObject()?.toJavaScript() ?? {};
         const inputs = unwrapSecrets(serialized, "", secretPaths) as Record<string, unknown>;

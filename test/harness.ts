@@ -59,3 +59,34 @@ export async function runProgram(stack: string, edit?: (config: Record<string, s
   edit?.(config);
   return runIsolated(stack, { ...engine, config }, async () => require("../index") as Record<string, unknown>);
 }
+
+/** Modules a test builds resources with, all from the run's isolated registry. */
+export interface BuildKit {
+  /** This library. */
+  readonly lib: typeof import("../components");
+  /** `@pulumi/kubernetes`. */
+  readonly k8s: typeof import("@pulumi/kubernetes");
+  /** `@pulumi/pulumi`. */
+  readonly pulumi: typeof import("@pulumi/pulumi");
+}
+
+/** Builds resources under mocks and returns them as the engine would hand them to a policy pack. */
+export async function analyzerResourcesOf(build: (kit: BuildKit) => void): Promise<import("../plan/policy-runner").AnalyzerResource[]> {
+  const run = await runIsolated("test", stackConfig("prod"), async () => {
+    build({ lib: require("../components"), k8s: require("@pulumi/kubernetes"), pulumi: require("@pulumi/pulumi") });
+  });
+  if (run.error) throw run.error;
+  const { toAnalyzerResources } = require("../plan/offline-plan") as typeof import("../plan/offline-plan");
+  return toAnalyzerResources(run.recording.resources);
+}
+
+/** Runs the whole pack (schema defaults applied) on resources. */
+export async function evaluatePack(
+  resources: readonly import("../plan/policy-runner").AnalyzerResource[],
+  config?: import("../plan/policy-runner").PackConfig,
+): Promise<import("../plan/policy-runner").PolicyDiagnostic[]> {
+  const { runPolicies } = require("../plan/policy-runner") as typeof import("../plan/policy-runner");
+  const { warisPolicies } = require("../policy/policies") as typeof import("../policy/policies");
+  const { policyPackIdentity } = require("../plan/offline-plan") as typeof import("../plan/offline-plan");
+  return runPolicies(policyPackIdentity(), warisPolicies, resources, config);
+}
