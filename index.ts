@@ -4,7 +4,7 @@
  * Reads and validates the whole stack configuration first, so a wrong setting stops the program before
  * any resource is registered; then builds the sites and plugs in each component.
  */
-import { GpuNodePool, Site } from "./components";
+import { GpuNodePool, PostgresCluster, Site } from "./components";
 import { readStackConfig } from "./stack/config";
 
 const config = readStackConfig();
@@ -18,6 +18,19 @@ const gpuPools: Record<string, GpuNodePool> = {};
 for (const [name, { site, ...pool }] of Object.entries(config.gpuPools)) {
   gpuPools[name] = new GpuNodePool(name, { ...pool, site: sites[site]! });
 }
+
+const dataSites = config.sites.filter((s) => s.role !== "burst").map((s) => sites[s.name]!);
+
+const postgres = config.postgres
+  ? new PostgresCluster("waris-postgres", {
+      ...config.postgres,
+      sites: dataSites,
+      activeSite: config.activeSite,
+      backupSite: sites[config.postgres.backupSite]!,
+      rpoMinutes: config.recovery.rpoMinutes,
+      replicationLagTargetSeconds: config.recovery.replicationLagTargetSeconds,
+    })
+  : undefined;
 
 /** Which site is primary now; flip `activeSite` and run `pulumi up` to fail over or back. */
 export const activeSite = config.activeSite;
@@ -50,3 +63,14 @@ export const gpuPoolContracts = Object.fromEntries(
     },
   ]),
 );
+
+/** PostgreSQL: the endpoint apps use, the cluster per site, and its recovery guarantees (minutes). */
+export const postgresCluster = postgres && {
+  endpoint: postgres.endpoint,
+  appSecretName: postgres.appSecretName,
+  clusterNames: postgres.clusterNames,
+  activeSite: postgres.activeSite,
+  objectStoreName: postgres.objectStoreName,
+  rpoMinutes: postgres.rpoMinutes,
+  rtoMinutes: postgres.rtoMinutes,
+};

@@ -11,3 +11,5 @@ export * from "./residency";
 export * from "./site";
 export * from "./gpu-catalog";
 export * from "./gpu-node-pool";
+export * from "./recovery";
+export * from "./postgres-cluster";

@@ -134,6 +134,8 @@ export class Site extends pulumi.ComponentResource {
   readonly objectStoreProvider?: aws.Provider;
   /** HTTPS endpoint of the site's S3-compatible object store, when it has one. */
   readonly objectStoreEndpoint?: string;
+  /** How to reach the site's S3-compatible store, keys as Pulumi secrets (for backup tools' credentials). */
+  readonly objectStoreAccess?: ObjectStoreAccessArgs;
 
   /**
    * @param name - the site's name, e.g. `onprem`.
@@ -182,6 +184,11 @@ export class Site extends pulumi.ComponentResource {
     }
     if (args.objectStore) {
       this.objectStoreEndpoint = args.objectStore.endpoint;
+      this.objectStoreAccess = {
+        ...args.objectStore,
+        accessKeyId: pulumi.secret(args.objectStore.accessKeyId),
+        secretAccessKey: pulumi.secret(args.objectStore.secretAccessKey),
+      };
       // The AWS provider speaks to any S3-compatible store once it stops asking AWS's own services
       // (STS, IMDS, the region list) about the credentials and region.
       this.objectStoreProvider = new aws.Provider(

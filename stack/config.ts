@@ -9,6 +9,7 @@ import { SITE_KINDS, SITE_ROLES, SITE_NAME_PATTERN, SiteArgs, SiteRole, SiteSpec
 import { GPU_MODEL_NAMES, MIG_PROFILES } from "../components/gpu-catalog";
 import { GPU_WORKLOADS, TAINT_EFFECTS, validateGpuNodePoolArgs } from "../components/gpu-node-pool";
 import { DATA_CLASSES } from "../components/labels";
+import { validatePostgresClusterArgs } from "../components/postgres-cluster";
 
 /** The Pulumi project name; config keys are `waris-hybrid:<key>`. */
 export const PROJECT = "waris-hybrid";
@@ -88,6 +89,26 @@ const gpuPoolSchema = z.strictObject({
 /** One GPU pool as written in the stack file (`waris-hybrid:gpuPools.<name>`). */
 export type GpuPoolSettings = z.infer<typeof gpuPoolSchema>;
 
+const positiveWhole = z.number().int().positive();
+const postgresSchema = z.strictObject({
+  backupBucket: z.string().min(1),
+  backupSite: z.string().min(1).optional(),
+  backupRetentionDays: positiveWhole.optional(),
+  replicationHosts: z.record(z.string(), z.string().min(1)).optional(),
+  instancesPerSite: positiveWhole.optional(),
+  storageSizeGiB: positiveWhole.optional(),
+  walStorageSizeGiB: positiveWhole.optional(),
+  storageClass: z.string().min(1).optional(),
+  cpu: z.string().min(1).optional(),
+  memoryGiB: positiveWhole.optional(),
+  archiveTimeoutMinutes: z.number().positive().optional(),
+  switchoverFrom: z.string().min(1).optional(),
+  promotionToken: z.string().min(1).optional(),
+});
+
+/** PostgreSQL settings as written in the stack file (`waris-hybrid:postgres`). */
+export type PostgresSettings = z.infer<typeof postgresSchema>;
+
 const poolNameSchema = z.string().regex(SITE_NAME_PATTERN, "a pool name must be lowercase letters, digits and '-', start with a letter, at most 24 characters");
 
 /**
@@ -99,6 +120,7 @@ export const settingSchemas = {
   activeSite: z.string().min(1),
   recovery: recoverySchema.default({ rpoMinutes: 60, rtoMinutes: 240, replicationLagTargetSeconds: 60 }),
   gpuPools: z.record(poolNameSchema, gpuPoolSchema).default({}),
+  postgres: postgresSchema.optional(),
 };
 
 /** Config keys of the non-secret settings (scalars are plain strings; the rest are objects). */
@@ -115,6 +137,25 @@ export interface StackSettings {
   readonly recovery: RecoveryTargets;
   /** GPU pools, keyed by pool name. */
   readonly gpuPools: Readonly<Record<string, GpuPoolSettings>>;
+  /** PostgreSQL, when the stack has it. */
+  readonly postgres?: PostgresSettings;
+}
+
+/** The data sites (primary and standby roles), in the order written. */
+export function dataSiteNames(sites: Readonly<Record<string, SiteSettings>>): string[] {
+  return Object.keys(sites).filter((n) => sites[n]!.role !== "burst");
+}
+
+/** The site holding the PostgreSQL backups: the setting, else the only data site with an object store. */
+export function postgresBackupSite(settings: Pick<StackSettings, "sites" | "postgres">): string | undefined {
+  if (settings.postgres?.backupSite) return settings.postgres.backupSite;
+  const withStore = dataSiteNames(settings.sites).filter((n) => settings.sites[n]!.objectStore !== undefined);
+  return withStore.length === 1 ? withStore[0] : undefined;
+}
+
+/** The home primary: the site configured with role `primary`, where the database was first created. */
+export function homePrimary(sites: Readonly<Record<string, SiteSettings>>): string | undefined {
+  return Object.keys(sites).find((n) => sites[n]!.role === "primary");
 }
 
 /** Checks between settings, run on whichever settings parsed. */
@@ -148,6 +189,41 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown): 
     };
     for (const problem of validateGpuNodePoolArgs(poolName, spec, settings)) {
       issues.push({ path: ["gpuPools", poolName, problem.argument], message: problem.message });
+    }
+  }
+  if (parsed.postgres && parsed.sites && parsed.activeSite !== undefined) {
+    const sites = parsed.sites;
+    const backupSite = postgresBackupSite({ sites, postgres: parsed.postgres });
+    const backup = backupSite ? sites[backupSite] : undefined;
+    if (!backup) {
+      issues.push({
+        path: ["postgres", "backupSite"],
+        message: backupSite
+          ? `names no site; allowed: ${dataSiteNames(sites).join(", ")}`
+          : `is not set and no single data site has an objectStore to default to; name the site that keeps the backups`,
+      });
+    } else {
+      const problems = validatePostgresClusterArgs({
+        ...parsed.postgres,
+        sites: dataSiteNames(sites).map((n) => ({ name: n, ...sites[n]! })),
+        activeSite: parsed.activeSite,
+        homeSite: homePrimary(sites),
+        backupSite: { name: backupSite!, ...backup, hasObjectStore: backup.objectStore !== undefined },
+        rpoMinutes: parsed.recovery?.rpoMinutes,
+        replicationLagTargetSeconds: parsed.recovery?.replicationLagTargetSeconds,
+      });
+      for (const problem of problems) {
+        // Arguments that come from other settings are reported under those settings.
+        const path =
+          problem.argument === "activeSite"
+            ? ["activeSite"]
+            : problem.argument === "sites"
+              ? ["sites"]
+              : problem.argument === "replicationLagTargetSeconds" || problem.argument === "rpoMinutes"
+                ? ["recovery", problem.argument]
+                : ["postgres", ...problem.argument.split(".")];
+        issues.push({ path, message: `PostgreSQL: ${problem.message}` });
+      }
     }
   }
   if (parsed.recovery) {
@@ -228,6 +304,8 @@ export interface StackConfig {
   readonly recovery: RecoveryTargets;
   /** GPU pools as written, keyed by pool name; each names its site. */
   readonly gpuPools: Readonly<Record<string, GpuPoolSettings>>;
+  /** PostgreSQL, when configured: settings with the derived backup and home sites, and the password secret. */
+  readonly postgres?: PostgresSettings & { readonly backupSite: string; readonly homeSite: string; readonly appPassword: pulumi.Output<string> };
   /** The validated settings as written (roles as configured, before `activeSite`). */
   readonly settings: StackSettings;
 }
@@ -255,6 +333,9 @@ export function requiredSecrets(settings: StackSettings, stack: string): SecretR
         secrets.push({ key, purpose: `${what} of the ${name} object store`, command: set(key, "") });
       }
     }
+  }
+  if (settings.postgres) {
+    secrets.push({ key: "postgresAppPassword", purpose: "password of the PostgreSQL application user", command: set("postgresAppPassword", "") });
   }
   return secrets;
 }
@@ -341,8 +422,11 @@ export function parseStackSettings(raw: Readonly<Record<string, string | undefin
 /** Suffixes of per-site secret keys; a config key ending in one of them is a secret, never a setting. */
 export const SITE_SECRET_SUFFIXES = ["Kubeconfig", "ObjectStoreAccessKeyId", "ObjectStoreSecretAccessKey"] as const;
 
+/** Secrets of the whole stack (not per site). */
+export const STACK_SECRET_KEYS = ["postgresAppPassword"] as const;
+
 function isSecretKey(key: string): boolean {
-  return SITE_SECRET_SUFFIXES.some((suffix) => key.endsWith(suffix));
+  return SITE_SECRET_SUFFIXES.some((suffix) => key.endsWith(suffix)) || (STACK_SECRET_KEYS as readonly string[]).includes(key);
 }
 
 /**
@@ -432,5 +516,8 @@ export function readStackConfig(): StackConfig {
         : undefined,
     };
   }
-  return { stack, activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, settings };
+  const postgres = settings.postgres
+    ? { ...settings.postgres, backupSite: postgresBackupSite(settings)!, homeSite: homePrimary(settings.sites)!, appPassword: secret("postgresAppPassword") }
+    : undefined;
+  return { stack, activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, settings };
 }

@@ -28,13 +28,16 @@ describe("the program (index.ts) under mocks", () => {
     expect(run.outputs["activeSite"]).toBe("onprem");
   });
 
-  test("the plan attributes every resource but the stack to a site", async () => {
+  test("the plan puts every placed resource on a site, and that site agrees with its label", async () => {
     const run = await runProgram("prod");
     const plan = buildPlan("waris-hybrid", "prod", run.recording.resources, run.recording.stackOutputs, []);
     for (const r of plan.resources) {
-      if (r.type === "pulumi:pulumi:Stack") expect(r.site).toBeUndefined();
-      else expect(r.site).toBe(r.name.split("-")[0]);
+      const label = (r.inputs["metadata"] as { labels?: Record<string, string> } | undefined)?.labels?.["waris.io/site"];
+      if (label !== undefined) expect([r.urn, r.site]).toEqual([r.urn, label]);
+      // Only the stack, state-only TLS material and components spanning both sites belong to no one site.
+      if (r.site === undefined) expect(r.type).toMatch(/^(pulumi:pulumi:Stack|tls:.*|waris:index:PostgresCluster)$/);
     }
+    expect(plan.resources.find((r) => r.type === "waris:index:GpuNodePool" && r.name === "gcloud-overflow")?.site).toBe("gcloud");
   });
 
   test("dev builds its one lab site", async () => {

@@ -1,0 +1,499 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import * as tls from "@pulumi/tls";
+import { ArgumentProblem, show, throwIfInvalid } from "./errors";
+import { DATASET_LABEL, DataClass, placementLabels } from "./labels";
+import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes } from "./recovery";
+import { isRegionInThailand } from "./residency";
+import { KUBECONFIG_SITE_KINDS, Site } from "./site";
+
+/** Pinned charts installed on every database site. */
+export const POSTGRES_CHARTS = {
+  /** CloudNativePG operator (chart 0.26.x ships operator 1.27). */
+  cloudnativePg: { repo: "https://cloudnative-pg.github.io/charts", chart: "cloudnative-pg", version: "0.26.0" },
+  /** Barman Cloud CNPG-I plugin: WAL archiving and base backups through the `ObjectStore` CRD. */
+  barmanCloud: { repo: "https://cloudnative-pg.github.io/charts", chart: "plugin-barman-cloud", version: "0.4.0" },
+  /** cert-manager: the plugin's TLS with the operator needs it. */
+  certManager: { repo: "https://charts.jetstack.io", chart: "cert-manager", version: "v1.18.2" },
+} as const;
+
+/** Name of the Barman Cloud plugin in a cluster's `spec.plugins`. */
+export const BARMAN_CLOUD_PLUGIN = "barman-cloud.cloudnative-pg.io";
+
+/** Namespace of the CloudNativePG operator and the Barman Cloud plugin (the plugin must share it). */
+export const CNPG_OPERATOR_NAMESPACE = "cnpg-system";
+
+/** Arguments of {@link PostgresCluster}. */
+export interface PostgresClusterArgs {
+  /** Database sites: one (no standby) or two (primary and standby); Kubernetes sites in Thailand. */
+  readonly sites: readonly Site[];
+  /** Name of the site whose cluster is primary now. Flip it to fail over or back. */
+  readonly activeSite: string;
+  /**
+   * Name of the site whose cluster was created empty (`initdb`); the other was cloned from it.
+   * Default: `activeSite`. Keep it fixed after the first deployment: bootstrap happens once.
+   */
+  readonly homeSite?: string;
+  /**
+   * Controlled switchover in progress from this site to `activeSite`. Without {@link promotionToken},
+   * the old primary is demoted and the new one waits as a replica; with it, the new one is promoted
+   * once it has replayed up to the token. Leave unset for a failover (the old primary site is gone)
+   * and in steady state.
+   */
+  readonly switchoverFrom?: string;
+  /** The demoted cluster's `status.demotionToken`, second step of a switchover. */
+  readonly promotionToken?: string;
+  /** Site whose S3-compatible object store holds the WAL archive and base backups. */
+  readonly backupSite: Site;
+  /** Bucket in that store (created by the object-store component). */
+  readonly backupBucket: string;
+  /** Days base backups and WAL are kept. Default 30. */
+  readonly backupRetentionDays?: number;
+  /**
+   * Host name at which each site's primary is reachable from the other site (over the VPN), keyed by
+   * site name. Required with two sites: replication connects to it with `sslmode=verify-full`.
+   */
+  readonly replicationHosts?: Readonly<Record<string, string>>;
+  /** Namespace of the clusters. Default `waris-postgres`. */
+  readonly namespace?: string;
+  /** PostgreSQL instances per site (1 primary/designated primary + hot standbys). Default 2. */
+  readonly instancesPerSite?: number;
+  /** Data volume per instance, GiB. Default 100. */
+  readonly storageSizeGiB?: number;
+  /** WAL volume per instance, GiB. Default 20. */
+  readonly walStorageSizeGiB?: number;
+  /** Storage class of the volumes. Default: the cluster's default class. */
+  readonly storageClass?: string;
+  /** CPU request per instance, Kubernetes quantity. Default `"2"`. */
+  readonly cpu?: string;
+  /** Memory request and limit per instance, GiB. Default 8. */
+  readonly memoryGiB?: number;
+  /** Application database. Default `waris`. */
+  readonly database?: string;
+  /** Owner of the application database. Default `waris`. */
+  readonly owner?: string;
+  /** Password of the owner (a Pulumi secret); becomes a Kubernetes basic-auth Secret. */
+  readonly appPassword: pulumi.Input<string>;
+  /** `archive_timeout`: a WAL segment is archived at least this often, minutes. Default 5. */
+  readonly archiveTimeoutMinutes?: number;
+  /** Replication lag alert threshold, seconds. Default 60. */
+  readonly replicationLagTargetSeconds?: number;
+  /** RPO the archive must meet, minutes; also the alert on the age of the last archived WAL. Default 60. */
+  readonly rpoMinutes?: number;
+  /** Restore throughput for the single-site RTO estimate, MiB/s. Default 100. */
+  readonly restoreThroughputMiBPerSecond?: number;
+  /** Install cert-manager, the operator and the plugin on each site. Default true. */
+  readonly installOperators?: boolean;
+  /** Class of the data. Default `confidential`. */
+  readonly dataClass?: DataClass;
+}
+
+const whole = (n: unknown, min: number): boolean => typeof n === "number" && Number.isInteger(n) && n >= min;
+
+/** Every problem with the arguments (pure: the stack configuration runs it before anything is registered). */
+export function validatePostgresClusterArgs(
+  args: Omit<PostgresClusterArgs, "sites" | "backupSite" | "appPassword"> & {
+    readonly sites: readonly { readonly name: string; readonly kind: string; readonly region: string; readonly country: string }[];
+    readonly backupSite: { readonly name: string; readonly kind: string; readonly region: string; readonly country: string; readonly hasObjectStore: boolean };
+  },
+): ArgumentProblem[] {
+  const problems: ArgumentProblem[] = [];
+  const add = (argument: string, message: string): void => void problems.push({ argument, message });
+  const names = args.sites.map((s) => s.name);
+  if (names.length === 0 || names.length > 2) add("sites", `lists ${names.length} sites; give one (no standby) or two (primary and standby)`);
+  if (new Set(names).size !== names.length) add("sites", `lists site "${names.find((n, i) => names.indexOf(n) !== i)}" twice: the standby must be on a different site from the primary`);
+  for (const s of args.sites) {
+    if (!(KUBECONFIG_SITE_KINDS as readonly string[]).includes(s.kind)) add("sites", `site "${s.name}" is ${s.kind}; CloudNativePG runs on the onprem/gcloud Kubernetes sites (use the managed variants on clouds)`);
+    if (s.country !== "TH" || !isRegionInThailand(s.kind as never, s.region)) add("sites", `site "${s.name}" (${s.kind} ${s.region}, ${s.country}) is outside Thailand; database sites must be in Thailand`);
+  }
+  if (!names.includes(args.activeSite)) add("activeSite", `is ${show(args.activeSite)}, not a database site; allowed: ${names.join(", ")}`);
+  if (args.homeSite !== undefined && !names.includes(args.homeSite)) add("homeSite", `is ${show(args.homeSite)}, not a database site; allowed: ${names.join(", ")}`);
+  if (args.switchoverFrom !== undefined && (!names.includes(args.switchoverFrom) || args.switchoverFrom === args.activeSite)) {
+    add("switchoverFrom", `is ${show(args.switchoverFrom)}; it must name the other database site (${names.filter((n) => n !== args.activeSite).join(", ") || "none"})`);
+  }
+  if (args.promotionToken !== undefined && args.switchoverFrom === undefined) add("promotionToken", "is set without switchoverFrom; a token only completes a switchover");
+  if (names.length === 2) {
+    for (const n of names) if (!args.replicationHosts?.[n]) add(`replicationHosts.${n}`, "is required with two sites: the other site replicates from this host");
+  }
+  if (!args.backupSite.hasObjectStore) add("backupSite", `site "${args.backupSite.name}" has no S3-compatible object store`);
+  if (args.backupSite.country !== "TH" || !isRegionInThailand(args.backupSite.kind as never, args.backupSite.region)) {
+    add("backupSite", `site "${args.backupSite.name}" is outside Thailand; backups must stay in Thailand`);
+  }
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(args.backupBucket)) add("backupBucket", `is ${show(args.backupBucket)}; an S3 bucket name is 3-63 lowercase letters, digits, '.' and '-'`);
+  for (const [field, min] of [["instancesPerSite", 1], ["storageSizeGiB", 1], ["walStorageSizeGiB", 1], ["memoryGiB", 1], ["backupRetentionDays", 1]] as const) {
+    const v = args[field];
+    if (v !== undefined && !whole(v, min)) add(field, `is ${show(v)}; must be a whole number of at least ${min}`);
+  }
+  const rpo = args.rpoMinutes ?? 60;
+  const lag = args.replicationLagTargetSeconds ?? 60;
+  const archive = args.archiveTimeoutMinutes ?? 5;
+  if (!(rpo > 0)) add("rpoMinutes", `is ${show(rpo)}; must be a positive number of minutes`);
+  if (!(lag > 0)) add("replicationLagTargetSeconds", `is ${show(lag)}; must be a positive number of seconds`);
+  else if (lag > rpo * 60) add("replicationLagTargetSeconds", `is ${lag} s, above the RPO of ${rpo} min (${rpo * 60} s)`);
+  if (!(archive > 0)) add("archiveTimeoutMinutes", `is ${show(archive)}; must be a positive number of minutes`);
+  else if (archive > rpo) add("archiveTimeoutMinutes", `is ${archive} min, above the RPO of ${rpo} min: a quiet database would lose more than the RPO`);
+  return problems;
+}
+
+/**
+ * PostgreSQL on CloudNativePG across one or two sites, in the distributed topology: each site runs a
+ * `Cluster`; `spec.replica.primary` names the active one, the other follows by streaming replication
+ * (TLS 1.3, `verify-full`) and from the WAL archive in object storage, so it survives a broken link.
+ * WAL is archived continuously through the Barman Cloud plugin; base backups are scheduled by
+ * `BackupSchedule`. The application reaches the database through one Service name on every site.
+ */
+export class PostgresCluster extends pulumi.ComponentResource {
+  /** CloudNativePG cluster name per site. */
+  readonly clusterNames: Readonly<Record<string, string>>;
+  /** Name of the Barman `ObjectStore` on every site. */
+  readonly objectStoreName: string;
+  /** Namespace of the clusters. */
+  readonly namespace: string;
+  /** Service name applications use, the same on every site; it points at the active site's primary. */
+  readonly endpoint: string;
+  /** Kubernetes Secret with the application's user name and password. */
+  readonly appSecretName: string;
+  /** Dataset id (the `waris.io/dataset` label). */
+  readonly dataset: string;
+  /** Site whose cluster is primary. */
+  readonly activeSite: string;
+  /** Worst-case RPO, minutes: the archive timeout (streaming usually does better; a broken link does not). */
+  readonly rpoMinutes: number;
+  /** Estimated RTO, minutes: promotion of the standby, or a restore of the data when there is none. */
+  readonly rtoMinutes: number;
+  /** The `Cluster` custom resources, by site, for components that need to depend on them. */
+  readonly clusters: Readonly<Record<string, k8s.apiextensions.CustomResource>>;
+
+  /**
+   * @param name - dataset name, e.g. `waris-postgres`; cluster names are `<name>-<site>`.
+   * @param args - see {@link PostgresClusterArgs}.
+   * @param opts - component options.
+   */
+  constructor(name: string, args: PostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    throwIfInvalid(
+      `PostgresCluster "${name}"`,
+      validatePostgresClusterArgs({
+        ...args,
+        sites: args.sites.map((s) => s.spec),
+        backupSite: { ...args.backupSite.spec, hasObjectStore: args.backupSite.objectStoreAccess !== undefined },
+      }),
+    );
+    super("waris:index:PostgresCluster", name, {}, opts);
+
+    const namespace = args.namespace ?? "waris-postgres";
+    const siteNames = args.sites.map((s) => s.spec.name);
+    const home = args.homeSite ?? args.activeSite;
+    const clusterName = (site: string): string => `${name}-${site}`;
+    const storeName = `${name}-store`;
+    const dataClass = args.dataClass ?? "confidential";
+    const archiveTimeout = args.archiveTimeoutMinutes ?? 5;
+    const lagTarget = args.replicationLagTargetSeconds ?? 60;
+    const rpo = args.rpoMinutes ?? 60;
+    const storageGiB = args.storageSizeGiB ?? 100;
+    const twoSites = args.sites.length === 2;
+    const access = args.backupSite.objectStoreAccess!;
+
+    this.namespace = namespace;
+    this.dataset = name;
+    this.objectStoreName = storeName;
+    this.endpoint = `${name}.${namespace}.svc.cluster.local`;
+    this.appSecretName = `${name}-app`;
+    this.activeSite = args.activeSite;
+    this.clusterNames = Object.fromEntries(siteNames.map((s) => [s, clusterName(s)]));
+    this.rpoMinutes = archiveTimeout;
+    this.rtoMinutes = twoSites
+      ? STANDBY_PROMOTION_MINUTES
+      : estimatedRtoMinutes({ datasetSizeGiB: storageGiB, restoreThroughputMiBPerSecond: args.restoreThroughputMiBPerSecond ?? DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND });
+
+    const child = { parent: this };
+    // One CA for both sites: each site must verify the other's server and replication certificates,
+    // which the operator's per-cluster generated CAs cannot do across Kubernetes clusters.
+    const pki = twoSites ? this.issueCertificates(name, namespace, args, clusterName, child) : undefined;
+
+    const clusters: Record<string, k8s.apiextensions.CustomResource> = {};
+    for (const site of args.sites) {
+      const siteName = site.spec.name;
+      const opts = { ...child, provider: site.kubernetesProvider };
+      const labels = { ...placementLabels(siteName, dataClass), [DATASET_LABEL]: name };
+      const operators = args.installOperators ?? true ? this.installOperators(`${name}-${siteName}`, siteName, opts) : [];
+      const ns = new k8s.core.v1.Namespace(`${name}-${siteName}`, { metadata: { name: namespace, labels } }, opts);
+      const inNs = (secretName: string) => ({ name: secretName, namespace: ns.metadata.name, labels });
+      new k8s.core.v1.Secret(
+        `${name}-${siteName}-app`,
+        { metadata: inNs(this.appSecretName), type: "kubernetes.io/basic-auth", stringData: { username: args.owner ?? "waris", password: pulumi.secret(args.appPassword) } },
+        opts,
+      );
+      new k8s.core.v1.Secret(
+        `${name}-${siteName}-backup`,
+        { metadata: inNs(`${name}-backup`), stringData: { ACCESS_KEY_ID: access.accessKeyId, ACCESS_SECRET_KEY: access.secretAccessKey } },
+        opts,
+      );
+      const certSecrets: pulumi.Resource[] = [];
+      if (pki) {
+        certSecrets.push(
+          new k8s.core.v1.Secret(`${name}-${siteName}-ca`, { metadata: inNs(`${name}-ca`), stringData: { "ca.crt": pki.caCert } }, opts),
+          new k8s.core.v1.Secret(
+            `${name}-${siteName}-server`,
+            { metadata: inNs(`${name}-server`), type: "kubernetes.io/tls", stringData: { "tls.crt": pki.serverCerts[siteName]!.cert, "tls.key": pki.serverCerts[siteName]!.key } },
+            opts,
+          ),
+          new k8s.core.v1.Secret(
+            `${name}-${siteName}-replication`,
+            { metadata: inNs(`${name}-replication`), type: "kubernetes.io/tls", stringData: { "tls.crt": pki.replicationCert, "tls.key": pki.replicationKey } },
+            opts,
+          ),
+        );
+      }
+      const store = new k8s.apiextensions.CustomResource(
+        `${name}-${siteName}-store`,
+        {
+          apiVersion: "barmancloud.cnpg.io/v1",
+          kind: "ObjectStore",
+          metadata: { name: storeName, namespace: ns.metadata.name, labels },
+          spec: {
+            retentionPolicy: `${args.backupRetentionDays ?? 30}d`,
+            configuration: {
+              destinationPath: `s3://${args.backupBucket}/`,
+              endpointURL: access.endpoint,
+              s3Credentials: {
+                accessKeyId: { name: `${name}-backup`, key: "ACCESS_KEY_ID" },
+                secretAccessKey: { name: `${name}-backup`, key: "ACCESS_SECRET_KEY" },
+              },
+              wal: { compression: "gzip", encryption: "AES256" },
+              data: { compression: "gzip", encryption: "AES256", jobs: 2 },
+            },
+          },
+        },
+        { ...opts, dependsOn: operators },
+      );
+
+      const other = siteNames.find((n) => n !== siteName);
+      const primary = this.primaryFor(siteName, args);
+      const externalCluster = (s: string) => ({
+        name: clusterName(s),
+        connectionParameters: { host: args.replicationHosts?.[s] ?? "", user: "streaming_replica", dbname: "postgres", sslmode: "verify-full" },
+        sslKey: { name: `${name}-replication`, key: "tls.key" },
+        sslCert: { name: `${name}-replication`, key: "tls.crt" },
+        sslRootCert: { name: `${name}-ca`, key: "ca.crt" },
+        plugin: { name: BARMAN_CLOUD_PLUGIN, parameters: { barmanObjectName: storeName, serverName: clusterName(s) } },
+      });
+      clusters[siteName] = new k8s.apiextensions.CustomResource(
+        `${name}-${siteName}`,
+        {
+          apiVersion: "postgresql.cnpg.io/v1",
+          kind: "Cluster",
+          metadata: { name: clusterName(siteName), namespace: ns.metadata.name, labels },
+          spec: {
+            instances: args.instancesPerSite ?? 2,
+            primaryUpdateStrategy: "unsupervised",
+            storage: { size: `${storageGiB}Gi`, storageClass: args.storageClass },
+            walStorage: { size: `${args.walStorageSizeGiB ?? 20}Gi`, storageClass: args.storageClass },
+            resources: {
+              requests: { cpu: args.cpu ?? "2", memory: `${args.memoryGiB ?? 8}Gi` },
+              limits: { memory: `${args.memoryGiB ?? 8}Gi` },
+            },
+            postgresql: {
+              parameters: {
+                ssl_min_protocol_version: "TLSv1.3",
+                ssl_max_protocol_version: "TLSv1.3",
+                archive_timeout: `${archiveTimeout}min`,
+              },
+            },
+            certificates: pki
+              ? { serverCASecret: `${name}-ca`, serverTLSSecret: `${name}-server`, clientCASecret: `${name}-ca`, replicationTLSSecret: `${name}-replication` }
+              : undefined,
+            plugins: [{ name: BARMAN_CLOUD_PLUGIN, isWALArchiver: true, parameters: { barmanObjectName: storeName } }],
+            bootstrap:
+              siteName === home
+                ? { initdb: { database: args.database ?? "waris", owner: args.owner ?? "waris", secret: { name: this.appSecretName } } }
+                : { recovery: { source: clusterName(home) } },
+            replica: other
+              ? {
+                  self: clusterName(siteName),
+                  primary: clusterName(primary),
+                  source: clusterName(other),
+                  promotionToken: primary === siteName && args.switchoverFrom !== undefined ? args.promotionToken : undefined,
+                }
+              : undefined,
+            externalClusters: other ? [externalCluster(siteName), externalCluster(other)] : undefined,
+            managed: twoSites
+              ? { services: { additional: [{ selectorType: "rw", serviceTemplate: { metadata: { name: `${clusterName(siteName)}-rw-lb`, labels }, spec: { type: "LoadBalancer" } } }] } }
+              : undefined,
+            monitoring: { enablePodMonitor: true },
+          },
+        },
+        { ...opts, dependsOn: [store, ...certSecrets, ...operators] },
+      );
+
+      new k8s.apiextensions.CustomResource(
+        `${name}-${siteName}-alerts`,
+        {
+          apiVersion: "monitoring.coreos.com/v1",
+          kind: "PrometheusRule",
+          metadata: { name: `${name}-alerts`, namespace: ns.metadata.name, labels },
+          spec: {
+            groups: [
+              {
+                name: `${name}.recovery`,
+                rules: [
+                  {
+                    alert: "PostgresReplicationLagHigh",
+                    expr: `max by (namespace, pod) (cnpg_pg_replication_lag{namespace="${namespace}"}) > ${lagTarget}`,
+                    for: "2m",
+                    labels: { severity: "critical", dataset: name, site: siteName },
+                    annotations: { summary: `PostgreSQL ${name} on ${siteName}: replication lag above ${lagTarget} s (the standby would lose more on failover).` },
+                  },
+                  {
+                    alert: "PostgresWalArchiveStale",
+                    expr: `max by (namespace, pod) (cnpg_pg_stat_archiver_seconds_since_last_archival{namespace="${namespace}"}) > ${rpo * 60}`,
+                    for: "5m",
+                    labels: { severity: "critical", dataset: name, site: siteName },
+                    annotations: { summary: `PostgreSQL ${name} on ${siteName}: no WAL archived for more than the RPO of ${rpo} min.` },
+                  },
+                ],
+              },
+            ],
+          },
+        },
+        opts,
+      );
+
+      // The name the applications use. On the active site it is the local primary; elsewhere, the
+      // active site's primary over the VPN. Flipping activeSite moves it.
+      const local = siteName === args.activeSite;
+      new k8s.core.v1.Service(
+        `${name}-${siteName}-endpoint`,
+        {
+          metadata: { name, namespace: ns.metadata.name, labels, annotations: { "waris.io/active-site": args.activeSite } },
+          spec: {
+            type: "ExternalName",
+            externalName: local ? `${clusterName(siteName)}-rw.${namespace}.svc.cluster.local` : args.replicationHosts![args.activeSite]!,
+            ports: [{ name: "postgres", port: 5432, targetPort: 5432 }],
+          },
+        },
+        opts,
+      );
+    }
+    this.clusters = clusters;
+
+    this.registerOutputs({
+      clusterNames: this.clusterNames,
+      objectStoreName: this.objectStoreName,
+      endpoint: this.endpoint,
+      appSecretName: this.appSecretName,
+      activeSite: this.activeSite,
+      rpoMinutes: this.rpoMinutes,
+      rtoMinutes: this.rtoMinutes,
+    });
+  }
+
+  /**
+   * Which cluster a site's cluster should name as primary. Steady state and failover: the active site's.
+   * Switchover step 1 (no token yet): the old primary demotes itself and the new one keeps following it.
+   */
+  private primaryFor(site: string, args: PostgresClusterArgs): string {
+    if (args.switchoverFrom !== undefined && args.promotionToken === undefined && site === args.activeSite) return args.switchoverFrom;
+    return args.activeSite;
+  }
+
+  private installOperators(prefix: string, siteName: string, opts: pulumi.CustomResourceOptions): pulumi.Resource[] {
+    const labels = placementLabels(siteName, "none");
+    const certManager = new k8s.helm.v3.Release(
+      `${prefix}-cert-manager`,
+      {
+        name: "cert-manager",
+        namespace: "cert-manager",
+        createNamespace: true,
+        repositoryOpts: { repo: POSTGRES_CHARTS.certManager.repo },
+        chart: POSTGRES_CHARTS.certManager.chart,
+        version: POSTGRES_CHARTS.certManager.version,
+        values: { crds: { enabled: true }, global: { commonLabels: labels } },
+        atomic: true,
+      },
+      opts,
+    );
+    const operator = new k8s.helm.v3.Release(
+      `${prefix}-cnpg`,
+      {
+        name: "cnpg",
+        namespace: CNPG_OPERATOR_NAMESPACE,
+        createNamespace: true,
+        repositoryOpts: { repo: POSTGRES_CHARTS.cloudnativePg.repo },
+        chart: POSTGRES_CHARTS.cloudnativePg.chart,
+        version: POSTGRES_CHARTS.cloudnativePg.version,
+        values: { commonLabels: labels, monitoring: { podMonitorEnabled: true } },
+        atomic: true,
+      },
+      opts,
+    );
+    const plugin = new k8s.helm.v3.Release(
+      `${prefix}-barman-cloud`,
+      {
+        name: "barman-cloud",
+        namespace: CNPG_OPERATOR_NAMESPACE,
+        repositoryOpts: { repo: POSTGRES_CHARTS.barmanCloud.repo },
+        chart: POSTGRES_CHARTS.barmanCloud.chart,
+        version: POSTGRES_CHARTS.barmanCloud.version,
+        values: { customLabels: labels },
+        atomic: true,
+      },
+      { ...opts, dependsOn: [certManager, operator] },
+    );
+    return [certManager, operator, plugin];
+  }
+
+  private issueCertificates(
+    name: string,
+    namespace: string,
+    args: PostgresClusterArgs,
+    clusterName: (site: string) => string,
+    opts: pulumi.CustomResourceOptions,
+  ): { caCert: pulumi.Output<string>; serverCerts: Record<string, { cert: pulumi.Output<string>; key: pulumi.Output<string> }>; replicationCert: pulumi.Output<string>; replicationKey: pulumi.Output<string> } {
+    const validityPeriodHours = 2 * 365 * 24;
+    const earlyRenewalHours = 60 * 24;
+    const caKey = new tls.PrivateKey(`${name}-ca`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
+    const ca = new tls.SelfSignedCert(
+      `${name}-ca`,
+      {
+        privateKeyPem: caKey.privateKeyPem,
+        subject: { commonName: `${name} PostgreSQL CA`, organization: "WARIS" },
+        isCaCertificate: true,
+        validityPeriodHours: 10 * 365 * 24,
+        allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+      },
+      opts,
+    );
+    const sign = (id: string, key: tls.PrivateKey, commonName: string, dnsNames: string[], uses: string[]) =>
+      new tls.LocallySignedCert(
+        id,
+        {
+          certRequestPem: new tls.CertRequest(id, { privateKeyPem: key.privateKeyPem, subject: { commonName }, dnsNames }, opts).certRequestPem,
+          caPrivateKeyPem: caKey.privateKeyPem,
+          caCertPem: ca.certPem,
+          validityPeriodHours,
+          earlyRenewalHours,
+          allowedUses: uses,
+        },
+        opts,
+      ).certPem;
+    const serverCerts: Record<string, { cert: pulumi.Output<string>; key: pulumi.Output<string> }> = {};
+    for (const site of args.sites) {
+      const cluster = clusterName(site.spec.name);
+      const key = new tls.PrivateKey(`${name}-${site.spec.name}-server`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
+      const services = ["rw", "r", "ro"].flatMap((s) => [`${cluster}-${s}`, `${cluster}-${s}.${namespace}`, `${cluster}-${s}.${namespace}.svc`, `${cluster}-${s}.${namespace}.svc.cluster.local`]);
+      const host = args.replicationHosts?.[site.spec.name];
+      serverCerts[site.spec.name] = {
+        cert: sign(`${name}-${site.spec.name}-server`, key, `${cluster}-rw`, host ? [...services, host] : services, ["digital_signature", "key_encipherment", "server_auth"]),
+        key: key.privateKeyPem,
+      };
+    }
+    // CloudNativePG authenticates replication by the client certificate's CN.
+    const replicationKey = new tls.PrivateKey(`${name}-replication`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
+    return {
+      caCert: ca.certPem,
+      serverCerts,
+      replicationCert: sign(`${name}-replication`, replicationKey, "streaming_replica", [], ["digital_signature", "key_encipherment", "client_auth"]),
+      replicationKey: replicationKey.privateKeyPem,
+    };
+  }
+}
