@@ -4,7 +4,7 @@
  * Reads and validates the whole stack configuration first, so a wrong setting stops the program before
  * any resource is registered; then builds the sites and plugs in each component.
  */
-import { GpuNodePool, PostgresCluster, Site } from "./components";
+import { BackupSchedule, GpuNodePool, ObjectStorageBucket, PostgresCluster, STANDBY_PROMOTION_MINUTES, Site } from "./components";
 import { readStackConfig } from "./stack/config";
 
 const config = readStackConfig();
@@ -21,16 +21,72 @@ for (const [name, { site, ...pool }] of Object.entries(config.gpuPools)) {
 
 const dataSites = config.sites.filter((s) => s.role !== "burst").map((s) => sites[s.name]!);
 
-const postgres = config.postgres
-  ? new PostgresCluster("waris-postgres", {
-      ...config.postgres,
+const schedules: BackupSchedule[] = [];
+
+let postgres: PostgresCluster | undefined;
+if (config.postgres) {
+  const pg = config.postgres;
+  const backupSite = sites[pg.backupSite]!;
+  const bucket = new ObjectStorageBucket("postgres-backups", {
+    site: backupSite,
+    bucket: pg.backupBucket,
+    dataset: "waris-postgres",
+    retentionDays: pg.backupRetentionDays ?? 30,
+    objectLockDays: config.backups.objectLockDays,
+  });
+  postgres = new PostgresCluster(
+    "waris-postgres",
+    {
+      ...pg,
       sites: dataSites,
       activeSite: config.activeSite,
-      backupSite: sites[config.postgres.backupSite]!,
+      backupSite,
       rpoMinutes: config.recovery.rpoMinutes,
       replicationLagTargetSeconds: config.recovery.replicationLagTargetSeconds,
-    })
-  : undefined;
+      restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond,
+    },
+    { dependsOn: [bucket] },
+  );
+  schedules.push(
+    new BackupSchedule("waris-postgres-full", {
+      kind: "postgresql",
+      dataset: postgres.dataset,
+      // Base backups are taken where the primary is; failover moves them with it.
+      site: sites[config.activeSite]!,
+      namespace: postgres.namespace,
+      postgresCluster: postgres.clusterNames[config.activeSite]!,
+      schedule: config.backups.postgresFullBackupSchedule,
+      retentionDays: pg.backupRetentionDays ?? 30,
+      continuousArchiveMinutes: postgres.rpoMinutes,
+      standbyPromotionMinutes: dataSites.length > 1 ? STANDBY_PROMOTION_MINUTES : undefined,
+      datasetSizeGiB: pg.storageSizeGiB ?? 100,
+      restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond,
+      location: `${bucket.url} on ${bucket.siteName}`,
+    }),
+  );
+}
+
+if (config.backups.modelArtifactsBucket) {
+  const site = sites[config.postgres?.backupSite ?? dataSites.find((s) => s.objectStoreProvider)!.spec.name]!;
+  const artifacts = new ObjectStorageBucket("model-artifacts", {
+    site,
+    bucket: config.backups.modelArtifactsBucket,
+    dataset: "model-artifacts",
+    dataClass: "internal",
+    keepVersions: config.backups.modelArtifactVersions,
+    datasetSizeGiB: config.backups.modelArtifactsSizeGiB,
+  });
+  schedules.push(
+    new BackupSchedule("model-artifacts", {
+      kind: "model-artifacts",
+      dataset: "model-artifacts",
+      keepVersions: config.backups.modelArtifactVersions,
+      datasetSizeGiB: config.backups.modelArtifactsSizeGiB,
+      restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond,
+      location: `${artifacts.url} on ${artifacts.siteName} (MLflow artifact store)`,
+    }),
+  );
+}
 
 /** Which site is primary now; flip `activeSite` and run `pulumi up` to fail over or back. */
 export const activeSite = config.activeSite;
@@ -74,3 +130,6 @@ export const postgresCluster = postgres && {
   rpoMinutes: postgres.rpoMinutes,
   rtoMinutes: postgres.rtoMinutes,
 };
+
+/** Every dataset's recovery posture: RPO and RTO in minutes, retention, method and where the backups live. */
+export const recovery = schedules.map((s) => s.report);

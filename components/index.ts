@@ -13,3 +13,5 @@ export * from "./gpu-catalog";
 export * from "./gpu-node-pool";
 export * from "./recovery";
 export * from "./postgres-cluster";
+export * from "./object-storage-bucket";
+export * from "./backup-schedule";

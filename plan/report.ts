@@ -164,6 +164,21 @@ export function buildPlan(
   };
 }
 
+interface RecoveryRow {
+  dataset: unknown;
+  kind: unknown;
+  rpoMinutes: unknown;
+  rtoMinutes: unknown;
+  retention: unknown;
+  method: unknown;
+  location: unknown;
+}
+
+function recoveryRows(value: unknown): RecoveryRow[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter((v): v is RecoveryRow => typeof v === "object" && v !== null && "dataset" in v && "rpoMinutes" in v);
+}
+
 /** Renders the policy diagnostics the way `pulumi preview` prints them. */
 export function renderPolicyText(plan: Plan, packLabel: string): string {
   const lines = ["Policies:"];
@@ -212,6 +227,15 @@ export function renderPlanText(plan: Plan): string {
   lines.push("Resources by type:");
   const width = Math.max(...Object.values(plan.countsByType).map((n) => String(n).length));
   for (const [type, n] of Object.entries(plan.countsByType)) lines.push(`  ${String(n).padStart(width)}  ${type}`);
+  const recovery = recoveryRows(plan.outputs["recovery"]);
+  if (recovery.length > 0) {
+    lines.push("");
+    lines.push("Recovery (from the stack output `recovery`):");
+    const header = ["dataset", "kind", "RPO min", "RTO min", "retention", "method", "backups in"];
+    const rows = recovery.map((r) => [r.dataset, r.kind, r.rpoMinutes ?? "unbounded", r.rtoMinutes ?? "unknown", r.retention, r.method, r.location].map(String));
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+    for (const row of [header, ...rows]) lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()}`);
+  }
   if (Object.keys(plan.outputs).length > 0) {
     lines.push("");
     lines.push("Outputs:");

@@ -4,7 +4,7 @@
  * read from the resources alone.
  */
 import type { PolicyResource } from "@pulumi/policy";
-import { DATASET_LABEL, BACKUP_OF_LABEL, DATASET_SIZE_ANNOTATION, RETENTION_DAYS_ANNOTATION } from "../components/labels";
+import { DATASET_LABEL, BACKUP_OF_LABEL, DATASET_SIZE_ANNOTATION, DATASET_SIZE_TAG, RETENTION_DAYS_ANNOTATION } from "../components/labels";
 import { CronSchedule, parseCron, postgresDurationToMinutes, quantityToGiB, retentionToDays } from "../components/recovery";
 import { at, list, siteLabelOf, str } from "./placement";
 
@@ -223,6 +223,7 @@ function modelArtifactDatasets(resources: readonly PolicyResource[]): Dataset[] 
         // Every version of an artifact is kept as it is written: nothing is lost between "backups".
         continuousArchiveMinutes: 0,
         schedules: [],
+        sizeGiB: Number(str(bucket.props, "tags", DATASET_SIZE_TAG) ?? NaN) || undefined,
         retentionVersions: newer.length > 0 ? Math.min(...newer) + 1 : undefined,
         problems: [],
       };

@@ -10,6 +10,7 @@ import { GPU_MODEL_NAMES, MIG_PROFILES } from "../components/gpu-catalog";
 import { GPU_WORKLOADS, TAINT_EFFECTS, validateGpuNodePoolArgs } from "../components/gpu-node-pool";
 import { DATA_CLASSES } from "../components/labels";
 import { validatePostgresClusterArgs } from "../components/postgres-cluster";
+import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, parseCron } from "../components/recovery";
 
 /** The Pulumi project name; config keys are `waris-hybrid:<key>`. */
 export const PROJECT = "waris-hybrid";
@@ -34,7 +35,19 @@ const recoverySchema = z.strictObject({
   rpoMinutes: z.number().positive().default(60),
   rtoMinutes: z.number().positive().default(240),
   replicationLagTargetSeconds: z.number().positive().default(60),
+  restoreThroughputMiBPerSecond: z.number().positive().default(DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND),
 });
+
+const backupsSchema = z.strictObject({
+  postgresFullBackupSchedule: z.string().default("0 2 * * 0"),
+  modelArtifactsBucket: z.string().min(1).optional(),
+  modelArtifactVersions: z.number().int().positive().default(5),
+  modelArtifactsSizeGiB: z.number().positive().optional(),
+  objectLockDays: z.number().int().positive().default(7),
+});
+
+/** Backup settings as written (`waris-hybrid:backups`), defaults applied. */
+export type BackupSettings = z.infer<typeof backupsSchema>;
 
 const sitesSchema = z
   .record(z.string(), siteSettingsSchema)
@@ -118,7 +131,8 @@ const poolNameSchema = z.string().regex(SITE_NAME_PATTERN, "a pool name must be 
 export const settingSchemas = {
   sites: sitesSchema,
   activeSite: z.string().min(1),
-  recovery: recoverySchema.default({ rpoMinutes: 60, rtoMinutes: 240, replicationLagTargetSeconds: 60 }),
+  recovery: recoverySchema.default({ rpoMinutes: 60, rtoMinutes: 240, replicationLagTargetSeconds: 60, restoreThroughputMiBPerSecond: DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND }),
+  backups: backupsSchema.default({ postgresFullBackupSchedule: "0 2 * * 0", modelArtifactVersions: 5, objectLockDays: 7 }),
   gpuPools: z.record(poolNameSchema, gpuPoolSchema).default({}),
   postgres: postgresSchema.optional(),
 };
@@ -139,6 +153,8 @@ export interface StackSettings {
   readonly gpuPools: Readonly<Record<string, GpuPoolSettings>>;
   /** PostgreSQL, when the stack has it. */
   readonly postgres?: PostgresSettings;
+  /** Backups. */
+  readonly backups: BackupSettings;
 }
 
 /** The data sites (primary and standby roles), in the order written. */
@@ -146,8 +162,8 @@ export function dataSiteNames(sites: Readonly<Record<string, SiteSettings>>): st
   return Object.keys(sites).filter((n) => sites[n]!.role !== "burst");
 }
 
-/** The site holding the PostgreSQL backups: the setting, else the only data site with an object store. */
-export function postgresBackupSite(settings: Pick<StackSettings, "sites" | "postgres">): string | undefined {
+/** The site holding the backups: `postgres.backupSite` when set, else the only data site with an object store. */
+export function backupSiteName(settings: Pick<StackSettings, "sites" | "postgres">): string | undefined {
   if (settings.postgres?.backupSite) return settings.postgres.backupSite;
   const withStore = dataSiteNames(settings.sites).filter((n) => settings.sites[n]!.objectStore !== undefined);
   return withStore.length === 1 ? withStore[0] : undefined;
@@ -193,7 +209,7 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown): 
   }
   if (parsed.postgres && parsed.sites && parsed.activeSite !== undefined) {
     const sites = parsed.sites;
-    const backupSite = postgresBackupSite({ sites, postgres: parsed.postgres });
+    const backupSite = backupSiteName({ sites, postgres: parsed.postgres });
     const backup = backupSite ? sites[backupSite] : undefined;
     if (!backup) {
       issues.push({
@@ -226,6 +242,19 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown): 
       }
     }
   }
+  if (parsed.backups) {
+    try {
+      parseCron(parsed.backups.postgresFullBackupSchedule);
+    } catch (e) {
+      issues.push({ path: ["backups", "postgresFullBackupSchedule"], message: `PostgreSQL full backups: ${(e as Error).message}` });
+    }
+    if (parsed.postgres && parsed.backups.objectLockDays > (parsed.postgres.backupRetentionDays ?? 30)) {
+      issues.push({ path: ["backups", "objectLockDays"], message: `is above the PostgreSQL retention of ${parsed.postgres.backupRetentionDays ?? 30} days: Barman could not delete expired backups` });
+    }
+    if (parsed.backups.modelArtifactsBucket !== undefined && parsed.sites && !backupSiteName({ sites: parsed.sites, postgres: parsed.postgres })) {
+      issues.push({ path: ["backups", "modelArtifactsBucket"], message: "needs a data site with an objectStore to hold the bucket" });
+    }
+  }
   if (parsed.recovery) {
     const { rpoMinutes, replicationLagTargetSeconds } = parsed.recovery;
     if (replicationLagTargetSeconds > rpoMinutes * 60) {
@@ -249,6 +278,8 @@ export interface RecoveryTargets {
   readonly rtoMinutes: number;
   /** Replication lag, in seconds, above which the standby is alerted on. Default 60. */
   readonly replicationLagTargetSeconds: number;
+  /** Restore throughput from object storage, MiB/s, for RTO estimates without a standby. Default 100. */
+  readonly restoreThroughputMiBPerSecond: number;
 }
 
 /** A secret the stack needs, with the command that sets it. */
@@ -306,6 +337,8 @@ export interface StackConfig {
   readonly gpuPools: Readonly<Record<string, GpuPoolSettings>>;
   /** PostgreSQL, when configured: settings with the derived backup and home sites, and the password secret. */
   readonly postgres?: PostgresSettings & { readonly backupSite: string; readonly homeSite: string; readonly appPassword: pulumi.Output<string> };
+  /** Backup settings, defaults applied. */
+  readonly backups: BackupSettings;
   /** The validated settings as written (roles as configured, before `activeSite`). */
   readonly settings: StackSettings;
 }
@@ -517,7 +550,7 @@ export function readStackConfig(): StackConfig {
     };
   }
   const postgres = settings.postgres
-    ? { ...settings.postgres, backupSite: postgresBackupSite(settings)!, homeSite: homePrimary(settings.sites)!, appPassword: secret("postgresAppPassword") }
+    ? { ...settings.postgres, backupSite: backupSiteName(settings)!, homeSite: homePrimary(settings.sites)!, appPassword: secret("postgresAppPassword") }
     : undefined;
-  return { stack, activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, settings };
+  return { stack, activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, settings };
 }

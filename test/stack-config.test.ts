@@ -35,7 +35,7 @@ describe("stack files", () => {
     const engine = engineConfigForStack({ stack });
     const cfg = await readWith(stack, engine.config, engine.secretKeys);
     expect(cfg.stack).toBe(stack);
-    expect(cfg.recovery).toEqual({ rpoMinutes: 60, rtoMinutes: 240, replicationLagTargetSeconds: 60 });
+    expect(cfg.recovery).toEqual({ rpoMinutes: 60, rtoMinutes: 240, replicationLagTargetSeconds: 60, restoreThroughputMiBPerSecond: 100 });
     expect(cfg.sites.filter((s) => s.role === "primary").map((s) => s.name)).toEqual([cfg.activeSite]);
   });
 
@@ -58,7 +58,7 @@ describe("stack files", () => {
   test("defaults fill recovery targets when the setting is absent", async () => {
     const c = prod((config) => delete config[`${P}:recovery`]);
     const cfg = await readWith("prod", c.config, c.secretKeys);
-    expect(cfg.recovery).toEqual({ rpoMinutes: 60, rtoMinutes: 240, replicationLagTargetSeconds: 60 });
+    expect(cfg.recovery).toEqual({ rpoMinutes: 60, rtoMinutes: 240, replicationLagTargetSeconds: 60, restoreThroughputMiBPerSecond: 100 });
   });
 });
 

@@ -1,0 +1,306 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { ArgumentProblem, show, throwIfInvalid } from "./errors";
+import { BACKUP_OF_LABEL, DATASET_LABEL, DataClass, RETENTION_DAYS_ANNOTATION, placementLabels } from "./labels";
+import { BARMAN_CLOUD_PLUGIN } from "./postgres-cluster";
+import {
+  CronSchedule,
+  DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND,
+  estimatedRtoMinutes,
+  longestGapMinutes,
+  parseCron,
+  worstCaseRpoMinutes,
+} from "./recovery";
+import { Site } from "./site";
+
+/** Kinds of dataset a schedule can protect. */
+export const BACKUP_DATASET_KINDS = ["postgresql", "mongodb", "milvus", "model-artifacts"] as const;
+
+/** A kind of dataset; see {@link BACKUP_DATASET_KINDS}. */
+export type BackupDatasetKind = (typeof BACKUP_DATASET_KINDS)[number];
+
+/** Pinned milvus-backup image (the Milvus project's backup tool). */
+export const MILVUS_BACKUP_IMAGE = "milvusdb/milvus-backup:v0.5.7";
+
+/** Arguments of {@link BackupSchedule}. */
+export interface BackupScheduleArgs {
+  /** Kind of dataset; decides the method. */
+  readonly kind: BackupDatasetKind;
+  /** Dataset id (the `waris.io/dataset` label of its store). */
+  readonly dataset: string;
+  /** Site where the backup job runs (the active site of the dataset); unused for model artifacts. */
+  readonly site?: Site;
+  /** Namespace of the dataset's store. */
+  readonly namespace?: string;
+  /**
+   * When full backups run: a 5-field cron (minute hour day-of-month month day-of-week), UTC. Model
+   * artifacts have none (every version is kept as it is written).
+   */
+  readonly schedule?: string;
+  /** Days backups are kept (PostgreSQL, MongoDB, Milvus). */
+  readonly retentionDays?: number;
+  /** Versions kept (model artifacts). */
+  readonly keepVersions?: number;
+  /**
+   * Minutes before a change reaches the continuous archive: PostgreSQL `archive_timeout`, MongoDB PITR
+   * oplog span. Absent when nothing archives continuously (Milvus).
+   */
+  readonly continuousArchiveMinutes?: number;
+  /** Minutes to promote a standby on another site, when the dataset has one. */
+  readonly standbyPromotionMinutes?: number;
+  /** Size of the dataset, GiB, for the restore-time estimate. */
+  readonly datasetSizeGiB?: number;
+  /** Restore throughput, MiB/s. Default 100. */
+  readonly restoreThroughputMiBPerSecond?: number;
+  /** Where the backups live, for the recovery report, e.g. `s3://waris-prod-postgres/ on gcloud`. */
+  readonly location: string;
+  /** PostgreSQL: the CloudNativePG cluster to back up. */
+  readonly postgresCluster?: string;
+  /** Milvus: the Secret holding milvus-backup's `backup.yaml` (Milvus address, bucket, credentials). */
+  readonly milvusBackupConfigSecret?: string;
+  /** MongoDB: the S3 storage (Percona `spec.backup.storages` entry) backups go to. */
+  readonly mongoStorage?: MongoBackupStorage;
+  /** Class of the data. Default `confidential`. */
+  readonly dataClass?: DataClass;
+}
+
+/** An S3 storage of the Percona operator's backups. */
+export interface MongoBackupStorage {
+  /** Storage name in the Percona CR. */
+  readonly name: string;
+  /** Bucket. */
+  readonly bucket: string;
+  /** HTTPS endpoint. */
+  readonly endpointUrl: string;
+  /** Signing region. */
+  readonly region: string;
+  /** Secret with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. */
+  readonly credentialsSecret: string;
+}
+
+/** A dataset's recovery posture, as the stack's `recovery` output lists it. */
+export interface RecoveryReport {
+  /** Dataset id. */
+  readonly dataset: string;
+  /** Kind. */
+  readonly kind: BackupDatasetKind;
+  /** Worst-case RPO, minutes (null when unbounded). */
+  readonly rpoMinutes: number | null;
+  /** Estimated RTO, minutes (null when it cannot be estimated). */
+  readonly rtoMinutes: number | null;
+  /** Retention, e.g. `30 days` or `5 versions`. */
+  readonly retention: string;
+  /** How: e.g. `weekly full (0 2 * * 0) + continuous WAL archive (5 min)`. */
+  readonly method: string;
+  /** Where the backups live. */
+  readonly location: string;
+}
+
+const whole = (n: unknown, min: number): boolean => typeof n === "number" && Number.isInteger(n) && n >= min;
+
+/** Every problem with a schedule's arguments (pure), with the cron parsed when it is valid. */
+export function validateBackupScheduleArgs(args: Omit<BackupScheduleArgs, "site"> & { readonly hasSite?: boolean }): { problems: ArgumentProblem[]; cron?: CronSchedule } {
+  const problems: ArgumentProblem[] = [];
+  const add = (argument: string, message: string): void => void problems.push({ argument, message });
+  let cron: CronSchedule | undefined;
+  if (!(BACKUP_DATASET_KINDS as readonly string[]).includes(args.kind)) add("kind", `is ${show(args.kind)}; allowed: ${BACKUP_DATASET_KINDS.join(", ")}`);
+  if (args.kind === "model-artifacts") {
+    if (!whole(args.keepVersions, 1)) add("keepVersions", `is ${show(args.keepVersions)}; model artifacts keep a whole number of versions, at least 1`);
+    if (args.schedule !== undefined) add("schedule", "is set, but model artifacts are versioned as they are written; remove it");
+    return { problems };
+  }
+  if (args.schedule === undefined) add("schedule", `is required for the ${args.kind} dataset "${args.dataset}"`);
+  else {
+    try {
+      cron = parseCron(args.schedule);
+    } catch (e) {
+      add("schedule", `of dataset "${args.dataset}": ${(e as Error).message}`);
+    }
+  }
+  if (!whole(args.retentionDays, 1)) add("retentionDays", `is ${show(args.retentionDays)} for dataset "${args.dataset}"; must be a whole number of days, at least 1`);
+  if (args.keepVersions !== undefined) add("keepVersions", `applies to model artifacts only; ${args.kind} backups are kept by days`);
+  if (!args.hasSite) add("site", `is required: the ${args.kind} backup runs on a Kubernetes site`);
+  if (args.kind === "postgresql" && !args.postgresCluster) add("postgresCluster", "is required for a PostgreSQL schedule");
+  if (args.kind === "milvus" && !args.milvusBackupConfigSecret) add("milvusBackupConfigSecret", "is required for a Milvus schedule");
+  if (args.kind === "mongodb" && !args.mongoStorage) add("mongoStorage", "is required for a MongoDB schedule");
+  if (args.continuousArchiveMinutes !== undefined && !(args.continuousArchiveMinutes > 0)) add("continuousArchiveMinutes", `is ${show(args.continuousArchiveMinutes)}; must be positive`);
+  return { problems, cron };
+}
+
+/**
+ * The backups of one dataset: the schedule, the method and the retention, and the recovery guarantees
+ * they give (worst-case RPO, estimated RTO).
+ *
+ * - PostgreSQL: a CloudNativePG `ScheduledBackup` (6-field cron, seconds first) of full base backups
+ *   through the Barman Cloud plugin; with the continuous WAL archive it bounds the restore time.
+ * - MongoDB: the Percona operator's backup tasks with point-in-time recovery (oplog span ≤ the RPO),
+ *   given as {@link BackupSchedule.perconaBackupSpec} for the `PerconaServerMongoDB` resource.
+ * - Milvus: a CronJob running `milvus-backup create`, then pruning backups older than the retention
+ *   (the tool keeps everything otherwise).
+ * - Model artifacts: nothing to run; the versioned bucket keeps the newest N versions.
+ */
+export class BackupSchedule extends pulumi.ComponentResource {
+  /** Worst-case RPO, minutes (Infinity when nothing protects the data). */
+  readonly rpoMinutes: number;
+  /** Estimated RTO, minutes, or undefined when neither a standby nor a size is known. */
+  readonly rtoMinutes?: number;
+  /** The dataset's recovery posture for reports. */
+  readonly report: RecoveryReport;
+  /** MongoDB: the `spec.backup` of the Percona resource that implements this schedule. */
+  readonly perconaBackupSpec?: Record<string, unknown>;
+
+  /**
+   * @param name - component name.
+   * @param args - see {@link BackupScheduleArgs}.
+   * @param opts - component options.
+   */
+  constructor(name: string, args: BackupScheduleArgs, opts?: pulumi.ComponentResourceOptions) {
+    const { problems, cron } = validateBackupScheduleArgs({ ...args, hasSite: args.site !== undefined });
+    throwIfInvalid(`BackupSchedule "${name}"`, problems);
+    super("waris:index:BackupSchedule", name, {}, opts);
+
+    const schedules = cron ? [cron] : [];
+    const continuous = args.kind === "model-artifacts" ? 0 : args.continuousArchiveMinutes;
+    this.rpoMinutes = worstCaseRpoMinutes({ continuousArchiveMinutes: continuous, backupSchedules: schedules });
+    this.rtoMinutes =
+      args.standbyPromotionMinutes !== undefined || args.datasetSizeGiB !== undefined
+        ? estimatedRtoMinutes({
+            standbyPromotionMinutes: args.standbyPromotionMinutes,
+            datasetSizeGiB: args.datasetSizeGiB ?? 0,
+            restoreThroughputMiBPerSecond: args.restoreThroughputMiBPerSecond ?? DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND,
+          })
+        : undefined;
+    const every = cron ? `${describeGap(longestGapMinutes(schedules))} full (${args.schedule})` : "";
+    const method: Record<BackupDatasetKind, string> = {
+      postgresql: `${every} base backup + continuous WAL archive (${args.continuousArchiveMinutes ?? "?"} min)`,
+      mongodb: `${every} backup + PITR oplog (${args.continuousArchiveMinutes ?? "?"} min)`,
+      milvus: `${every} milvus-backup`,
+      "model-artifacts": "every version on write (bucket versioning)",
+    };
+    this.report = {
+      dataset: args.dataset,
+      kind: args.kind,
+      rpoMinutes: Number.isFinite(this.rpoMinutes) ? this.rpoMinutes : null,
+      rtoMinutes: this.rtoMinutes ?? null,
+      retention: args.kind === "model-artifacts" ? `${args.keepVersions} versions` : `${args.retentionDays} days`,
+      method: method[args.kind],
+      location: args.location,
+    };
+
+    const site = args.site;
+    const labels = site ? { ...placementLabels(site.spec.name, args.dataClass ?? "confidential"), [DATASET_LABEL]: args.dataset } : {};
+    const o = { parent: this, provider: site?.kubernetesProvider };
+    if (args.kind === "postgresql") {
+      new k8s.apiextensions.CustomResource(
+        name,
+        {
+          apiVersion: "postgresql.cnpg.io/v1",
+          kind: "ScheduledBackup",
+          metadata: { name: `${args.dataset}-full`, namespace: args.namespace, labels },
+          spec: {
+            // CloudNativePG's cron has a seconds field first.
+            schedule: `0 ${args.schedule}`,
+            cluster: { name: args.postgresCluster },
+            method: "plugin",
+            pluginConfiguration: { name: BARMAN_CLOUD_PLUGIN },
+            backupOwnerReference: "self",
+          },
+        },
+        o,
+      );
+    } else if (args.kind === "milvus") {
+      this.milvusCronJob(name, args, labels, o);
+    } else if (args.kind === "mongodb") {
+      const storage = args.mongoStorage!;
+      this.perconaBackupSpec = {
+        enabled: true,
+        storages: {
+          [storage.name]: {
+            type: "s3",
+            s3: {
+              bucket: storage.bucket,
+              region: storage.region,
+              endpointUrl: storage.endpointUrl,
+              credentialsSecret: storage.credentialsSecret,
+              serverSideEncryption: { sseAlgorithm: "AES256" },
+            },
+          },
+        },
+        pitr: { enabled: args.continuousArchiveMinutes !== undefined, oplogSpanMin: args.continuousArchiveMinutes, compressionType: "gzip" },
+        tasks: [
+          {
+            name: "full",
+            enabled: true,
+            schedule: args.schedule,
+            storageName: storage.name,
+            type: "physical",
+            retention: { type: "days", count: args.retentionDays, deleteFromStorage: true },
+          },
+        ],
+      };
+    }
+    this.registerOutputs({ report: this.report, perconaBackupSpec: this.perconaBackupSpec });
+  }
+
+  private milvusCronJob(name: string, args: BackupScheduleArgs, labels: Record<string, string>, o: pulumi.CustomResourceOptions): void {
+    const days = args.retentionDays!;
+    // milvus-backup has no retention of its own: backups are named with their UTC date and time, and
+    // those older than the retention are deleted after each successful backup.
+    const script = [
+      "set -eu",
+      'now=$(date -u +%Y%m%d%H%M)',
+      'milvus-backup create -n "waris_${now}"',
+      `cutoff=$(date -u -d "@$(( $(date -u +%s) - ${days} * 86400 ))" +%Y%m%d%H%M)`,
+      "milvus-backup list | grep -o 'waris_[0-9]\\{12\\}' | sort -u | while read -r b; do",
+      '  if [ "${b#waris_}" -lt "$cutoff" ]; then milvus-backup delete -n "$b"; fi',
+      "done",
+    ].join("\n");
+    new k8s.batch.v1.CronJob(
+      name,
+      {
+        metadata: {
+          name: `${args.dataset}-backup`,
+          namespace: args.namespace,
+          labels: { ...labels, [BACKUP_OF_LABEL]: args.dataset },
+          annotations: { [RETENTION_DAYS_ANNOTATION]: String(days) },
+        },
+        spec: {
+          schedule: args.schedule!,
+          timeZone: "Etc/UTC",
+          concurrencyPolicy: "Forbid",
+          successfulJobsHistoryLimit: 3,
+          failedJobsHistoryLimit: 5,
+          jobTemplate: {
+            spec: {
+              backoffLimit: 2,
+              template: {
+                metadata: { labels },
+                spec: {
+                  restartPolicy: "OnFailure",
+                  containers: [
+                    {
+                      name: "milvus-backup",
+                      image: MILVUS_BACKUP_IMAGE,
+                      command: ["/bin/sh", "-c", script],
+                      volumeMounts: [{ name: "config", mountPath: "/app/configs", readOnly: true }],
+                      resources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+                    },
+                  ],
+                  volumes: [{ name: "config", secret: { secretName: args.milvusBackupConfigSecret } }],
+                },
+              },
+            },
+          },
+        },
+      },
+      o,
+    );
+  }
+}
+
+function describeGap(minutes: number): string {
+  if (minutes === 1440) return "daily";
+  if (minutes === 10080) return "weekly";
+  if (minutes === 60) return "hourly";
+  return `every ${minutes} min`;
+}
