@@ -4,7 +4,9 @@
  */
 import { parseArgs } from "node:util";
 import { StackConfigError } from "../stack/config";
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { parsePolicyConfig } from "./policy-runner";
 import { policyPackIdentity, runOfflinePlan } from "./offline-plan";
 import { renderPlanText, renderPolicyText } from "./report";
 
@@ -14,16 +16,18 @@ const USAGE = `usage: npm run plan -- [--stack <name>] [--config <stack file>] [
   --config    read this stack file instead of Pulumi.<stack>.yaml
   --program   plan another Pulumi TypeScript program (its directory or entry file) and run
               this repository's policy pack on it; default: this repository's index.ts
+  --policy-config  policy config file, as for pulumi preview --policy-pack-config
+              (e.g. policy/dev-advisory.json)
   --json      print the plan as JSON instead of a tree
 
 exit codes: 0 plan printed and no mandatory policy violation; 2 invalid configuration or
 arguments; 3 mandatory policy violations; 1 the program failed otherwise`;
 
 async function main(): Promise<number> {
-  let values: { stack?: string; config?: string; program?: string; json?: boolean; help?: boolean };
+  let values: { stack?: string; config?: string; program?: string; "policy-config"?: string; json?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
-      options: { stack: { type: "string" }, config: { type: "string" }, program: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean" } },
+      options: { stack: { type: "string" }, config: { type: "string" }, program: { type: "string" }, "policy-config": { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean" } },
     }));
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
@@ -36,7 +40,9 @@ async function main(): Promise<number> {
   try {
     const fromFile = values.config ? /^Pulumi\.(.+)\.yaml$/.exec(path.basename(values.config))?.[1] : undefined;
     const stack = values.stack ?? fromFile ?? "dev";
-    const plan = await runOfflinePlan({ stack, stackFile: values.config, program: values.program });
+    const policyFile = values["policy-config"];
+    const policyConfig = policyFile ? parsePolicyConfig(readFileSync(policyFile, "utf8"), policyFile) : undefined;
+    const plan = await runOfflinePlan({ stack, stackFile: values.config, program: values.program, policyConfig });
     const pack = policyPackIdentity();
     process.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlanText(plan)}\n\n${renderPolicyText(plan, `${pack.name}@v${pack.version} (local: policy)`)}\n`);
     return plan.mandatoryViolations > 0 ? 3 : 0;

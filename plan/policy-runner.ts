@@ -94,6 +94,22 @@ function isStackPolicy(p: Policies[number]): p is StackValidationPolicy {
 }
 
 /**
+ * Reads a policy config file as `pulumi preview --policy-pack-config` takes it: per policy name, either an
+ * enforcement level (`"advisory"`) or an object of properties with an optional `enforcementLevel`.
+ */
+export function parsePolicyConfig(text: string, file = "policy config"): PackConfig {
+  const parsed = JSON.parse(text) as unknown;
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error(`${file}: must be a JSON object keyed by policy name`);
+  const config: PackConfig = {};
+  for (const [policy, value] of Object.entries(parsed)) {
+    if (typeof value === "string") config[policy] = { enforcementLevel: value as EnforcementLevel };
+    else if (typeof value === "object" && value !== null && !Array.isArray(value)) config[policy] = value as PackConfig[string];
+    else throw new Error(`${file}: "${policy}" must be an enforcement level or an object`);
+  }
+  return config;
+}
+
+/**
  * Applies each policy's config schema defaults under the given config, as the CLI does before `Configure`.
  */
 export function completeConfig(policies: Policies, config: PackConfig = {}): PackConfig {

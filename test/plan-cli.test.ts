@@ -20,7 +20,15 @@ describe("npm run plan", () => {
     broken,
     ["config:", "  waris-hybrid:activeSite: onprem", "  waris-hybrid:sites:", "    onprem:", "      kind: openstack", "      region: x", "      country: TH", "      role: primary", ""].join("\n"),
   );
-  const runs = Promise.all([plan("--stack", "prod"), plan("--stack", "prod", "--json"), plan(), plan("--stack", "prod", "--config", broken)]);
+  const other = path.join(root, "test", "fixtures", "other-team");
+  const runs = Promise.all([
+    plan("--stack", "prod"),
+    plan("--stack", "prod", "--json"),
+    plan(),
+    plan("--stack", "prod", "--config", broken),
+    plan("--program", other, "--config", path.join(other, "Pulumi.dev.yaml"), "--json"),
+    plan("--program", other, "--config", path.join(other, "Pulumi.dev.yaml"), "--policy-config", "policy/dev-advisory.json"),
+  ]);
 
   test("--stack prod prints the tree with sites and the count per type", async () => {
     const [text] = await runs;
@@ -54,5 +62,26 @@ describe("npm run plan", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/waris-hybrid:sites.onprem.kind = "openstack": Invalid option: expected one of/);
     expect(bad.stdout).toBe("");
+  });
+
+  test("another team's program (--program, --config): its violations are listed per resource and exit 3", async () => {
+    const [, , , , otherJson] = await runs;
+    expect(otherJson.stderr).toBe("");
+    expect(otherJson.code).toBe(3);
+    const parsed = JSON.parse(otherJson.stdout) as { project: string; stack: string; resources: Array<{ type: string; name: string; violations: Array<{ policy: string; enforcementLevel: string }> }> };
+    expect([parsed.project, parsed.stack]).toEqual(["other-team", "dev"]);
+    const bucket = parsed.resources.find((r) => r.type === "aws:s3/bucket:Bucket" && r.name === "reports")!;
+    expect(bucket.violations.map((v) => [v.policy, v.enforcementLevel]).sort()).toEqual([
+      ["waris-bucket-encryption", "mandatory"],
+      ["waris-data-residency", "mandatory"],
+    ]);
+  });
+
+  test("the same policy config file as pulumi preview --policy-pack-config turns them advisory (exit 0)", async () => {
+    const [, , , , , advisory] = await runs;
+    expect(advisory.code).toBe(0);
+    expect(advisory.stdout).toMatch(/⚠️ waris-hybrid@v0.1.0/);
+    expect(advisory.stdout).toMatch(/- \[advisory\] {2}waris-data-residency {2}\(aws:s3\/bucket:Bucket: reports\)/);
+    expect(advisory.stdout).toMatch(/0 mandatory violation\(s\), 2 advisory/);
   });
 });
