@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as k8s from "@pulumi/kubernetes";
+// Submodules, not the package root: the root loads the Helm chart and YAML tooling (~100 ms).
+import * as apiextensions from "@pulumi/kubernetes/apiextensions";
+import * as batchv1 from "@pulumi/kubernetes/batch/v1";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { BACKUP_OF_LABEL, DATASET_LABEL, DataClass, RETENTION_DAYS_ANNOTATION, placementLabels } from "./labels";
 import { BARMAN_CLOUD_PLUGIN } from "./postgres-cluster";
@@ -191,7 +193,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
     const labels = site ? { ...placementLabels(site.spec.name, args.dataClass ?? "confidential"), [DATASET_LABEL]: args.dataset } : {};
     const o = { parent: this, provider: site?.kubernetesProvider };
     if (args.kind === "postgresql") {
-      new k8s.apiextensions.CustomResource(
+      new apiextensions.CustomResource(
         name,
         {
           apiVersion: "postgresql.cnpg.io/v1",
@@ -255,7 +257,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
       '  if [ "${b#waris_}" -lt "$cutoff" ]; then milvus-backup delete -n "$b"; fi',
       "done",
     ].join("\n");
-    new k8s.batch.v1.CronJob(
+    new batchv1.CronJob(
       name,
       {
         metadata: {

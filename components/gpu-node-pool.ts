@@ -1,5 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as k8s from "@pulumi/kubernetes";
+// Submodules, not the package root: the root loads the Helm chart and YAML tooling (~100 ms).
+import * as corev1 from "@pulumi/kubernetes/core/v1";
+import * as nodev1 from "@pulumi/kubernetes/node/v1";
+import { Release } from "@pulumi/kubernetes/helm/v3/release";
 import * as eks from "@pulumi/aws/eks";
 import * as iam from "@pulumi/aws/iam";
 import * as containerservice from "@pulumi/azure-native/containerservice";
@@ -417,7 +420,7 @@ export class GpuNodePool extends pulumi.ComponentResource {
     const siteLabels = placementLabels(args.site.spec.name, "none");
     const dependsOn: pulumi.Resource[] = [];
     if (args.installOperator ?? true) {
-      const namespace = new k8s.core.v1.Namespace(
+      const namespace = new corev1.Namespace(
         `${name}-gpu-operator`,
         {
           // The operator's driver and toolkit daemonsets run privileged.
@@ -434,7 +437,7 @@ export class GpuNodePool extends pulumi.ComponentResource {
         operator: { labels: siteLabels },
       };
       if (args.timeSlicingReplicas !== undefined) {
-        const config = new k8s.core.v1.ConfigMap(
+        const config = new corev1.ConfigMap(
           `${name}-time-slicing`,
           {
             metadata: { name: "time-slicing-config", namespace: namespace.metadata.name, labels: siteLabels },
@@ -451,7 +454,7 @@ export class GpuNodePool extends pulumi.ComponentResource {
         values["devicePlugin"] = { config: { name: config.metadata.name, default: "any" } };
       }
       dependsOn.push(
-        new k8s.helm.v3.Release(
+        new Release(
           `${name}-gpu-operator`,
           {
             name: "gpu-operator",
@@ -470,11 +473,11 @@ export class GpuNodePool extends pulumi.ComponentResource {
     }
     if (args.toolkitOnHost) {
       // With the host's toolkit the operator makes no RuntimeClass; containerd on Talos/K3s names its handler `nvidia`.
-      new k8s.node.v1.RuntimeClass(`${name}-nvidia`, { metadata: { name: "nvidia", labels: siteLabels }, handler: "nvidia" }, opts);
+      new nodev1.RuntimeClass(`${name}-nvidia`, { metadata: { name: "nvidia", labels: siteLabels }, handler: "nvidia" }, opts);
     }
     const migConfig = args.migProfile ? MIG_CONFIG_NAMES[args.gpuModel]?.[args.migProfile] : undefined;
     for (const node of args.nodeNames ?? []) {
-      new k8s.core.v1.NodePatch(
+      new corev1.NodePatch(
         `${name}-${node}`,
         {
           metadata: {

@@ -1,5 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as k8s from "@pulumi/kubernetes";
+// Submodules, not the package root: the root loads the Helm chart and YAML tooling (~100 ms).
+import * as apiextensions from "@pulumi/kubernetes/apiextensions";
+import * as corev1 from "@pulumi/kubernetes/core/v1";
+import { Release } from "@pulumi/kubernetes/helm/v3/release";
 import * as tls from "@pulumi/tls";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { DATASET_LABEL, DataClass, placementLabels } from "./labels";
@@ -162,7 +165,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
   /** Estimated RTO, minutes: promotion of the standby, or a restore of the data when there is none. */
   readonly rtoMinutes: number;
   /** The `Cluster` custom resources, by site, for components that need to depend on them. */
-  readonly clusters: Readonly<Record<string, k8s.apiextensions.CustomResource>>;
+  readonly clusters: Readonly<Record<string, apiextensions.CustomResource>>;
 
   /**
    * @param name - dataset name, e.g. `waris-postgres`; cluster names are `<name>-<site>`.
@@ -210,20 +213,20 @@ export class PostgresCluster extends pulumi.ComponentResource {
     // which the operator's per-cluster generated CAs cannot do across Kubernetes clusters.
     const pki = twoSites ? this.issueCertificates(name, namespace, args, clusterName, child) : undefined;
 
-    const clusters: Record<string, k8s.apiextensions.CustomResource> = {};
+    const clusters: Record<string, apiextensions.CustomResource> = {};
     for (const site of args.sites) {
       const siteName = site.spec.name;
       const opts = { ...child, provider: site.kubernetesProvider };
       const labels = { ...placementLabels(siteName, dataClass), [DATASET_LABEL]: name };
       const operators = args.installOperators ?? true ? this.installOperators(`${name}-${siteName}`, siteName, opts) : [];
-      const ns = new k8s.core.v1.Namespace(`${name}-${siteName}`, { metadata: { name: namespace, labels } }, opts);
+      const ns = new corev1.Namespace(`${name}-${siteName}`, { metadata: { name: namespace, labels } }, opts);
       const inNs = (secretName: string) => ({ name: secretName, namespace: ns.metadata.name, labels });
-      new k8s.core.v1.Secret(
+      new corev1.Secret(
         `${name}-${siteName}-app`,
         { metadata: inNs(this.appSecretName), type: "kubernetes.io/basic-auth", stringData: { username: args.owner ?? "waris", password: pulumi.secret(args.appPassword) } },
         opts,
       );
-      new k8s.core.v1.Secret(
+      new corev1.Secret(
         `${name}-${siteName}-backup`,
         { metadata: inNs(`${name}-backup`), stringData: { ACCESS_KEY_ID: access.accessKeyId, ACCESS_SECRET_KEY: access.secretAccessKey } },
         opts,
@@ -231,20 +234,20 @@ export class PostgresCluster extends pulumi.ComponentResource {
       const certSecrets: pulumi.Resource[] = [];
       if (pki) {
         certSecrets.push(
-          new k8s.core.v1.Secret(`${name}-${siteName}-ca`, { metadata: inNs(`${name}-ca`), stringData: { "ca.crt": pki.caCert } }, opts),
-          new k8s.core.v1.Secret(
+          new corev1.Secret(`${name}-${siteName}-ca`, { metadata: inNs(`${name}-ca`), stringData: { "ca.crt": pki.caCert } }, opts),
+          new corev1.Secret(
             `${name}-${siteName}-server`,
             { metadata: inNs(`${name}-server`), type: "kubernetes.io/tls", stringData: { "tls.crt": pki.serverCerts[siteName]!.cert, "tls.key": pki.serverCerts[siteName]!.key } },
             opts,
           ),
-          new k8s.core.v1.Secret(
+          new corev1.Secret(
             `${name}-${siteName}-replication`,
             { metadata: inNs(`${name}-replication`), type: "kubernetes.io/tls", stringData: { "tls.crt": pki.replicationCert, "tls.key": pki.replicationKey } },
             opts,
           ),
         );
       }
-      const store = new k8s.apiextensions.CustomResource(
+      const store = new apiextensions.CustomResource(
         `${name}-${siteName}-store`,
         {
           apiVersion: "barmancloud.cnpg.io/v1",
@@ -277,7 +280,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
         sslRootCert: { name: `${name}-ca`, key: "ca.crt" },
         plugin: { name: BARMAN_CLOUD_PLUGIN, parameters: { barmanObjectName: storeName, serverName: clusterName(s) } },
       });
-      clusters[siteName] = new k8s.apiextensions.CustomResource(
+      clusters[siteName] = new apiextensions.CustomResource(
         `${name}-${siteName}`,
         {
           apiVersion: "postgresql.cnpg.io/v1",
@@ -325,7 +328,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
         { ...opts, dependsOn: [store, ...certSecrets, ...operators] },
       );
 
-      new k8s.apiextensions.CustomResource(
+      new apiextensions.CustomResource(
         `${name}-${siteName}-alerts`,
         {
           apiVersion: "monitoring.coreos.com/v1",
@@ -361,7 +364,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
       // The name the applications use. On the active site it is the local primary; elsewhere, the
       // active site's primary over the VPN. Flipping activeSite moves it.
       const local = siteName === args.activeSite;
-      new k8s.core.v1.Service(
+      new corev1.Service(
         `${name}-${siteName}-endpoint`,
         {
           metadata: { name, namespace: ns.metadata.name, labels, annotations: { "waris.io/active-site": args.activeSite } },
@@ -398,7 +401,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
 
   private installOperators(prefix: string, siteName: string, opts: pulumi.CustomResourceOptions): pulumi.Resource[] {
     const labels = placementLabels(siteName, "none");
-    const certManager = new k8s.helm.v3.Release(
+    const certManager = new Release(
       `${prefix}-cert-manager`,
       {
         name: "cert-manager",
@@ -412,7 +415,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
       },
       opts,
     );
-    const operator = new k8s.helm.v3.Release(
+    const operator = new Release(
       `${prefix}-cnpg`,
       {
         name: "cnpg",
@@ -426,7 +429,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
       },
       opts,
     );
-    const plugin = new k8s.helm.v3.Release(
+    const plugin = new Release(
       `${prefix}-barman-cloud`,
       {
         name: "barman-cloud",

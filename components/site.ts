@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as kubernetes from "@pulumi/kubernetes";
+import * as kubernetes from "@pulumi/kubernetes/provider";
 import * as aws from "@pulumi/aws/provider";
 import * as azure from "@pulumi/azure-native/provider";
 import * as digitalocean from "@pulumi/digitalocean/provider";
