@@ -95,18 +95,31 @@ function sizeOf(r: PolicyResource, ...path: string[]): number | undefined {
 
 /** Backup CronJobs (label `waris.io/backup-of: <dataset>`), by dataset id. */
 function cronJobBackups(resources: readonly PolicyResource[]): Map<string, PolicyResource[]> {
-  const byDataset = new Map<string, PolicyResource[]>();
-  for (const r of resources) {
-    if (r.type !== CRONJOB) continue;
-    const of = label(r, BACKUP_OF_LABEL);
-    if (of) byDataset.set(of, [...(byDataset.get(of) ?? []), r]);
+  return groupBy(
+    resources.filter((r) => r.type === CRONJOB && label(r, BACKUP_OF_LABEL) !== undefined),
+    (r) => label(r, BACKUP_OF_LABEL)!,
+  );
+}
+
+/** Groups items by a key, in one pass. */
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
   }
-  return byDataset;
+  return groups;
 }
 
 function postgresDatasets(resources: readonly PolicyResource[], cronJobs: Map<string, PolicyResource[]>): Dataset[] {
   const clusters = resources.filter((r) => r.type === CNPG_CLUSTER);
   const stores = new Map(resources.filter((r) => r.type === BARMAN_OBJECT_STORE).map((r) => [`${siteLabelOf(r.props)}/${name(r)}`, r]));
+  const scheduled = groupBy(
+    resources.filter((r) => r.type === CNPG_SCHEDULED_BACKUP),
+    (r) => `${siteLabelOf(r.props)}/${str(r.props, "spec", "cluster", "name")}`,
+  );
   const isPrimary = (r: PolicyResource): boolean => {
     const replica = at(r.props, "spec", "replica");
     if (replica === undefined) return true;
@@ -114,11 +127,15 @@ function postgresDatasets(resources: readonly PolicyResource[], cronJobs: Map<st
     if (primary !== undefined) return primary === str(replica, "self");
     return at(replica, "enabled") !== true;
   };
+  const replicasByDataset = groupBy(
+    clusters.filter((c) => !isPrimary(c)),
+    (c) => datasetId(c),
+  );
   return clusters.filter(isPrimary).map((primary) => {
     const id = datasetId(primary);
     const site = siteLabelOf(primary.props);
     const problems: string[] = [];
-    const standbys = clusters.filter((c) => c !== primary && datasetId(c) === id && !isPrimary(c) && siteLabelOf(c.props) !== site);
+    const standbys = (replicasByDataset.get(id) ?? []).filter((c) => siteLabelOf(c.props) !== site);
     const archiver = list(primary.props, "spec", "plugins").find((p) => str(p, "name") === BARMAN_PLUGIN && at(p, "isWALArchiver") === true);
     let continuousArchiveMinutes: number | undefined;
     let retentionDays: number | undefined;
@@ -141,9 +158,7 @@ function postgresDatasets(resources: readonly PolicyResource[], cronJobs: Map<st
       }
     }
     const schedules = [
-      ...resources
-        .filter((r) => r.type === CNPG_SCHEDULED_BACKUP && str(r.props, "spec", "cluster", "name") === name(primary) && siteLabelOf(r.props) === site)
-        .map((r) => schedule(`ScheduledBackup ${name(r)}`, str(r.props, "spec", "schedule"), true)),
+      ...(scheduled.get(`${site}/${name(primary)}`) ?? []).map((r) => schedule(`ScheduledBackup ${name(r)}`, str(r.props, "spec", "schedule"), true)),
       ...(cronJobs.get(id) ?? []).map((r) => schedule(`CronJob ${name(r)}`, str(r.props, "spec", "schedule"), false)),
     ];
     return { id, kind: "postgresql", primary, site, standbys, continuousArchiveMinutes, schedules, sizeGiB: sizeOf(primary, "spec", "storage", "size"), retentionDays, problems };
@@ -152,12 +167,16 @@ function postgresDatasets(resources: readonly PolicyResource[], cronJobs: Map<st
 
 function mongoDatasets(resources: readonly PolicyResource[], cronJobs: Map<string, PolicyResource[]>): Dataset[] {
   const all = resources.filter((r) => r.type === PSMDB);
+  const unmanagedByDataset = groupBy(
+    all.filter((r) => at(r.props, "spec", "unmanaged") === true),
+    (r) => datasetId(r),
+  );
   return all
     .filter((r) => at(r.props, "spec", "unmanaged") !== true)
     .map((primary) => {
       const id = datasetId(primary);
       const site = siteLabelOf(primary.props);
-      const standbys = all.filter((r) => r !== primary && datasetId(r) === id && at(r.props, "spec", "unmanaged") === true && siteLabelOf(r.props) !== site);
+      const standbys = (unmanagedByDataset.get(id) ?? []).filter((r) => siteLabelOf(r.props) !== site);
       const pitr = at(primary.props, "spec", "backup", "pitr");
       const backupOn = at(primary.props, "spec", "backup", "enabled") !== false;
       const pitrMinutes = at(pitr, "oplogSpanMin");
@@ -204,11 +223,11 @@ function milvusDatasets(resources: readonly PolicyResource[], cronJobs: Map<stri
 }
 
 function modelArtifactDatasets(resources: readonly PolicyResource[]): Dataset[] {
-  const lifecycles = resources.filter((r) => r.type === LIFECYCLE);
+  const lifecycles = new Map(resources.filter((r) => r.type === LIFECYCLE).map((l) => [str(l.props, "bucket"), l]));
   return resources
     .filter((r) => r.type === BUCKET && str(r.props, "tags", "waris-dataset") === "model-artifacts")
     .map((bucket) => {
-      const lifecycle = lifecycles.find((l) => str(l.props, "bucket") === str(bucket.props, "bucket"));
+      const lifecycle = lifecycles.get(str(bucket.props, "bucket"));
       const newer = list(lifecycle?.props, "rules")
         .filter((rule) => str(rule, "status") === "Enabled")
         .map((rule) => at(rule, "noncurrentVersionExpiration", "newerNoncurrentVersions"))
