@@ -15,3 +15,4 @@ export * from "./recovery";
 export * from "./postgres-cluster";
 export * from "./object-storage-bucket";
 export * from "./backup-schedule";
+export * from "./pki";

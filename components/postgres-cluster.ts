@@ -3,11 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as apiextensions from "@pulumi/kubernetes/apiextensions";
 import * as corev1 from "@pulumi/kubernetes/core/v1";
 import { Release } from "@pulumi/kubernetes/helm/v3/release";
-import * as tls from "@pulumi/tls";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { DATASET_LABEL, DataClass, placementLabels } from "./labels";
 import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes } from "./recovery";
 import { isRegionInThailand } from "./residency";
+import { IssuedCertificate, SharedCertificateAuthority } from "./pki";
 import { KUBECONFIG_SITE_KINDS, Site } from "./site";
 
 /** Pinned charts installed on every database site. */
@@ -451,52 +451,17 @@ export class PostgresCluster extends pulumi.ComponentResource {
     args: PostgresClusterArgs,
     clusterName: (site: string) => string,
     opts: pulumi.CustomResourceOptions,
-  ): { caCert: pulumi.Output<string>; serverCerts: Record<string, { cert: pulumi.Output<string>; key: pulumi.Output<string> }>; replicationCert: pulumi.Output<string>; replicationKey: pulumi.Output<string> } {
-    const validityPeriodHours = 2 * 365 * 24;
-    const earlyRenewalHours = 60 * 24;
-    const caKey = new tls.PrivateKey(`${name}-ca`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
-    const ca = new tls.SelfSignedCert(
-      `${name}-ca`,
-      {
-        privateKeyPem: caKey.privateKeyPem,
-        subject: { commonName: `${name} PostgreSQL CA`, organization: "WARIS" },
-        isCaCertificate: true,
-        validityPeriodHours: 10 * 365 * 24,
-        allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
-      },
-      opts,
-    );
-    const sign = (id: string, key: tls.PrivateKey, commonName: string, dnsNames: string[], uses: string[]) =>
-      new tls.LocallySignedCert(
-        id,
-        {
-          certRequestPem: new tls.CertRequest(id, { privateKeyPem: key.privateKeyPem, subject: { commonName }, dnsNames }, opts).certRequestPem,
-          caPrivateKeyPem: caKey.privateKeyPem,
-          caCertPem: ca.certPem,
-          validityPeriodHours,
-          earlyRenewalHours,
-          allowedUses: uses,
-        },
-        opts,
-      ).certPem;
-    const serverCerts: Record<string, { cert: pulumi.Output<string>; key: pulumi.Output<string> }> = {};
+  ): { caCert: pulumi.Output<string>; serverCerts: Record<string, IssuedCertificate>; replicationCert: pulumi.Output<string>; replicationKey: pulumi.Output<string> } {
+    const ca = new SharedCertificateAuthority(name, `${name} PostgreSQL CA`, opts);
+    const serverCerts: Record<string, IssuedCertificate> = {};
     for (const site of args.sites) {
       const cluster = clusterName(site.spec.name);
-      const key = new tls.PrivateKey(`${name}-${site.spec.name}-server`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
       const services = ["rw", "r", "ro"].flatMap((s) => [`${cluster}-${s}`, `${cluster}-${s}.${namespace}`, `${cluster}-${s}.${namespace}.svc`, `${cluster}-${s}.${namespace}.svc.cluster.local`]);
       const host = args.replicationHosts?.[site.spec.name];
-      serverCerts[site.spec.name] = {
-        cert: sign(`${name}-${site.spec.name}-server`, key, `${cluster}-rw`, host ? [...services, host] : services, ["digital_signature", "key_encipherment", "server_auth"]),
-        key: key.privateKeyPem,
-      };
+      serverCerts[site.spec.name] = ca.issueServer(`${site.spec.name}-server`, `${cluster}-rw`, host ? [...services, host] : services);
     }
     // CloudNativePG authenticates replication by the client certificate's CN.
-    const replicationKey = new tls.PrivateKey(`${name}-replication`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
-    return {
-      caCert: ca.certPem,
-      serverCerts,
-      replicationCert: sign(`${name}-replication`, replicationKey, "streaming_replica", [], ["digital_signature", "key_encipherment", "client_auth"]),
-      replicationKey: replicationKey.privateKeyPem,
-    };
+    const replication = ca.issueClient("replication", "streaming_replica");
+    return { caCert: ca.caCert, serverCerts, replicationCert: replication.cert, replicationKey: replication.key };
   }
 }
