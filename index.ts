@@ -4,7 +4,7 @@
  * Reads and validates the whole stack configuration first, so a wrong setting stops the program before
  * any resource is registered; then builds the sites and plugs in each component.
  */
-import { BackupSchedule, GpuNodePool, ObjectStorageBucket, PostgresCluster, STANDBY_PROMOTION_MINUTES, Site } from "./components";
+import { BackupSchedule, GpuNodePool, InferenceCluster, ObjectStorageBucket, PostgresCluster, STANDBY_PROMOTION_MINUTES, Site } from "./components";
 import { readStackConfig } from "./stack/config";
 
 const config = readStackConfig();
@@ -88,6 +88,21 @@ if (config.backups.modelArtifactsBucket) {
   );
 }
 
+let inference: InferenceCluster | undefined;
+if (config.inference) {
+  const { pools, apiKey, ...inf } = config.inference;
+  const servingSites = Object.keys(pools);
+  const store = config.postgres?.backupSite ?? dataSites.find((s) => s.objectStoreProvider)?.spec.name;
+  inference = new InferenceCluster("waris-llm", {
+    ...inf,
+    sites: servingSites.map((s) => sites[s]!),
+    pools: servingSites.map((s) => gpuPools[pools[s]!]!),
+    activeSite: config.activeSite,
+    apiKey,
+    modelStore: store ? sites[store] : undefined,
+  });
+}
+
 /** Which site is primary now; flip `activeSite` and run `pulumi up` to fail over or back. */
 export const activeSite = config.activeSite;
 
@@ -133,3 +148,6 @@ export const postgresCluster = postgres && {
 
 /** Every dataset's recovery posture: RPO and RTO in minutes, retention, method and where the backups live. */
 export const recovery = schedules.map((s) => s.report);
+
+/** The LLM endpoint the applications use (bearer token required), the model, and where it runs. */
+export const llm = inference && { endpoint: inference.endpoint, model: inference.model, activeSite: inference.activeSite, fit: inference.fit };

@@ -16,3 +16,4 @@ export * from "./postgres-cluster";
 export * from "./object-storage-bucket";
 export * from "./backup-schedule";
 export * from "./pki";
+export * from "./inference-cluster";

@@ -11,6 +11,8 @@ import { GPU_WORKLOADS, TAINT_EFFECTS, validateGpuNodePoolArgs } from "../compon
 import { DATA_CLASSES } from "../components/labels";
 import { validatePostgresClusterArgs } from "../components/postgres-cluster";
 import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, parseCron } from "../components/recovery";
+import { GPU_MODELS } from "../components/gpu-catalog";
+import { PRECISION_BYTES, Precision, validateInferenceClusterArgs } from "../components/inference-cluster";
 
 /** The Pulumi project name; config keys are `waris-hybrid:<key>`. */
 export const PROJECT = "waris-hybrid";
@@ -122,6 +124,38 @@ const postgresSchema = z.strictObject({
 /** PostgreSQL settings as written in the stack file (`waris-hybrid:postgres`). */
 export type PostgresSettings = z.infer<typeof postgresSchema>;
 
+const modelSchema = z.strictObject({
+  model: z.string().min(1),
+  source: z.string().min(1),
+  parametersBillions: z.number().positive(),
+  precision: z.enum(Object.keys(PRECISION_BYTES) as [Precision, ...Precision[]]),
+  tensorParallelSize: z.number().int().positive(),
+  maxModelLen: z.number().int().positive().optional(),
+  gpuMemoryUtilization: z.number().optional(),
+  minReplicas: z.number().int().optional(),
+  maxReplicas: z.number().int().optional(),
+  cpu: z.string().min(1).optional(),
+  memoryGiB: z.number().int().positive().optional(),
+});
+
+const inferenceSchema = z.strictObject({
+  /** Site name → the GPU pool (in `gpuPools`) that serves there. */
+  pools: z.record(z.string(), z.string()),
+  appNamespace: z.string().min(1),
+  primary: modelSchema,
+  overflow: modelSchema.optional(),
+  gatewayHosts: z.record(z.string(), z.string().min(1)).optional(),
+  modelCacheGiB: z.number().int().positive().optional(),
+  allowHubDownload: z.boolean().optional(),
+  spillOverConcurrency: z.number().int().optional(),
+  queueDepthTarget: z.number().optional(),
+  latencyP50Seconds: z.number().positive().optional(),
+  prometheusAddress: z.string().url().optional(),
+});
+
+/** Inference settings as written (`waris-hybrid:inference`). */
+export type InferenceSettings = z.infer<typeof inferenceSchema>;
+
 const poolNameSchema = z.string().regex(SITE_NAME_PATTERN, "a pool name must be lowercase letters, digits and '-', start with a letter, at most 24 characters");
 
 /**
@@ -135,6 +169,7 @@ export const settingSchemas = {
   backups: backupsSchema.default({ postgresFullBackupSchedule: "0 2 * * 0", modelArtifactVersions: 5, objectLockDays: 7 }),
   gpuPools: z.record(poolNameSchema, gpuPoolSchema).default({}),
   postgres: postgresSchema.optional(),
+  inference: inferenceSchema.optional(),
 };
 
 /** Config keys of the non-secret settings (scalars are plain strings; the rest are objects). */
@@ -155,6 +190,8 @@ export interface StackSettings {
   readonly postgres?: PostgresSettings;
   /** Backups. */
   readonly backups: BackupSettings;
+  /** LLM inference, when the stack has it. */
+  readonly inference?: InferenceSettings;
 }
 
 /** The data sites (primary and standby roles), in the order written. */
@@ -175,7 +212,7 @@ export function homePrimary(sites: Readonly<Record<string, SiteSettings>>): stri
 }
 
 /** Checks between settings, run on whichever settings parsed. */
-function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown): Array<{ path: string[]; message: string }> {
+function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, stack: string): Array<{ path: string[]; message: string }> {
   const issues: Array<{ path: string[]; message: string }> = [];
   // Site roles from the parsed sites, or, when they did not parse, from whatever the raw value holds.
   const source: Record<string, unknown> =
@@ -240,6 +277,32 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown): 
                 : ["postgres", ...problem.argument.split(".")];
         issues.push({ path, message: `PostgreSQL: ${problem.message}` });
       }
+    }
+  }
+  if (parsed.inference && parsed.sites && parsed.activeSite !== undefined) {
+    const inf = parsed.inference;
+    const sites = parsed.sites;
+    const pools = [];
+    for (const [site, poolName] of Object.entries(inf.pools)) {
+      const pool = parsed.gpuPools?.[poolName];
+      if (!sites[site]) issues.push({ path: ["inference", "pools", site], message: `names no site; allowed: ${Object.keys(sites).join(", ")}` });
+      else if (!pool || pool.site !== site) issues.push({ path: ["inference", "pools", site], message: `is ${JSON.stringify(poolName)}, not a GPU pool on site "${site}"; pools there: ${Object.entries(parsed.gpuPools ?? {}).filter(([, p]) => p.site === site).map(([n]) => n).join(", ") || "none"}` });
+      else pools.push({ site, gpuModel: pool.gpuModel, gpusPerNode: pool.gpusPerNode, gpuMemoryGiB: GPU_MODELS[pool.gpuModel as keyof typeof GPU_MODELS]?.memoryGiB ?? 0, maxNodes: pool.nodeNames?.length ?? pool.maxNodes ?? pool.nodeCount ?? 1 });
+    }
+    if (inf.allowHubDownload && stack === "prod") {
+      issues.push({ path: ["inference", "allowHubDownload"], message: "is true on prod; weights must come from the Thai object store or a volume, never from a public hub at run time" });
+    }
+    const store = backupSiteName({ sites, postgres: parsed.postgres });
+    for (const problem of validateInferenceClusterArgs({
+      ...inf,
+      sites: Object.keys(inf.pools),
+      pools,
+      activeSite: parsed.activeSite,
+      hasApiKey: true, // a secret: checked with the other secrets
+      hasModelStore: store !== undefined && sites[store]?.objectStore !== undefined,
+    })) {
+      const path = problem.argument === "activeSite" ? ["activeSite"] : ["inference", ...problem.argument.split(".")];
+      issues.push({ path, message: `Inference: ${problem.message}` });
     }
   }
   if (parsed.backups) {
@@ -339,6 +402,8 @@ export interface StackConfig {
   readonly postgres?: PostgresSettings & { readonly backupSite: string; readonly homeSite: string; readonly appPassword: pulumi.Output<string> };
   /** Backup settings, defaults applied. */
   readonly backups: BackupSettings;
+  /** LLM inference, when configured, with its bearer token secret. */
+  readonly inference?: InferenceSettings & { readonly apiKey: pulumi.Output<string> };
   /** The validated settings as written (roles as configured, before `activeSite`). */
   readonly settings: StackSettings;
 }
@@ -369,6 +434,9 @@ export function requiredSecrets(settings: StackSettings, stack: string): SecretR
   }
   if (settings.postgres) {
     secrets.push({ key: "postgresAppPassword", purpose: "password of the PostgreSQL application user", command: set("postgresAppPassword", "") });
+  }
+  if (settings.inference) {
+    secrets.push({ key: "inferenceApiKey", purpose: "bearer token the applications send to the LLM endpoint", command: set("inferenceApiKey", "") });
   }
   return secrets;
 }
@@ -445,7 +513,7 @@ export function parseStackSettings(raw: Readonly<Record<string, string | undefin
       }
     }
   }
-  for (const issue of crossSettingIssues(parsed, input["sites"])) {
+  for (const issue of crossSettingIssues(parsed, input["sites"], stack)) {
     problems.push({ key: `${PROJECT}:${issue.path.join(".")}`, value: render(valueAt(input, issue.path)), message: issue.message });
   }
   if (problems.length === 0) return parsed as StackSettings;
@@ -456,7 +524,7 @@ export function parseStackSettings(raw: Readonly<Record<string, string | undefin
 export const SITE_SECRET_SUFFIXES = ["Kubeconfig", "ObjectStoreAccessKeyId", "ObjectStoreSecretAccessKey"] as const;
 
 /** Secrets of the whole stack (not per site). */
-export const STACK_SECRET_KEYS = ["postgresAppPassword"] as const;
+export const STACK_SECRET_KEYS = ["postgresAppPassword", "inferenceApiKey"] as const;
 
 function isSecretKey(key: string): boolean {
   return SITE_SECRET_SUFFIXES.some((suffix) => key.endsWith(suffix)) || (STACK_SECRET_KEYS as readonly string[]).includes(key);
@@ -552,5 +620,5 @@ export function readStackConfig(): StackConfig {
   const postgres = settings.postgres
     ? { ...settings.postgres, backupSite: backupSiteName(settings)!, homeSite: homePrimary(settings.sites)!, appPassword: secret("postgresAppPassword") }
     : undefined;
-  return { stack, activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, settings };
+  return { stack, activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, inference: settings.inference && { ...settings.inference, apiKey: secret("inferenceApiKey") }, settings };
 }

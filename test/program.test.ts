@@ -36,7 +36,7 @@ describe("the program (index.ts) under mocks", () => {
       if (label !== undefined) expect([r.urn, r.site]).toEqual([r.urn, label]);
       // Only the stack, state-only TLS material, components spanning both sites and the model-artifact
       // schedule (a report over a bucket, with no resource of its own) belong to no one site.
-      if (r.site === undefined) expect(`${r.type}::${r.name}`).toMatch(/^(pulumi:pulumi:Stack::.*|tls:.*|waris:index:PostgresCluster::.*|waris:index:BackupSchedule::model-artifacts)$/);
+      if (r.site === undefined) expect(`${r.type}::${r.name}`).toMatch(/^(pulumi:pulumi:Stack::.*|tls:.*|waris:index:(PostgresCluster|InferenceCluster)::.*|waris:index:BackupSchedule::model-artifacts)$/);
     }
     expect(plan.resources.find((r) => r.type === "waris:index:GpuNodePool" && r.name === "gcloud-overflow")?.site).toBe("gcloud");
   });
