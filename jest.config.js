@@ -7,4 +7,7 @@ module.exports = {
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022", parser: { syntax: "typescript" } }, module: { type: "commonjs" } }] },
   moduleFileExtensions: ["ts", "js", "json"],
   testTimeout: 60000,
+  // Jest's default (cores - 1) is one worker on the 2-core build machines; much of the suite waits on
+  // child processes (tsx, npm, tsc), so two workers finish it far sooner.
+  maxWorkers: 2,
 };

@@ -100,8 +100,16 @@ export interface RecoveryReport {
 
 const whole = (n: unknown, min: number): boolean => typeof n === "number" && Number.isInteger(n) && n >= min;
 
+/** What {@link validateBackupScheduleArgs} finds. */
+export interface BackupScheduleValidation {
+  /** Every problem, empty when the arguments are valid. */
+  readonly problems: ArgumentProblem[];
+  /** The parsed schedule, when it is valid. */
+  readonly cron?: CronSchedule;
+}
+
 /** Every problem with a schedule's arguments (pure), with the cron parsed when it is valid. */
-export function validateBackupScheduleArgs(args: Omit<BackupScheduleArgs, "site"> & { readonly hasSite?: boolean }): { problems: ArgumentProblem[]; cron?: CronSchedule } {
+export function validateBackupScheduleArgs(args: Omit<BackupScheduleArgs, "site"> & { readonly hasSite?: boolean }): BackupScheduleValidation {
   const problems: ArgumentProblem[] = [];
   const add = (argument: string, message: string): void => void problems.push({ argument, message });
   let cron: CronSchedule | undefined;

@@ -7,8 +7,19 @@
  * region is not guaranteed by a table entry; the cloud's API is the final word at `pulumi up`.
  */
 
+/** What the platform needs to know of a GPU model. */
+export interface GpuModelSpec {
+  /** Memory of one GPU, GiB. */
+  readonly memoryGiB: number;
+  /** Whether the GPU can be cut into MIG slices. */
+  readonly mig: boolean;
+}
+
+/** A GPU model the platform knows; see {@link GPU_MODELS}. */
+export type GpuModel = "A100" | "H100" | "H200" | "L40S" | "L4";
+
 /** GPU models the platform knows, with the memory of one GPU. */
-export const GPU_MODELS = {
+export const GPU_MODELS: Readonly<Record<GpuModel, GpuModelSpec>> = {
   /** NVIDIA A100 80 GB (SXM/PCIe). */
   A100: { memoryGiB: 80, mig: true },
   /** NVIDIA H100 80 GB. */
@@ -19,10 +30,7 @@ export const GPU_MODELS = {
   L40S: { memoryGiB: 48, mig: false },
   /** NVIDIA L4 24 GB. */
   L4: { memoryGiB: 24, mig: false },
-} as const;
-
-/** A GPU model; see {@link GPU_MODELS}. */
-export type GpuModel = keyof typeof GPU_MODELS;
+};
 
 /** The GPU model names, for validation and messages. */
 export const GPU_MODEL_NAMES = Object.keys(GPU_MODELS) as GpuModel[];

@@ -19,7 +19,7 @@ import {
   describeMachineTypes,
   machineTypeFor,
 } from "./gpu-catalog";
-import { DATA_CLASSES, DataClass, placementLabels, placementTags } from "./labels";
+import { DATA_CLASSES, DataClass, HelmChartRef, placementLabels, placementTags } from "./labels";
 import { isRegionInThailand } from "./residency";
 import { KUBECONFIG_SITE_KINDS, Site, SiteSpec } from "./site";
 
@@ -67,7 +67,7 @@ export const GPU_POOL_LABEL = "waris.io/gpu-pool";
 export const GPU_RESOURCE = "nvidia.com/gpu";
 
 /** Pinned NVIDIA GPU Operator Helm chart (repository `https://helm.ngc.nvidia.com/nvidia`). */
-export const GPU_OPERATOR_CHART = { repo: "https://helm.ngc.nvidia.com/nvidia", chart: "gpu-operator", version: "v25.10.0" } as const;
+export const GPU_OPERATOR_CHART: HelmChartRef = { repo: "https://helm.ngc.nvidia.com/nvidia", chart: "gpu-operator", version: "v25.10.0" };
 
 /** Arguments of {@link GpuNodePool}. Defaults are in each field's documentation. */
 export interface GpuNodePoolArgs {

@@ -22,11 +22,11 @@ export const INFERENCE_IMAGES = {
   awsCli: "amazon/aws-cli:2.27.50",
 } as const;
 
-/** Weight precisions, with bytes per parameter. `awq`/`gptq` are 4-bit quantizations. */
-export const PRECISION_BYTES = { bf16: 2, fp16: 2, fp8: 1, int8: 1, awq: 0.5, gptq: 0.5 } as const;
+/** A weight precision: `bf16`, `fp16`, `fp8`, `int8`, or the 4-bit quantizations `awq` and `gptq`. */
+export type Precision = "bf16" | "fp16" | "fp8" | "int8" | "awq" | "gptq";
 
-/** A weight precision; see {@link PRECISION_BYTES}. */
-export type Precision = keyof typeof PRECISION_BYTES;
+/** Bytes per parameter of each weight precision. */
+export const PRECISION_BYTES: Readonly<Record<Precision, number>> = { bf16: 2, fp16: 2, fp8: 1, int8: 1, awq: 0.5, gptq: 0.5 };
 
 /** Share of the usable GPU memory that must stay free for the KV cache after the weights are loaded. */
 export const MIN_KV_CACHE_SHARE = 0.1;

@@ -40,3 +40,13 @@ export const DATASET_SIZE_ANNOTATION = "waris.io/dataset-size-gib";
 export const RETENTION_DAYS_ANNOTATION = "waris.io/retention-days";
 /** Cloud tag declaring a dataset's size in GiB (on buckets). */
 export const DATASET_SIZE_TAG = "waris-dataset-size-gib";
+
+/** A pinned Helm chart. */
+export interface HelmChartRef {
+  /** Chart repository URL. */
+  readonly repo: string;
+  /** Chart name. */
+  readonly chart: string;
+  /** Exact chart version. */
+  readonly version: string;
+}

@@ -4,21 +4,21 @@ import * as apiextensions from "@pulumi/kubernetes/apiextensions";
 import * as corev1 from "@pulumi/kubernetes/core/v1";
 import { Release } from "@pulumi/kubernetes/helm/v3/release";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
-import { DATASET_LABEL, DataClass, placementLabels } from "./labels";
+import { DATASET_LABEL, DataClass, HelmChartRef, placementLabels } from "./labels";
 import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes } from "./recovery";
 import { isRegionInThailand } from "./residency";
 import { IssuedCertificate, SharedCertificateAuthority } from "./pki";
 import { KUBECONFIG_SITE_KINDS, Site } from "./site";
 
 /** Pinned charts installed on every database site. */
-export const POSTGRES_CHARTS = {
+export const POSTGRES_CHARTS: Readonly<Record<"cloudnativePg" | "barmanCloud" | "certManager", HelmChartRef>> = {
   /** CloudNativePG operator (chart 0.26.x ships operator 1.27). */
   cloudnativePg: { repo: "https://cloudnative-pg.github.io/charts", chart: "cloudnative-pg", version: "0.26.0" },
   /** Barman Cloud CNPG-I plugin: WAL archiving and base backups through the `ObjectStore` CRD. */
   barmanCloud: { repo: "https://cloudnative-pg.github.io/charts", chart: "plugin-barman-cloud", version: "0.4.0" },
   /** cert-manager: the plugin's TLS with the operator needs it. */
   certManager: { repo: "https://charts.jetstack.io", chart: "cert-manager", version: "v1.18.2" },
-} as const;
+};
 
 /** Name of the Barman Cloud plugin in a cluster's `spec.plugins`. */
 export const BARMAN_CLOUD_PLUGIN = "barman-cloud.cloudnative-pg.io";

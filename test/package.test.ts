@@ -17,7 +17,7 @@ describe("the npm package", () => {
     expect(pkg.main).toBe("dist/index.js");
     expect(pkg.types).toBe("dist/index.d.ts");
     expect(pkg.exports["."]).toEqual({ types: "./dist/index.d.ts", default: "./dist/index.js" });
-    for (const pattern of pkg.files) expect(pattern).toMatch(/^(dist\/|README\.md$)/);
+    for (const pattern of pkg.files) expect(pattern).toMatch(/^(dist\/|README\.md$|CHANGELOG\.md$)/);
   });
 
   test("the build produced JavaScript and types for every component module", () => {
