@@ -4,7 +4,7 @@
  * Reads and validates the whole stack configuration first, so a wrong setting stops the program before
  * any resource is registered; then builds the sites and plugs in each component.
  */
-import { BackupSchedule, GpuNodePool, InferenceCluster, ObjectStorageBucket, PostgresCluster, STANDBY_PROMOTION_MINUTES, Site } from "./components";
+import { BackupSchedule, GpuNodePool, InferenceCluster, MongoReplicaSet, ObjectStorageBucket, PostgresCluster, STANDBY_PROMOTION_MINUTES, Site } from "./components";
 import { readStackConfig } from "./stack/config";
 
 const config = readStackConfig();
@@ -63,6 +63,53 @@ if (config.postgres) {
       restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond,
       location: `${bucket.url} on ${bucket.siteName}`,
     }),
+  );
+}
+
+let mongodb: MongoReplicaSet | undefined;
+if (config.mongodb) {
+  const mongo = config.mongodb;
+  const backupSite = sites[config.postgres?.backupSite ?? dataSites.find((s) => s.objectStoreProvider)!.spec.name]!;
+  const bucket = new ObjectStorageBucket("mongodb-backups", {
+    site: backupSite,
+    bucket: mongo.backupBucket,
+    dataset: "waris-mongo",
+    retentionDays: mongo.backupRetentionDays,
+    objectLockDays: config.backups.objectLockDays,
+  });
+  const schedule = new BackupSchedule("waris-mongo-full", {
+    kind: "mongodb",
+    dataset: "waris-mongo",
+    site: sites[config.activeSite]!,
+    schedule: mongo.backupSchedule,
+    retentionDays: mongo.backupRetentionDays,
+    continuousArchiveMinutes: mongo.pitrMinutes,
+    standbyPromotionMinutes: dataSites.length > 1 ? STANDBY_PROMOTION_MINUTES : undefined,
+    datasetSizeGiB: mongo.storageSizeGiB ?? 100,
+    restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond,
+    mongoStorage: {
+      name: backupSite.spec.name,
+      bucket: mongo.backupBucket,
+      endpointUrl: bucket.endpoint,
+      region: backupSite.objectStoreAccess?.signingRegion ?? "us-east-1",
+      credentialsSecret: "waris-mongo-backup",
+    },
+    location: `${bucket.url} on ${bucket.siteName}`,
+  });
+  schedules.push(schedule);
+  mongodb = new MongoReplicaSet(
+    "waris-mongo",
+    {
+      ...mongo,
+      sites: dataSites,
+      activeSite: config.activeSite,
+      backup: schedule.perconaBackupSpec,
+      backupSite,
+      backupCredentialsSecret: "waris-mongo-backup",
+      replicationLagTargetSeconds: config.recovery.replicationLagTargetSeconds,
+      restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond,
+    },
+    { dependsOn: [bucket] },
   );
 }
 
@@ -151,3 +198,6 @@ export const recovery = schedules.map((s) => s.report);
 
 /** The LLM endpoint the applications use (bearer token required), the model, and where it runs. */
 export const llm = inference && { endpoint: inference.endpoint, model: inference.model, activeSite: inference.activeSite, fit: inference.fit };
+
+/** MongoDB: the host apps connect to on the active site, and its recovery guarantees (minutes). */
+export const mongoReplicaSet = mongodb && { endpoint: mongodb.endpoint, usersSecretName: mongodb.usersSecretName, rpoMinutes: mongodb.rpoMinutes, rtoMinutes: mongodb.rtoMinutes };

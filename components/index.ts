@@ -17,3 +17,4 @@ export * from "./object-storage-bucket";
 export * from "./backup-schedule";
 export * from "./pki";
 export * from "./inference-cluster";
+export * from "./mongo-replica-set";

@@ -13,6 +13,7 @@ import { validatePostgresClusterArgs } from "../components/postgres-cluster";
 import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, parseCron } from "../components/recovery";
 import { GPU_MODELS } from "../components/gpu-catalog";
 import { PRECISION_BYTES, Precision, validateInferenceClusterArgs } from "../components/inference-cluster";
+import { validateMongoReplicaSetArgs } from "../components/mongo-replica-set";
 
 /** The Pulumi project name; config keys are `waris-hybrid:<key>`. */
 export const PROJECT = "waris-hybrid";
@@ -124,6 +125,20 @@ const postgresSchema = z.strictObject({
 /** PostgreSQL settings as written in the stack file (`waris-hybrid:postgres`). */
 export type PostgresSettings = z.infer<typeof postgresSchema>;
 
+const mongodbSchema = z.strictObject({
+  backupBucket: z.string().min(1),
+  backupSchedule: z.string().default("0 3 * * *"),
+  backupRetentionDays: z.number().int().positive().default(30),
+  pitrMinutes: z.number().positive().default(10),
+  membersPerSite: z.number().int().optional(),
+  storageSizeGiB: z.number().int().positive().optional(),
+  storageClass: z.string().min(1).optional(),
+  memberHosts: z.record(z.string(), z.array(z.string().min(1))).optional(),
+});
+
+/** MongoDB settings as written (`waris-hybrid:mongodb`), defaults applied. */
+export type MongodbSettings = z.infer<typeof mongodbSchema>;
+
 const modelSchema = z.strictObject({
   model: z.string().min(1),
   source: z.string().min(1),
@@ -170,6 +185,7 @@ export const settingSchemas = {
   gpuPools: z.record(poolNameSchema, gpuPoolSchema).default({}),
   postgres: postgresSchema.optional(),
   inference: inferenceSchema.optional(),
+  mongodb: mongodbSchema.optional(),
 };
 
 /** Config keys of the non-secret settings (scalars are plain strings; the rest are objects). */
@@ -192,6 +208,8 @@ export interface StackSettings {
   readonly backups: BackupSettings;
   /** LLM inference, when the stack has it. */
   readonly inference?: InferenceSettings;
+  /** MongoDB, when the stack has it. */
+  readonly mongodb?: MongodbSettings;
 }
 
 /** The data sites (primary and standby roles), in the order written. */
@@ -305,6 +323,30 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, s
       issues.push({ path, message: `Inference: ${problem.message}` });
     }
   }
+  if (parsed.mongodb && parsed.sites && parsed.activeSite !== undefined) {
+    const sites = parsed.sites;
+    const mongo = parsed.mongodb;
+    const store = backupSiteName({ sites, postgres: parsed.postgres });
+    for (const problem of validateMongoReplicaSetArgs({
+      ...mongo,
+      sites: dataSiteNames(sites).map((n) => ({ name: n, ...sites[n]! })),
+      activeSite: parsed.activeSite,
+      backup: {},
+      hasBackupStore: store !== undefined && sites[store]?.objectStore !== undefined,
+      replicationLagTargetSeconds: parsed.recovery?.replicationLagTargetSeconds,
+    })) {
+      const path = problem.argument === "activeSite" ? ["activeSite"] : problem.argument === "sites" ? ["sites"] : ["mongodb", ...problem.argument.split(".")];
+      issues.push({ path, message: `MongoDB: ${problem.message}` });
+    }
+    try {
+      parseCron(mongo.backupSchedule);
+    } catch (e) {
+      issues.push({ path: ["mongodb", "backupSchedule"], message: `MongoDB backups: ${(e as Error).message}` });
+    }
+    if (parsed.recovery && mongo.pitrMinutes > parsed.recovery.rpoMinutes) {
+      issues.push({ path: ["mongodb", "pitrMinutes"], message: `is ${mongo.pitrMinutes} min, above the RPO of ${parsed.recovery.rpoMinutes} min: the oplog span bounds what a restore can lose` });
+    }
+  }
   if (parsed.backups) {
     try {
       parseCron(parsed.backups.postgresFullBackupSchedule);
@@ -402,6 +444,8 @@ export interface StackConfig {
   readonly postgres?: PostgresSettings & { readonly backupSite: string; readonly homeSite: string; readonly appPassword: pulumi.Output<string> };
   /** Backup settings, defaults applied. */
   readonly backups: BackupSettings;
+  /** MongoDB, when configured. */
+  readonly mongodb?: MongodbSettings;
   /** LLM inference, when configured, with its bearer token secret. */
   readonly inference?: InferenceSettings & { readonly apiKey: pulumi.Output<string> };
   /** The validated settings as written (roles as configured, before `activeSite`). */
@@ -620,5 +664,5 @@ export function readStackConfig(): StackConfig {
   const postgres = settings.postgres
     ? { ...settings.postgres, backupSite: backupSiteName(settings)!, homeSite: homePrimary(settings.sites)!, appPassword: secret("postgresAppPassword") }
     : undefined;
-  return { stack, activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, inference: settings.inference && { ...settings.inference, apiKey: secret("inferenceApiKey") }, settings };
+  return { stack, activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, mongodb: settings.mongodb, inference: settings.inference && { ...settings.inference, apiKey: secret("inferenceApiKey") }, settings };
 }

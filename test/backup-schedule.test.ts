@@ -71,6 +71,15 @@ describe("object storage in Thailand (prod: G-Cloud)", () => {
         location: "s3://waris-prod-postgres/ on gcloud",
       },
       {
+        dataset: "waris-mongo",
+        kind: "mongodb",
+        rpoMinutes: 10,
+        rtoMinutes: 15,
+        retention: "30 days",
+        method: "daily full (0 3 * * *) backup + PITR oplog (10 min)",
+        location: "s3://waris-prod-mongodb/ on gcloud",
+      },
+      {
         dataset: "model-artifacts",
         kind: "model-artifacts",
         rpoMinutes: 0,
@@ -97,6 +106,8 @@ test("dev keeps its backups on the lab's own store", async () => {
   expect(byName(run, "aws:s3/bucket:Bucket", "postgres-backups").provider).toMatch(/providers:aws::lab-object-store$/);
   expect((run.outputs["recovery"] as Array<{ dataset: string; rtoMinutes: number }>).map((r) => [r.dataset, r.rtoMinutes])).toEqual([
     ["waris-postgres", 34],
+    // 10 GiB at 100 MiB/s = 103 s -> 2 min, + 30.
+    ["waris-mongo", 32],
     ["model-artifacts", 34],
   ]);
 });

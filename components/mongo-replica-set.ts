@@ -1,0 +1,281 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+// Submodules, not the package root: the root loads the Helm chart and YAML tooling (~100 ms).
+import * as apiextensions from "@pulumi/kubernetes/apiextensions";
+import * as corev1 from "@pulumi/kubernetes/core/v1";
+import { Release } from "@pulumi/kubernetes/helm/v3/release";
+import { ArgumentProblem, show, throwIfInvalid } from "./errors";
+import { DATASET_LABEL, DataClass, HelmChartRef, placementLabels } from "./labels";
+import { SharedCertificateAuthority } from "./pki";
+import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes } from "./recovery";
+import { isRegionInThailand } from "./residency";
+import { KUBECONFIG_SITE_KINDS, Site } from "./site";
+
+/** Pinned Percona Server for MongoDB operator chart (repository `https://percona.github.io/percona-helm-charts/`). */
+export const PSMDB_OPERATOR_CHART: HelmChartRef = { repo: "https://percona.github.io/percona-helm-charts/", chart: "psmdb-operator", version: "1.23.1" };
+
+/** Images of the replica set. */
+export const MONGO_IMAGES = {
+  /** Percona Server for MongoDB. */
+  mongod: "percona/percona-server-mongodb:8.0.12-4",
+  /** Prometheus exporter; `--compatible-mode` keeps the classic metric names the alerts use. */
+  exporter: "percona/mongodb_exporter:0.44.0",
+} as const;
+
+/** Users the Percona operator needs in its users Secret. */
+const SYSTEM_USERS = ["BACKUP", "DATABASE_ADMIN", "CLUSTER_ADMIN", "CLUSTER_MONITOR", "USER_ADMIN"] as const;
+
+/** Arguments of {@link MongoReplicaSet}. */
+export interface MongoReplicaSetArgs {
+  /** Database sites: one, or two (members on the standby site replicate but are not electable). */
+  readonly sites: readonly Site[];
+  /** Site whose members are electable (the operator manages the set there). Flip it with PostgreSQL. */
+  readonly activeSite: string;
+  /** Members per site. Default 3. */
+  readonly membersPerSite?: number;
+  /** Volume per member, GiB. Default 100. */
+  readonly storageSizeGiB?: number;
+  /** Storage class. Default: the cluster's default. */
+  readonly storageClass?: string;
+  /**
+   * Host names of each site's members as the other site reaches them (one per member, in order), keyed
+   * by site: the LoadBalancer names the operator exposes, in the VPN DNS. Required with two sites.
+   */
+  readonly memberHosts?: Readonly<Record<string, readonly string[]>>;
+  /** The Percona `spec.backup` (from `BackupSchedule.perconaBackupSpec`); applied on the active site. */
+  readonly backup?: Record<string, unknown>;
+  /** Site whose object store holds the backups (its keys become the backup credentials Secret). */
+  readonly backupSite?: Site;
+  /** Name of the backup credentials Secret the backup spec names. Default `<name>-backup`. */
+  readonly backupCredentialsSecret?: string;
+  /** Namespace. Default `waris-mongodb`. */
+  readonly namespace?: string;
+  /** Replication lag alert threshold, seconds. Default 60. */
+  readonly replicationLagTargetSeconds?: number;
+  /** Oplog span of point-in-time recovery, minutes (the RPO). Default 10. */
+  readonly pitrMinutes?: number;
+  /** Restore throughput for the single-site RTO estimate, MiB/s. Default 100. */
+  readonly restoreThroughputMiBPerSecond?: number;
+  /** Install the operator on each site. Default true. */
+  readonly installOperator?: boolean;
+  /** Class of the data. Default `confidential`. */
+  readonly dataClass?: DataClass;
+}
+
+const whole = (n: unknown, min: number): boolean => typeof n === "number" && Number.isInteger(n) && n >= min;
+
+/** Every problem with the arguments (pure). */
+export function validateMongoReplicaSetArgs(
+  args: Omit<MongoReplicaSetArgs, "sites" | "backupSite"> & {
+    readonly sites: readonly { readonly name: string; readonly kind: string; readonly region: string; readonly country: string }[];
+    readonly hasBackupStore: boolean;
+  },
+): ArgumentProblem[] {
+  const problems: ArgumentProblem[] = [];
+  const add = (argument: string, message: string): void => void problems.push({ argument, message });
+  const names = args.sites.map((s) => s.name);
+  if (names.length === 0 || names.length > 2) add("sites", `lists ${names.length} sites; give one, or two (active and standby)`);
+  if (new Set(names).size !== names.length) add("sites", "lists a site twice: the replica members must be on a different site from the primary's");
+  for (const s of args.sites) {
+    if (!(KUBECONFIG_SITE_KINDS as readonly string[]).includes(s.kind)) add("sites", `site "${s.name}" is ${s.kind}; the Percona operator runs on the onprem/gcloud Kubernetes sites`);
+    if (s.country !== "TH" || !isRegionInThailand(s.kind as never, s.region)) add("sites", `site "${s.name}" (${s.kind} ${s.region}, ${s.country}) is outside Thailand; database sites must be in Thailand`);
+  }
+  if (!names.includes(args.activeSite)) add("activeSite", `is ${show(args.activeSite)}, not a database site; allowed: ${names.join(", ")}`);
+  const members = args.membersPerSite ?? 3;
+  if (!whole(members, 1) || members % 2 === 0) add("membersPerSite", `is ${show(members)}; an odd whole number (1, 3, 5) keeps elections decisive`);
+  if (names.length === 2) {
+    for (const n of names) {
+      const hosts = args.memberHosts?.[n] ?? [];
+      if (hosts.length !== members) add(`memberHosts.${n}`, `lists ${hosts.length} host(s); give one per member (${members})`);
+    }
+  }
+  if (args.storageSizeGiB !== undefined && !whole(args.storageSizeGiB, 1)) add("storageSizeGiB", `is ${show(args.storageSizeGiB)}; must be a whole number of at least 1`);
+  if (args.backup && !args.hasBackupStore) add("backupSite", "is required with a backup spec: its object store's keys are the backup credentials");
+  const lag = args.replicationLagTargetSeconds ?? 60;
+  if (!(lag > 0)) add("replicationLagTargetSeconds", `is ${show(lag)}; must be positive`);
+  return problems;
+}
+
+/**
+ * MongoDB with the Percona operator: the replica set on the active site, with more members on the
+ * standby site in the operator's cross-site mode (`externalNodes` on the main site, `unmanaged` on the
+ * replica site, the same users, encryption key and TLS certificates on both). TLS is required and
+ * encryption at rest is on. `activeSite` decides where the electable members are: members on the other
+ * site replicate with no votes and no priority, so they can never cause or win an election.
+ */
+export class MongoReplicaSet extends pulumi.ComponentResource {
+  /** Connection host applications use on the active site. */
+  readonly endpoint: string;
+  /** Secret with the system users (the operator's users Secret). */
+  readonly usersSecretName: string;
+  /** Dataset id. */
+  readonly dataset: string;
+  /** Namespace. */
+  readonly namespace: string;
+  /** Worst-case RPO, minutes: the PITR oplog span (replication is usually seconds behind). */
+  readonly rpoMinutes: number;
+  /** Estimated RTO, minutes. */
+  readonly rtoMinutes: number;
+
+  /**
+   * @param name - cluster name, the same on both sites (e.g. `waris-mongo`).
+   * @param args - see {@link MongoReplicaSetArgs}.
+   * @param opts - component options.
+   */
+  constructor(name: string, args: MongoReplicaSetArgs, opts?: pulumi.ComponentResourceOptions) {
+    throwIfInvalid(
+      `MongoReplicaSet "${name}"`,
+      validateMongoReplicaSetArgs({ ...args, sites: args.sites.map((s) => s.spec), hasBackupStore: args.backupSite?.objectStoreAccess !== undefined }),
+    );
+    super("waris:index:MongoReplicaSet", name, {}, opts);
+    const namespace = args.namespace ?? "waris-mongodb";
+    const members = args.membersPerSite ?? 3;
+    const twoSites = args.sites.length === 2;
+    const storageGiB = args.storageSizeGiB ?? 100;
+    this.namespace = namespace;
+    this.dataset = name;
+    this.endpoint = `${name}-rs0.${namespace}.svc.cluster.local`;
+    this.usersSecretName = `${name}-users`;
+    this.rpoMinutes = args.pitrMinutes ?? 10;
+    this.rtoMinutes = twoSites
+      ? STANDBY_PROMOTION_MINUTES
+      : estimatedRtoMinutes({ datasetSizeGiB: storageGiB, restoreThroughputMiBPerSecond: args.restoreThroughputMiBPerSecond ?? DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND });
+    const parent = { parent: this };
+
+    // Both sites must hold the same users, key and certificates: one set, generated once.
+    const passwords = Object.fromEntries(
+      SYSTEM_USERS.map((u) => [u, new random.RandomPassword(`${name}-${u.toLowerCase()}`, { length: 32, special: false }, parent).result]),
+    );
+    const encryptionKey = new random.RandomBytes(`${name}-encryption-key`, { length: 32 }, parent).base64;
+    const ca = new SharedCertificateAuthority(name, `${name} MongoDB CA`, parent);
+    const serviceNames = [`*.${name}-rs0.${namespace}.svc.cluster.local`, `${name}-rs0.${namespace}.svc.cluster.local`, `*.${namespace}.svc.cluster.local`];
+    const allHosts = Object.values(args.memberHosts ?? {}).flat();
+    const cert = ca.issueServer("members", `${name}-rs0`, [...serviceNames, ...allHosts]);
+
+    for (const site of args.sites) {
+      const siteName = site.spec.name;
+      const active = siteName === args.activeSite;
+      const o = { ...parent, provider: site.kubernetesProvider };
+      const labels = { ...placementLabels(siteName, args.dataClass ?? "confidential"), [DATASET_LABEL]: name };
+      const id = (suffix: string): string => `${name}-${siteName}-${suffix}`;
+      const operator = args.installOperator ?? true
+        ? [
+            new Release(
+              id("operator"),
+              {
+                name: "psmdb-operator",
+                namespace,
+                createNamespace: true,
+                repositoryOpts: { repo: PSMDB_OPERATOR_CHART.repo },
+                chart: PSMDB_OPERATOR_CHART.chart,
+                version: PSMDB_OPERATOR_CHART.version,
+                values: { watchNamespace: namespace, labels: placementLabels(siteName, "none") },
+                atomic: true,
+              },
+              o,
+            ),
+          ]
+        : [];
+      const meta = (n: string) => ({ name: n, namespace, labels });
+      const secrets = [
+        new corev1.Secret(
+          id("users"),
+          {
+            metadata: meta(this.usersSecretName),
+            stringData: Object.fromEntries(SYSTEM_USERS.flatMap((u) => [[`MONGODB_${u}_USER`, u.toLowerCase()], [`MONGODB_${u}_PASSWORD`, passwords[u]!]])),
+          },
+          { ...o, dependsOn: operator },
+        ),
+        new corev1.Secret(id("encryption-key"), { metadata: meta(`${name}-encryption-key`), stringData: { "encryption-key": encryptionKey } }, { ...o, dependsOn: operator }),
+        ...["ssl", "ssl-internal"].map(
+          (kind) =>
+            new corev1.Secret(
+              id(kind),
+              { metadata: meta(`${name}-${kind}`), type: "kubernetes.io/tls", stringData: { "ca.crt": ca.caCert, "tls.crt": cert.cert, "tls.key": cert.key } },
+              { ...o, dependsOn: operator },
+            ),
+        ),
+      ];
+      if (active && args.backup && args.backupSite?.objectStoreAccess) {
+        const access = args.backupSite.objectStoreAccess;
+        secrets.push(
+          new corev1.Secret(
+            id("backup"),
+            { metadata: meta(args.backupCredentialsSecret ?? `${name}-backup`), stringData: { AWS_ACCESS_KEY_ID: access.accessKeyId, AWS_SECRET_ACCESS_KEY: access.secretAccessKey } },
+            { ...o, dependsOn: operator },
+          ),
+        );
+      }
+      const other = args.sites.find((s) => s.spec.name !== siteName)?.spec.name;
+      new apiextensions.CustomResource(
+        id("cluster"),
+        {
+          apiVersion: "psmdb.percona.com/v1",
+          kind: "PerconaServerMongoDB",
+          metadata: meta(name),
+          spec: {
+            crVersion: PSMDB_OPERATOR_CHART.version,
+            image: MONGO_IMAGES.mongod,
+            // The standby site's operator leaves the replica set to the active site's.
+            unmanaged: !active,
+            updateStrategy: active ? "SmartUpdate" : "OnDelete",
+            secrets: { users: this.usersSecretName, encryptionKey: `${name}-encryption-key`, ssl: `${name}-ssl`, sslInternal: `${name}-ssl-internal` },
+            tls: { mode: "requireTLS" },
+            replsets: [
+              {
+                name: "rs0",
+                size: members,
+                configuration: "security:\n  enableEncryption: true\n",
+                expose: twoSites ? { enabled: true, type: "LoadBalancer" } : undefined,
+                externalNodes: active && other ? args.memberHosts![other]!.map((host) => ({ host, port: 27017, votes: 0, priority: 0 })) : undefined,
+                volumeSpec: { persistentVolumeClaim: { storageClassName: args.storageClass, resources: { requests: { storage: `${storageGiB}Gi` } } } },
+                sidecars: [
+                  {
+                    name: "metrics",
+                    image: MONGO_IMAGES.exporter,
+                    args: ["--discovering-mode", "--compatible-mode", "--collect-all", "--mongodb.uri=$(MONGODB_URI)"],
+                    env: [
+                      { name: "MONGODB_USER", valueFrom: { secretKeyRef: { name: this.usersSecretName, key: "MONGODB_CLUSTER_MONITOR_USER" } } },
+                      { name: "MONGODB_PASSWORD", valueFrom: { secretKeyRef: { name: this.usersSecretName, key: "MONGODB_CLUSTER_MONITOR_PASSWORD" } } },
+                      { name: "MONGODB_URI", value: "mongodb://$(MONGODB_USER):$(MONGODB_PASSWORD)@localhost:27017/?tls=true&tlsInsecure=true" },
+                    ],
+                    ports: [{ name: "metrics", containerPort: 9216 }],
+                  },
+                ],
+              },
+            ],
+            sharding: { enabled: false },
+            backup: active && args.backup ? args.backup : { enabled: false },
+          },
+        },
+        { ...o, dependsOn: [...operator, ...secrets] },
+      );
+      new apiextensions.CustomResource(
+        id("alerts"),
+        {
+          apiVersion: "monitoring.coreos.com/v1",
+          kind: "PrometheusRule",
+          metadata: meta(`${name}-alerts`),
+          spec: {
+            groups: [
+              {
+                name: `${name}.recovery`,
+                rules: [
+                  {
+                    alert: "MongoReplicationLagHigh",
+                    expr: `max by (set, name) (mongodb_mongod_replset_member_replication_lag{namespace="${namespace}"}) > ${args.replicationLagTargetSeconds ?? 60}`,
+                    for: "2m",
+                    labels: { severity: "critical", dataset: name, site: siteName },
+                    annotations: { summary: `MongoDB ${name}: a member on ${siteName} is more than ${args.replicationLagTargetSeconds ?? 60} s behind.` },
+                  },
+                ],
+              },
+            ],
+          },
+        },
+        o,
+      );
+    }
+    this.registerOutputs({ endpoint: this.endpoint, usersSecretName: this.usersSecretName, rpoMinutes: this.rpoMinutes, rtoMinutes: this.rtoMinutes });
+  }
+}
