@@ -4,6 +4,7 @@
  *
  * One recording per process: the SDK's runtime state is global.
  */
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 
 /** A resource the program registered. */
@@ -101,10 +102,13 @@ export interface RecordingOptions {
    * `node_modules` has its own copy, and the mocks must be installed in that one.
    */
   readonly sdk?: typeof pulumi;
+  /** A directory from which `sdk` resolves as `@pulumi/pulumi` (the program's). Default: this project. */
+  readonly sdkHome?: string;
 }
 
-/** The SDK the current recording runs on. */
+/** The SDK the current recording runs on, and a directory it resolves from. */
 let sdk: typeof pulumi = pulumi;
+let sdkHome = __dirname;
 
 /**
  * Installs the mocks and the recorder. Mocked resources echo their inputs as outputs, with an id of
@@ -120,6 +124,7 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
     },
   };
   sdk = options.sdk ?? pulumi;
+  sdkHome = options.sdkHome ?? __dirname;
   await sdk.runtime.setMocks(
     {
       newResource: (args) => ({ id: args.custom ? `${args.name}-id` : undefined, state: args.inputs }),
@@ -175,6 +180,37 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
 }
 
 /**
+ * The SDK captures a stack trace for every resource (its source position, for the engine) and for
+ * every promise it tracks (for a leak message at exit). Under mocks neither is read: the mock monitor
+ * drops source positions, and {@link runAsStack} waits for every registration itself. Capturing and
+ * source-mapping those stacks was over half of a mocked run's time, so they are skipped while the
+ * program runs. Errors the program throws keep their stacks. Returns the function that restores all.
+ */
+function withoutEngineOnlyStackTraces(): () => void {
+  const resource = sdk.Resource as unknown as { stackTrace?: (skip: number) => unknown[] };
+  // The tracker's module is internal to the SDK; resolve the copy that belongs to the SDK in use.
+  let debuggable: { debuggablePromise?: <T>(p: Promise<T>, ctx: unknown) => Promise<T> } | undefined;
+  try {
+    const sdkRoot = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [sdkHome] }));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an internal module, located at run time
+    debuggable = require(path.join(sdkRoot, "runtime", "debuggable.js")) as typeof debuggable;
+  } catch {
+    debuggable = undefined;
+  }
+  const stackTrace = resource.stackTrace;
+  const track = debuggable?.debuggablePromise;
+  const sourceMaps = process.sourceMapsEnabled;
+  if (stackTrace) resource.stackTrace = () => [];
+  if (debuggable && track) debuggable.debuggablePromise = (p) => p;
+  process.setSourceMapsEnabled(false);
+  return () => {
+    if (stackTrace) resource.stackTrace = stackTrace;
+    if (debuggable && track) debuggable.debuggablePromise = track;
+    process.setSourceMapsEnabled(sourceMaps);
+  };
+}
+
+/**
  * Runs `program` as the body of a Pulumi stack (the way the engine runs `index.ts`) and waits until every
  * registration has reached the recorder.
  *
@@ -184,15 +220,21 @@ export async function runAsStack(program: () => Promise<Record<string, unknown> 
   // A program that throws would leave the stack's own promises rejected with no handler, which kills
   // the process; so the stack completes empty and the program's error is rethrown afterwards.
   let failure: { error: unknown } | undefined;
-  const outputs = await sdk.runtime.runInPulumiStack(async () => {
-    try {
-      return (await program()) ?? {};
-    } catch (error) {
-      failure = { error };
-      return {};
-    }
-  });
-  await sdk.runtime.disconnect();
+  const restore = withoutEngineOnlyStackTraces();
+  let outputs: Record<string, unknown> | undefined;
+  try {
+    outputs = (await sdk.runtime.runInPulumiStack(async () => {
+      try {
+        return (await program()) ?? {};
+      } catch (error) {
+        failure = { error };
+        return {};
+      }
+    })) as Record<string, unknown> | undefined;
+    await sdk.runtime.disconnect();
+  } finally {
+    restore();
+  }
   if (failure) throw failure.error;
   return (outputs ?? {}) as Record<string, unknown>;
 }

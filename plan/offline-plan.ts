@@ -140,17 +140,8 @@ export async function runOfflinePlan(options: PlanOptions): Promise<Plan> {
   // The program's own copy of the SDK is the one that must run under the mocks.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const sdk = require(require.resolve("@pulumi/pulumi", { paths: [projectDir] })) as typeof import("@pulumi/pulumi");
-  const recording = await startRecording({ project: engine.project, stack: options.stack, config: engine.config, secretKeys: engine.secretKeys, sdk });
-  // The SDK captures an unlimited stack trace for every resource to record its source position,
-  // which the mocks discard; translating each frame through source maps was a quarter of the plan's
-  // time. Translation is back on before anyone reads an error's stack.
-  const sourceMaps = process.sourceMapsEnabled;
-  process.setSourceMapsEnabled(false);
-  try {
-    await runAsStack(async () => (await import(location.entry)) as Record<string, unknown>);
-  } finally {
-    process.setSourceMapsEnabled(sourceMaps);
-  }
+  const recording = await startRecording({ project: engine.project, stack: options.stack, config: engine.config, secretKeys: engine.secretKeys, sdk, sdkHome: projectDir });
+  await runAsStack(async () => (await import(location.entry)) as Record<string, unknown>);
   const diagnostics = await runPolicies(policyPackIdentity(), warisPolicies, toAnalyzerResources(recording.resources), options.policyConfig);
   return buildPlan(engine.project, options.stack, recording.resources, recording.stackOutputs, engine.fakedSecretKeys, diagnostics);
 }
