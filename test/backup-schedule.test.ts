@@ -1,14 +1,8 @@
 import type * as lib from "../components";
-import type { RecordedResource } from "../plan/mock-runtime";
-import { Run, runIsolated, runProgram, stackConfig } from "./harness";
+import { Run, resource, runIsolated, runProgram, stackConfig } from "./harness";
 import { validateBackupScheduleArgs } from "../components/backup-schedule";
 import { validateObjectStorageBucketArgs } from "../components/object-storage-bucket";
 
-const byName = (run: Run, type: string, name: string): RecordedResource => {
-  const found = run.recording.resources.find((r) => r.type === type && r.name === name);
-  if (!found) throw new Error(`no ${type} ${name}`);
-  return found;
-};
 
 describe("object storage in Thailand (prod: G-Cloud)", () => {
   let run: Run;
@@ -18,37 +12,37 @@ describe("object storage in Thailand (prod: G-Cloud)", () => {
 
   test("the PostgreSQL backup bucket: versioned, AES-256, private, 30-day retention, governance lock", () => {
     expect(run.error).toBeUndefined();
-    const bucket = byName(run, "aws:s3/bucket:Bucket", "postgres-backups");
+    const bucket = resource(run, "aws:s3/bucket:Bucket", "postgres-backups");
     expect(bucket.inputs).toMatchObject({ bucket: "waris-prod-postgres", objectLockEnabled: true, tags: { "waris-site": "gcloud", "waris-dataset": "waris-postgres" } });
     expect(bucket.provider).toMatch(/waris:index:Site\$pulumi:providers:aws::gcloud-object-store$/);
-    expect(byName(run, "aws:s3/bucketVersioning:BucketVersioning", "postgres-backups").inputs).toMatchObject({ bucket: "waris-prod-postgres", versioningConfiguration: { status: "Enabled" } });
-    expect(byName(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "postgres-backups").inputs).toMatchObject({
+    expect(resource(run, "aws:s3/bucketVersioning:BucketVersioning", "postgres-backups").inputs).toMatchObject({ bucket: "waris-prod-postgres", versioningConfiguration: { status: "Enabled" } });
+    expect(resource(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "postgres-backups").inputs).toMatchObject({
       rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
     });
-    expect(byName(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "postgres-backups").inputs).toMatchObject({
+    expect(resource(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "postgres-backups").inputs).toMatchObject({
       blockPublicAcls: true,
       blockPublicPolicy: true,
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
     });
-    expect(byName(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "postgres-backups").inputs["rules"]).toEqual([
+    expect(resource(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "postgres-backups").inputs["rules"]).toEqual([
       { id: "retention", status: "Enabled", filter: {}, noncurrentVersionExpiration: { noncurrentDays: 30 }, expiration: { expiredObjectDeleteMarker: true } },
       { id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
     ]);
-    expect(byName(run, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", "postgres-backups").inputs).toMatchObject({
+    expect(resource(run, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", "postgres-backups").inputs).toMatchObject({
       rule: { defaultRetention: { mode: "GOVERNANCE", days: 7 } },
     });
   });
 
   test("the model artifact store keeps the newest 5 versions and has no lock (it must prune)", () => {
-    const rules = byName(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "model-artifacts").inputs["rules"] as Array<Record<string, unknown>>;
+    const rules = resource(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "model-artifacts").inputs["rules"] as Array<Record<string, unknown>>;
     expect(rules[0]).toMatchObject({ noncurrentVersionExpiration: { noncurrentDays: 1, newerNoncurrentVersions: 4 } });
     expect(run.recording.resources.some((r) => r.type === "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration" && r.name === "model-artifacts")).toBe(false);
-    expect(byName(run, "aws:s3/bucket:Bucket", "model-artifacts").inputs).toMatchObject({ objectLockEnabled: false, tags: { "waris-dataset": "model-artifacts", "waris-dataset-size-gib": "150" } });
+    expect(resource(run, "aws:s3/bucket:Bucket", "model-artifacts").inputs).toMatchObject({ objectLockEnabled: false, tags: { "waris-dataset": "model-artifacts", "waris-dataset-size-gib": "150" } });
   });
 
   test("weekly full base backups of the active primary through the Barman Cloud plugin (6-field cron)", () => {
-    const backup = byName(run, "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup", "waris-postgres-full");
+    const backup = resource(run, "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup", "waris-postgres-full");
     expect(backup.inputs["spec"]).toEqual({
       schedule: "0 0 2 * * 0",
       cluster: { name: "waris-postgres-onprem" },
@@ -95,7 +89,7 @@ describe("object storage in Thailand (prod: G-Cloud)", () => {
 
 test("after failover the base backups follow the primary to G-Cloud", async () => {
   const run = await runProgram("prod", (c) => (c["waris-hybrid:activeSite"] = "gcloud"));
-  const backup = byName(run, "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup", "waris-postgres-full");
+  const backup = resource(run, "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup", "waris-postgres-full");
   expect((backup.inputs["spec"] as { cluster: unknown }).cluster).toEqual({ name: "waris-postgres-gcloud" });
   expect(backup.provider).toMatch(/providers:kubernetes::gcloud$/);
 });
@@ -103,7 +97,7 @@ test("after failover the base backups follow the primary to G-Cloud", async () =
 test("dev keeps its backups on the lab's own store", async () => {
   const run = await runProgram("dev");
   expect(run.error).toBeUndefined();
-  expect(byName(run, "aws:s3/bucket:Bucket", "postgres-backups").provider).toMatch(/providers:aws::lab-object-store$/);
+  expect(resource(run, "aws:s3/bucket:Bucket", "postgres-backups").provider).toMatch(/providers:aws::lab-object-store$/);
   expect((run.outputs["recovery"] as Array<{ dataset: string; rtoMinutes: number }>).map((r) => [r.dataset, r.rtoMinutes])).toEqual([
     ["waris-postgres", 34],
     // 10 GiB at 100 MiB/s = 103 s -> 2 min, + 30.
@@ -126,7 +120,7 @@ describe("BackupSchedule methods and guarantees", () => {
       schedule = new l.BackupSchedule("vectors", { kind: "milvus", dataset: "waris-milvus", site, namespace: "waris-milvus", schedule: "0 1 * * *", retentionDays: 14, milvusBackupConfigSecret: "milvus-backup-config", datasetSizeGiB: 200, location: "s3://waris-prod-milvus/ on gcloud" });
     });
     expect(run.error).toBeUndefined();
-    const job = byName(run, "kubernetes:batch/v1:CronJob", "vectors");
+    const job = resource(run, "kubernetes:batch/v1:CronJob", "vectors");
     expect(job.inputs).toMatchObject({
       metadata: { name: "waris-milvus-backup", labels: { "waris.io/backup-of": "waris-milvus", "waris.io/site": "onprem" }, annotations: { "waris.io/retention-days": "14" } },
       spec: { schedule: "0 1 * * *", concurrencyPolicy: "Forbid" },

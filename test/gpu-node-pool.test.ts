@@ -1,6 +1,6 @@
 import type * as lib from "../components";
 import type { RecordedResource } from "../plan/mock-runtime";
-import { Run, runIsolated, runProgram, stackConfig } from "./harness";
+import { Run, resourcesOfType, runIsolated, runProgram, stackConfig } from "./harness";
 import { InvalidArgumentsError } from "../components/errors";
 import { validateGpuNodePoolArgs, GpuNodePoolSettings } from "../components/gpu-node-pool";
 import { SiteSpec } from "../components/site";
@@ -28,9 +28,8 @@ async function onSite(siteKey: string, build: (l: Lib, site: lib.Site) => lib.Gp
   return { run, pool };
 }
 
-const ofType = (run: Run, type: string): RecordedResource[] => run.recording.resources.filter((r) => r.type === type);
 const one = (run: Run, type: string): RecordedResource => {
-  const found = ofType(run, type);
+  const found = resourcesOfType(run, type);
   expect(found).toHaveLength(1);
   return found[0]!;
 };
@@ -64,7 +63,7 @@ describe("GpuNodePool on on-prem and G-Cloud (existing Kubernetes nodes)", () =>
       metadata: { name: "gpu-operator", labels: { "pod-security.kubernetes.io/enforce": "privileged", "waris.io/site": "onprem" } },
     });
     expect(one(run, "kubernetes:node.k8s.io/v1:RuntimeClass").inputs).toMatchObject({ metadata: { name: "nvidia" }, handler: "nvidia" });
-    const patches = ofType(run, "kubernetes:core/v1:NodePatch");
+    const patches = resourcesOfType(run, "kubernetes:core/v1:NodePatch");
     expect(patches.map((p) => (p.inputs["metadata"] as { name: string }).name)).toEqual(["gpu-01", "gpu-02"]);
     expect(patches[0]!.inputs).toMatchObject({
       metadata: {
@@ -107,7 +106,7 @@ describe("GpuNodePool on on-prem and G-Cloud (existing Kubernetes nodes)", () =>
     expect(one(run, "kubernetes:helm.sh/v3:Release").inputs).toMatchObject({
       values: { driver: { enabled: true }, toolkit: { enabled: true }, devicePlugin: { config: { name: "time-slicing-config", default: "any" } } },
     });
-    expect(ofType(run, "kubernetes:node.k8s.io/v1:RuntimeClass")).toHaveLength(0);
+    expect(resourcesOfType(run, "kubernetes:node.k8s.io/v1:RuntimeClass")).toHaveLength(0);
   });
 
   test("MIG on-prem sets the single strategy and the MIG manager's node label", async () => {
@@ -122,8 +121,8 @@ describe("GpuNodePool on on-prem and G-Cloud (existing Kubernetes nodes)", () =>
     const { run } = await onSite("onprem", (l, site) =>
       new l.GpuNodePool("second", { site, gpuModel: "H100", gpusPerNode: 2, workload: "training", nodeNames: ["gpu-02"], installOperator: false }),
     );
-    expect(ofType(run, "kubernetes:helm.sh/v3:Release")).toHaveLength(0);
-    expect(ofType(run, "kubernetes:core/v1:NodePatch")).toHaveLength(1);
+    expect(resourcesOfType(run, "kubernetes:helm.sh/v3:Release")).toHaveLength(0);
+    expect(resourcesOfType(run, "kubernetes:core/v1:NodePatch")).toHaveLength(1);
   });
 });
 
@@ -160,7 +159,7 @@ describe("GpuNodePool on clouds", () => {
     expect(group.provider).toMatch(/pulumi:providers:aws::awsth$/);
     const role = one(run, "aws:iam/role:Role");
     expect(JSON.parse(role.inputs["assumeRolePolicy"] as string).Statement[0].Principal).toEqual({ Service: "ec2.amazonaws.com" });
-    expect(ofType(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((a) => a.inputs["policyArn"])).toEqual([
+    expect(resourcesOfType(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((a) => a.inputs["policyArn"])).toEqual([
       "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
       "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
       "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
@@ -276,7 +275,7 @@ describe("GpuNodePool refuses bad arguments, naming the argument", () => {
     expect(run.error).toBeInstanceOf(Error);
     expect((run.error as InvalidArgumentsError).name).toBe("InvalidArgumentsError");
     expect((run.error as Error).message).toMatch(/GpuNodePool "bad" has invalid arguments:\n {2}- spot: .*\n {2}- nodeNames: is empty.*\n {2}- spot: .*owned hardware/);
-    expect(ofType(run, "waris:index:GpuNodePool")).toHaveLength(0);
+    expect(resourcesOfType(run, "waris:index:GpuNodePool")).toHaveLength(0);
   });
 
   test("a bad pool in the stack file is reported with its config key before anything is registered", async () => {

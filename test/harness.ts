@@ -90,3 +90,15 @@ export async function evaluatePack(
   const { policyPackIdentity } = require("../plan/offline-plan") as typeof import("../plan/offline-plan");
   return runPolicies(policyPackIdentity(), warisPolicies, resources, config);
 }
+
+/** Every resource of a type that a run registered. */
+export function resourcesOfType(run: Run, type: string): import("../plan/mock-runtime").RecordedResource[] {
+  return run.recording.resources.filter((r) => r.type === type);
+}
+
+/** The resource of a type and name that a run registered; throws, naming it, when there is none. */
+export function resource(run: Run, type: string, name: string): import("../plan/mock-runtime").RecordedResource {
+  const found = run.recording.resources.find((r) => r.type === type && r.name === name);
+  if (!found) throw new Error(`no ${type} named ${name} was registered`);
+  return found;
+}

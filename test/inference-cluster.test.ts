@@ -1,5 +1,4 @@
-import type { RecordedResource } from "../plan/mock-runtime";
-import { Run, runProgram } from "./harness";
+import { Run, resource, runProgram } from "./harness";
 import { PoolFacts, modelFit, validateInferenceClusterArgs } from "../components/inference-cluster";
 
 const P = "waris-hybrid";
@@ -11,13 +10,8 @@ type Pod = {
   containers: Array<{ args: string[]; env: Array<{ name: string; value?: string; valueFrom?: unknown }>; resources: { limits: Record<string, string> }; startupProbe: { failureThreshold: number; periodSeconds: number } }>;
   volumes: Array<{ name: string; emptyDir?: { medium: string; sizeLimit: string } }>;
 };
-const res = (run: Run, type: string, name: string): RecordedResource => {
-  const r = run.recording.resources.find((x) => x.type === type && x.name === name);
-  if (!r) throw new Error(`no ${type} ${name}`);
-  return r;
-};
-const deployment = (run: Run, site: string) => res(run, "kubernetes:apps/v1:Deployment", `waris-llm-${site}-vllm`).inputs["spec"] as { strategy: unknown; replicas: number; template: { spec: Pod } };
-const nginxConf = (run: Run, site: string) => (res(run, "kubernetes:core/v1:ConfigMap", `waris-llm-${site}-gateway-conf`).inputs["data"] as Record<string, string>)["nginx.conf"]!;
+const deployment = (run: Run, site: string) => resource(run, "kubernetes:apps/v1:Deployment", `waris-llm-${site}-vllm`).inputs["spec"] as { strategy: unknown; replicas: number; template: { spec: Pod } };
+const nginxConf = (run: Run, site: string) => (resource(run, "kubernetes:core/v1:ConfigMap", `waris-llm-${site}-gateway-conf`).inputs["data"] as Record<string, string>)["nginx.conf"]!;
 const editInference = (edit: (inf: Record<string, any>, config: Record<string, string>) => void) => (config: Record<string, string>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
   const inf = JSON.parse(config[`${P}:inference`]!);
   edit(inf, config);
@@ -55,7 +49,7 @@ describe("InferenceCluster in prod: 70B on the on-prem H100s, overflow on G-Clou
       { name: "VLLM_API_KEY", valueFrom: { secretKeyRef: { name: "vllm-api-key", key: "VLLM_API_KEY" } } },
       { name: "HF_HUB_OFFLINE", value: "1" },
     ]);
-    expect(res(run, "kubernetes:core/v1:Secret", "waris-llm-onprem-api-key").secretPaths.length).toBeGreaterThan(0);
+    expect(resource(run, "kubernetes:core/v1:Secret", "waris-llm-onprem-api-key").secretPaths.length).toBeGreaterThan(0);
   });
 
   test("the standby site runs the smaller AWQ deployment of the same model name", () => {
@@ -65,18 +59,18 @@ describe("InferenceCluster in prod: 70B on the on-prem H100s, overflow on G-Clou
   });
 
   test("PDB, Service, a NetworkPolicy admitting the gateway and Prometheus only, ServiceMonitor and the seed's alerts", () => {
-    expect(res(run, "kubernetes:policy/v1:PodDisruptionBudget", "waris-llm-onprem-vllm-pdb").inputs["spec"]).toMatchObject({ maxUnavailable: 1 });
-    expect(res(run, "kubernetes:core/v1:Service", "waris-llm-onprem-vllm-svc").inputs["spec"]).toMatchObject({ type: "ClusterIP", ports: [{ port: 8000 }] });
-    expect((res(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "waris-llm-onprem-vllm-netpol").inputs["spec"] as { ingress: unknown }).ingress).toEqual([
+    expect(resource(run, "kubernetes:policy/v1:PodDisruptionBudget", "waris-llm-onprem-vllm-pdb").inputs["spec"]).toMatchObject({ maxUnavailable: 1 });
+    expect(resource(run, "kubernetes:core/v1:Service", "waris-llm-onprem-vllm-svc").inputs["spec"]).toMatchObject({ type: "ClusterIP", ports: [{ port: 8000 }] });
+    expect((resource(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "waris-llm-onprem-vllm-netpol").inputs["spec"] as { ingress: unknown }).ingress).toEqual([
       { from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "gateway" } } }], ports: [{ port: 8000 }] },
       { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }], ports: [{ port: 8000 }] },
     ]);
-    expect((res(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "waris-llm-onprem-gateway-netpol").inputs["spec"] as { ingress: unknown[] }).ingress[0]).toEqual({
+    expect((resource(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "waris-llm-onprem-gateway-netpol").inputs["spec"] as { ingress: unknown[] }).ingress[0]).toEqual({
       from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "waris-app" } } }],
       ports: [{ port: 8080 }],
     });
-    expect(res(run, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "waris-llm-onprem-vllm-monitor").inputs["spec"]).toMatchObject({ endpoints: [{ port: "http", path: "/metrics" }] });
-    const rules = (res(run, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "waris-llm-onprem-vllm-alerts").inputs["spec"] as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups[0]!.rules;
+    expect(resource(run, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "waris-llm-onprem-vllm-monitor").inputs["spec"]).toMatchObject({ endpoints: [{ port: "http", path: "/metrics" }] });
+    const rules = (resource(run, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "waris-llm-onprem-vllm-alerts").inputs["spec"] as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups[0]!.rules;
     expect(rules.map((r) => r.alert)).toEqual(["InferenceGpuSaturated", "InferenceLatencyHigh", "InferenceErrorRateHigh"]);
     expect(rules[0]!.expr).toMatch(/DCGM_FI_DEV_GPU_UTIL.*> 95$/);
     expect(rules[2]!.expr).toMatch(/> 0.01$/);
@@ -90,7 +84,7 @@ describe("InferenceCluster in prod: 70B on the on-prem H100s, overflow on G-Clou
     expect(conf).toContain("proxy_ssl_verify on;");
     expect(conf).toMatch(/if \(\$http_authorization !~ "\^Bearer \.\+"\) \{ return 401; \}/);
     expect(conf).toContain("listen 8443 ssl;");
-    expect(res(run, "kubernetes:core/v1:Service", "waris-llm-onprem-gateway-remote").inputs["spec"]).toMatchObject({ type: "LoadBalancer", ports: [{ name: "https", port: 443 }] });
+    expect(resource(run, "kubernetes:core/v1:Service", "waris-llm-onprem-gateway-remote").inputs["spec"]).toMatchObject({ type: "LoadBalancer", ports: [{ name: "https", port: 443 }] });
     expect(run.outputs["llm"]).toMatchObject({ endpoint: "http://gateway.waris-inference.svc.cluster.local/v1", model: "waris-llm-70b", activeSite: "onprem" });
   });
 });
@@ -113,7 +107,7 @@ test("autoscaling on queue depth with KEDA when the pools have room for more rep
     editInference((inf) => (inf.primary.maxReplicas = 2))(c);
   });
   expect(run.error).toBeUndefined();
-  expect(res(run, "kubernetes:keda.sh/v1alpha1:ScaledObject", "waris-llm-onprem-vllm-scaler").inputs["spec"]).toMatchObject({
+  expect(resource(run, "kubernetes:keda.sh/v1alpha1:ScaledObject", "waris-llm-onprem-vllm-scaler").inputs["spec"]).toMatchObject({
     scaleTargetRef: { name: "vllm" },
     minReplicaCount: 1,
     maxReplicaCount: 2,

@@ -1,5 +1,5 @@
 import type { RecordedResource } from "../plan/mock-runtime";
-import { Run, runProgram } from "./harness";
+import { Run, resource, runProgram } from "./harness";
 import { validatePostgresClusterArgs } from "../components/postgres-cluster";
 
 const P = "waris-hybrid";
@@ -15,7 +15,6 @@ const clusters = (run: Run): Record<string, { r: RecordedResource; spec: Spec }>
       .filter((r) => r.type === "kubernetes:postgresql.cnpg.io/v1:Cluster")
       .map((r) => [(r.inputs["metadata"] as { labels: Record<string, string> }).labels["waris.io/site"]!, { r, spec: r.inputs["spec"] as Spec }]),
   );
-const byName = (run: Run, type: string, name: string) => run.recording.resources.find((r) => r.type === type && r.name === name);
 const editPostgres = (edit: (pg: Record<string, unknown>) => void) => (config: Record<string, string>) => {
   const pg = JSON.parse(config[`${P}:postgres`]!) as Record<string, unknown>;
   edit(pg);
@@ -63,7 +62,7 @@ describe("PostgresCluster in prod (on-prem primary, G-Cloud standby)", () => {
 
   test("the ObjectStore on each site archives to the G-Cloud bucket, encrypted, kept 30 days", () => {
     for (const site of ["onprem", "gcloud"]) {
-      expect(byName(run, "kubernetes:barmancloud.cnpg.io/v1:ObjectStore", `waris-postgres-${site}-store`)!.inputs["spec"]).toEqual({
+      expect(resource(run, "kubernetes:barmancloud.cnpg.io/v1:ObjectStore", `waris-postgres-${site}-store`)!.inputs["spec"]).toEqual({
         retentionPolicy: "30d",
         configuration: {
           destinationPath: "s3://waris-prod-postgres/",
@@ -78,14 +77,14 @@ describe("PostgresCluster in prod (on-prem primary, G-Cloud standby)", () => {
 
   test("operator, plugin and cert-manager are installed from pinned charts on both sites", () => {
     for (const site of ["onprem", "gcloud"]) {
-      expect(byName(run, "kubernetes:helm.sh/v3:Release", `waris-postgres-${site}-cnpg`)!.inputs).toMatchObject({ chart: "cloudnative-pg", version: "0.26.0", namespace: "cnpg-system" });
-      expect(byName(run, "kubernetes:helm.sh/v3:Release", `waris-postgres-${site}-barman-cloud`)!.inputs).toMatchObject({ chart: "plugin-barman-cloud", version: "0.4.0", namespace: "cnpg-system" });
-      expect(byName(run, "kubernetes:helm.sh/v3:Release", `waris-postgres-${site}-cert-manager`)!.inputs).toMatchObject({ chart: "cert-manager", version: "v1.18.2" });
+      expect(resource(run, "kubernetes:helm.sh/v3:Release", `waris-postgres-${site}-cnpg`)!.inputs).toMatchObject({ chart: "cloudnative-pg", version: "0.26.0", namespace: "cnpg-system" });
+      expect(resource(run, "kubernetes:helm.sh/v3:Release", `waris-postgres-${site}-barman-cloud`)!.inputs).toMatchObject({ chart: "plugin-barman-cloud", version: "0.4.0", namespace: "cnpg-system" });
+      expect(resource(run, "kubernetes:helm.sh/v3:Release", `waris-postgres-${site}-cert-manager`)!.inputs).toMatchObject({ chart: "cert-manager", version: "v1.18.2" });
     }
   });
 
   test("alerts on replication lag above 60 s and on a WAL archive older than the RPO", () => {
-    const rules = (byName(run, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "waris-postgres-onprem-alerts")!.inputs["spec"] as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups[0]!.rules;
+    const rules = (resource(run, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "waris-postgres-onprem-alerts")!.inputs["spec"] as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups[0]!.rules;
     expect(rules.map((r) => [r.alert, r.expr])).toEqual([
       ["PostgresReplicationLagHigh", 'max by (namespace, pod) (cnpg_pg_replication_lag{namespace="waris-postgres"}) > 60'],
       ["PostgresWalArchiveStale", 'max by (namespace, pod) (cnpg_pg_stat_archiver_seconds_since_last_archival{namespace="waris-postgres"}) > 3600'],
@@ -93,10 +92,10 @@ describe("PostgresCluster in prod (on-prem primary, G-Cloud standby)", () => {
   });
 
   test("the application endpoint points at the onprem primary on both sites; credentials stay secret", () => {
-    const spec = (site: string) => byName(run, "kubernetes:core/v1:Service", `waris-postgres-${site}-endpoint`)!.inputs["spec"];
+    const spec = (site: string) => resource(run, "kubernetes:core/v1:Service", `waris-postgres-${site}-endpoint`)!.inputs["spec"];
     expect(spec("onprem")).toMatchObject({ type: "ExternalName", externalName: "waris-postgres-onprem-rw.waris-postgres.svc.cluster.local" });
     expect(spec("gcloud")).toMatchObject({ type: "ExternalName", externalName: "pg.onprem.waris.internal" });
-    const secretAt = (type: string, name: string, path: string) => byName(run, type, name)!.secretPaths.some((p) => path === p || path.startsWith(`${p}.`));
+    const secretAt = (type: string, name: string, path: string) => resource(run, type, name)!.secretPaths.some((p) => path === p || path.startsWith(`${p}.`));
     expect(secretAt("kubernetes:core/v1:Secret", "waris-postgres-onprem-app", "stringData.password")).toBe(true);
     expect(secretAt("kubernetes:core/v1:Secret", "waris-postgres-gcloud-backup", "stringData.ACCESS_SECRET_KEY")).toBe(true);
     expect(secretAt("kubernetes:core/v1:Service", "waris-postgres-gcloud-endpoint", "spec.externalName")).toBe(false);
@@ -116,8 +115,8 @@ describe("failover and failback with activeSite", () => {
     expect(c["onprem"]!.spec.replica!.primary).toBe("waris-postgres-gcloud");
     // Bootstrap is history: it does not move with the active site.
     expect(c["onprem"]!.spec.bootstrap).toHaveProperty("initdb");
-    expect(byName(run, "kubernetes:core/v1:Service", "waris-postgres-gcloud-endpoint")!.inputs["spec"]).toMatchObject({ externalName: "waris-postgres-gcloud-rw.waris-postgres.svc.cluster.local" });
-    expect(byName(run, "kubernetes:core/v1:Service", "waris-postgres-onprem-endpoint")!.inputs["spec"]).toMatchObject({ externalName: "pg.gcloud.waris.internal" });
+    expect(resource(run, "kubernetes:core/v1:Service", "waris-postgres-gcloud-endpoint")!.inputs["spec"]).toMatchObject({ externalName: "waris-postgres-gcloud-rw.waris-postgres.svc.cluster.local" });
+    expect(resource(run, "kubernetes:core/v1:Service", "waris-postgres-onprem-endpoint")!.inputs["spec"]).toMatchObject({ externalName: "pg.gcloud.waris.internal" });
   });
 
   test("controlled switchover, step 1: the old primary is demoted and the new one keeps following it", async () => {
