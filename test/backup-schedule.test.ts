@@ -1,5 +1,5 @@
 import type * as lib from "../components";
-import { Run, resource, runIsolated, runProgram, stackConfig } from "./harness";
+import { Run, editSetting, resource, runIsolated, runProgram, stackConfig } from "./harness";
 import { validateBackupScheduleArgs } from "../components/backup-schedule";
 import { validateObjectStorageBucketArgs } from "../components/object-storage-bucket";
 
@@ -198,11 +198,7 @@ describe("bad backup arguments are refused", () => {
   test("a site without a store", () => expect(bucketProblem({ ...site, hasObjectStore: false }, {}, "site")).toMatch(/has no S3-compatible object store/));
 
   test("a bad cron in the stack file is reported under its key before anything is registered", async () => {
-    const run = await runProgram("prod", (c) => {
-      const b = JSON.parse(c["waris-hybrid:backups"]!) as Record<string, unknown>;
-      b["postgresFullBackupSchedule"] = "every sunday";
-      c["waris-hybrid:backups"] = JSON.stringify(b);
-    });
+    const run = await runProgram("prod", (c) => editSetting(c, "backups", (b) => (b.postgresFullBackupSchedule = "every sunday")));
     expect((run.error as Error).message).toMatch(/waris-hybrid:backups.postgresFullBackupSchedule = "every sunday": PostgreSQL full backups: cron "every sunday" has 2 fields/);
     expect(run.recording.resources.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
   });

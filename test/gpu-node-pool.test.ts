@@ -1,6 +1,6 @@
 import type * as lib from "../components";
 import type { RecordedResource } from "../plan/mock-runtime";
-import { Run, resourcesOfType, runIsolated, runProgram, stackConfig } from "./harness";
+import { Run, editSetting, resourcesOfType, runIsolated, runProgram, stackConfig } from "./harness";
 import { InvalidArgumentsError } from "../components/errors";
 import { validateGpuNodePoolArgs, GpuNodePoolSettings } from "../components/gpu-node-pool";
 import { SiteSpec } from "../components/site";
@@ -279,12 +279,12 @@ describe("GpuNodePool refuses bad arguments, naming the argument", () => {
   });
 
   test("a bad pool in the stack file is reported with its config key before anything is registered", async () => {
-    const run = await runProgram("prod", (config) => {
-      const pools = JSON.parse(config["waris-hybrid:gpuPools"]!) as Record<string, Record<string, unknown>>;
-      pools["onprem-inference"]!["gpusPerNode"] = 0;
-      pools["gcloud-overflow"]!["site"] = "mars";
-      config["waris-hybrid:gpuPools"] = JSON.stringify(pools);
-    });
+    const run = await runProgram("prod", (config) =>
+      editSetting(config, "gpuPools", (pools) => {
+        pools["onprem-inference"].gpusPerNode = 0;
+        pools["gcloud-overflow"].site = "mars";
+      }),
+    );
     expect((run.error as Error).message).toMatch(/waris-hybrid:gpuPools.onprem-inference.gpusPerNode = 0: is 0; must be a whole number of at least 1/);
     expect((run.error as Error).message).toMatch(/waris-hybrid:gpuPools.gcloud-overflow.site = "mars": names no site; allowed: onprem, gcloud/);
     expect(run.recording.resources.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);

@@ -102,3 +102,15 @@ export function resource(run: Run, type: string, name: string): import("../plan/
   if (!found) throw new Error(`no ${type} named ${name} was registered`);
   return found;
 }
+
+/** A setting's value as a test edits it: loosely typed, since tests put wrong values in on purpose. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type EditableSetting = Record<string, any>;
+
+/** Edits one object setting (`waris-hybrid:<key>`) of engine config in place: parse, change, write back. */
+export function editSetting(config: Record<string, string>, key: string, edit: (value: EditableSetting) => void): void {
+  const full = `waris-hybrid:${key}`;
+  const value = JSON.parse(config[full] ?? "{}") as EditableSetting;
+  edit(value);
+  config[full] = JSON.stringify(value);
+}

@@ -1,4 +1,4 @@
-import { Run, resource, runProgram } from "./harness";
+import { EditableSetting, Run, editSetting, resource, runProgram } from "./harness";
 import { PoolFacts, modelFit, validateInferenceClusterArgs } from "../components/inference-cluster";
 
 const P = "waris-hybrid";
@@ -12,11 +12,7 @@ type Pod = {
 };
 const deployment = (run: Run, site: string) => resource(run, "kubernetes:apps/v1:Deployment", `waris-llm-${site}-vllm`).inputs["spec"] as { strategy: unknown; replicas: number; template: { spec: Pod } };
 const nginxConf = (run: Run, site: string) => (resource(run, "kubernetes:core/v1:ConfigMap", `waris-llm-${site}-gateway-conf`).inputs["data"] as Record<string, string>)["nginx.conf"]!;
-const editInference = (edit: (inf: Record<string, any>, config: Record<string, string>) => void) => (config: Record<string, string>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const inf = JSON.parse(config[`${P}:inference`]!);
-  edit(inf, config);
-  config[`${P}:inference`] = JSON.stringify(inf);
-};
+const editInference = (edit: (inf: EditableSetting) => void) => (config: Record<string, string>) => editSetting(config, "inference", edit);
 
 describe("InferenceCluster in prod: 70B on the on-prem H100s, overflow on G-Cloud", () => {
   let run: Run;
@@ -99,11 +95,11 @@ test("activeSite = gcloud moves the primary role: G-Cloud runs the FP8 model, on
 
 test("autoscaling on queue depth with KEDA when the pools have room for more replicas", async () => {
   const run = await runProgram("prod", (c) => {
-    const pools = JSON.parse(c[`${P}:gpuPools`]!);
-    // Both sites need the room: after a failover G-Cloud runs the primary deployment.
-    pools["onprem-inference"].nodeNames = ["waris-gpu-01", "waris-gpu-02"];
-    pools["gcloud-overflow"].nodeNames = ["gcloud-gpu-01", "gcloud-gpu-02"];
-    c[`${P}:gpuPools`] = JSON.stringify(pools);
+    editSetting(c, "gpuPools", (pools) => {
+      // Both sites need the room: after a failover G-Cloud runs the primary deployment.
+      pools["onprem-inference"].nodeNames = ["waris-gpu-01", "waris-gpu-02"];
+      pools["gcloud-overflow"].nodeNames = ["gcloud-gpu-01", "gcloud-gpu-02"];
+    });
     editInference((inf) => (inf.primary.maxReplicas = 2))(c);
   });
   expect(run.error).toBeUndefined();

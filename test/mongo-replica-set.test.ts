@@ -1,5 +1,5 @@
 import type { RecordedResource } from "../plan/mock-runtime";
-import { Run, runProgram } from "./harness";
+import { Run, editSetting, runProgram } from "./harness";
 import { validateMongoReplicaSetArgs } from "../components/mongo-replica-set";
 
 type Spec = {
@@ -82,11 +82,7 @@ describe("MongoReplicaSet refuses bad arguments", () => {
   test("activeSite not a database site", () => expect(problem({ activeSite: "aws" }, "activeSite")).toMatch(/not a database site/));
   test("member hosts missing for a site", () => expect(problem({ memberHosts: { onprem: hosts.onprem } }, "memberHosts.gcloud")).toMatch(/lists 0 host\(s\); give one per member \(3\)/));
   test("in the stack file: a PITR span above the RPO", async () => {
-    const run = await runProgram("prod", (c) => {
-      const m = JSON.parse(c["waris-hybrid:mongodb"]!);
-      m.pitrMinutes = 90;
-      c["waris-hybrid:mongodb"] = JSON.stringify(m);
-    });
+    const run = await runProgram("prod", (c) => editSetting(c, "mongodb", (m) => (m.pitrMinutes = 90)));
     expect((run.error as Error).message).toMatch(/waris-hybrid:mongodb.pitrMinutes = 90: is 90 min, above the RPO of 60 min/);
     expect(run.recording.resources.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
   });

@@ -1,5 +1,5 @@
 import type { RecordedResource } from "../plan/mock-runtime";
-import { Run, resource, runProgram } from "./harness";
+import { EditableSetting, Run, editSetting, resource, runProgram } from "./harness";
 import { validatePostgresClusterArgs } from "../components/postgres-cluster";
 
 const P = "waris-hybrid";
@@ -15,11 +15,7 @@ const clusters = (run: Run): Record<string, { r: RecordedResource; spec: Spec }>
       .filter((r) => r.type === "kubernetes:postgresql.cnpg.io/v1:Cluster")
       .map((r) => [(r.inputs["metadata"] as { labels: Record<string, string> }).labels["waris.io/site"]!, { r, spec: r.inputs["spec"] as Spec }]),
   );
-const editPostgres = (edit: (pg: Record<string, unknown>) => void) => (config: Record<string, string>) => {
-  const pg = JSON.parse(config[`${P}:postgres`]!) as Record<string, unknown>;
-  edit(pg);
-  config[`${P}:postgres`] = JSON.stringify(pg);
-};
+const editPostgres = (edit: (pg: EditableSetting) => void) => (config: Record<string, string>) => editSetting(config, "postgres", edit);
 
 describe("PostgresCluster in prod (on-prem primary, G-Cloud standby)", () => {
   let run: Run;
