@@ -69,7 +69,8 @@ if (config.postgres) {
 let mongodb: MongoReplicaSet | undefined;
 if (config.mongodb) {
   const mongo = config.mongodb;
-  const backupSite = sites[config.postgres?.backupSite ?? dataSites.find((s) => s.objectStoreProvider)!.spec.name]!;
+  // The stack configuration has checked that a backup site with an object store exists.
+  const backupSite = sites[config.backupSite!]!;
   const bucket = new ObjectStorageBucket("mongodb-backups", {
     site: backupSite,
     bucket: mongo.backupBucket,
@@ -114,7 +115,7 @@ if (config.mongodb) {
 }
 
 if (config.backups.modelArtifactsBucket) {
-  const site = sites[config.postgres?.backupSite ?? dataSites.find((s) => s.objectStoreProvider)!.spec.name]!;
+  const site = sites[config.backupSite!]!;
   const artifacts = new ObjectStorageBucket("model-artifacts", {
     site,
     bucket: config.backups.modelArtifactsBucket,
@@ -139,7 +140,7 @@ let inference: InferenceCluster | undefined;
 if (config.inference) {
   const { pools, apiKey, ...inf } = config.inference;
   const servingSites = Object.keys(pools);
-  const store = config.postgres?.backupSite ?? dataSites.find((s) => s.objectStoreProvider)?.spec.name;
+  const store = config.backupSite;
   inference = new InferenceCluster("waris-llm", {
     ...inf,
     sites: servingSites.map((s) => sites[s]!),

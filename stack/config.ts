@@ -446,6 +446,8 @@ export interface StackConfig {
   readonly backups: BackupSettings;
   /** MongoDB, when configured. */
   readonly mongodb?: MongodbSettings;
+  /** The site whose object store keeps the backups and model artifacts, when there is one. */
+  readonly backupSite?: string;
   /** LLM inference, when configured, with its bearer token secret. */
   readonly inference?: InferenceSettings & { readonly apiKey: pulumi.Output<string> };
   /** The validated settings as written (roles as configured, before `activeSite`). */
@@ -664,5 +666,5 @@ export function readStackConfig(): StackConfig {
   const postgres = settings.postgres
     ? { ...settings.postgres, backupSite: backupSiteName(settings)!, homeSite: homePrimary(settings.sites)!, appPassword: secret("postgresAppPassword") }
     : undefined;
-  return { stack, activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, mongodb: settings.mongodb, inference: settings.inference && { ...settings.inference, apiKey: secret("inferenceApiKey") }, settings };
+  return { stack, activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, mongodb: settings.mongodb, backupSite: backupSiteName(settings), inference: settings.inference && { ...settings.inference, apiKey: secret("inferenceApiKey") }, settings };
 }
