@@ -18,3 +18,4 @@ export * from "./backup-schedule";
 export * from "./pki";
 export * from "./inference-cluster";
 export * from "./mongo-replica-set";
+export * from "./managed-postgres";

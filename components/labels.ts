@@ -38,6 +38,8 @@ export const BACKUP_OF_LABEL = "waris.io/backup-of";
 export const DATASET_SIZE_ANNOTATION = "waris.io/dataset-size-gib";
 /** Annotation on a pruning backup job: days its backups are kept. */
 export const RETENTION_DAYS_ANNOTATION = "waris.io/retention-days";
+/** Cloud tag naming the dataset a cloud resource holds (buckets, managed databases). */
+export const DATASET_TAG = "waris-dataset";
 /** Cloud tag declaring a dataset's size in GiB (on buckets). */
 export const DATASET_SIZE_TAG = "waris-dataset-size-gib";
 

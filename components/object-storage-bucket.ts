@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as s3 from "@pulumi/aws/s3";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
-import { DATASET_SIZE_TAG, DataClass, placementTags } from "./labels";
+import { DATASET_SIZE_TAG, DATASET_TAG, DataClass, placementTags } from "./labels";
 import { describeThaiRegions, isRegionInThailand } from "./residency";
 import { Site, SiteSpec } from "./site";
 
@@ -100,7 +100,7 @@ export class ObjectStorageBucket extends pulumi.ComponentResource {
     this.url = `s3://${bucketName}/`;
     this.endpoint = args.site.objectStoreEndpoint ?? `https://s3.${site.region}.amazonaws.com`;
     this.siteName = site.name;
-    const tags: Record<string, string> = { ...placementTags(site.name, args.dataClass ?? "confidential"), "waris-dataset": args.dataset };
+    const tags: Record<string, string> = { ...placementTags(site.name, args.dataClass ?? "confidential"), [DATASET_TAG]: args.dataset };
     if (args.datasetSizeGiB !== undefined) tags[DATASET_SIZE_TAG] = String(args.datasetSizeGiB);
 
     // Dependent resources name the bucket by its literal name, not the bucket's output: the name is

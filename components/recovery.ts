@@ -239,3 +239,6 @@ export function postgresDurationToMinutes(value: string): number {
   const n = Number(match[1]);
   return n * { ms: 1 / 60000, s: 1 / 60, min: 1, h: 60, d: 1440 }[(match[2] ?? "s") as "ms" | "s" | "min" | "h" | "d"];
 }
+
+/** How often Amazon RDS ships transaction logs to its point-in-time-recovery store, minutes. */
+export const RDS_LOG_UPLOAD_MINUTES = 5;

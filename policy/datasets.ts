@@ -4,8 +4,8 @@
  * read from the resources alone.
  */
 import type { PolicyResource } from "@pulumi/policy";
-import { DATASET_LABEL, BACKUP_OF_LABEL, DATASET_SIZE_ANNOTATION, DATASET_SIZE_TAG, RETENTION_DAYS_ANNOTATION } from "../components/labels";
-import { CronSchedule, parseCron, postgresDurationToMinutes, quantityToGiB, retentionToDays } from "../components/recovery";
+import { DATASET_LABEL, BACKUP_OF_LABEL, DATASET_SIZE_ANNOTATION, DATASET_SIZE_TAG, DATASET_TAG, RETENTION_DAYS_ANNOTATION } from "../components/labels";
+import { CronSchedule, RDS_LOG_UPLOAD_MINUTES, parseCron, postgresDurationToMinutes, quantityToGiB, retentionToDays } from "../components/recovery";
 import { at, list, siteLabelOf, str } from "./placement";
 
 /** Kinds of dataset, which decide the retention they need. */
@@ -55,6 +55,7 @@ const MILVUS = "kubernetes:milvus.io/v1beta1:Milvus";
 const CRONJOB = "kubernetes:batch/v1:CronJob";
 const BUCKET = "aws:s3/bucket:Bucket";
 const LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration";
+const RDS_INSTANCE = "aws:rds/instance:Instance";
 /** The Barman Cloud plugin's name in a CloudNativePG cluster's `spec.plugins`. */
 export const BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io";
 /** CloudNativePG's default `archive_timeout`. */
@@ -225,7 +226,7 @@ function milvusDatasets(resources: readonly PolicyResource[], cronJobs: Map<stri
 function modelArtifactDatasets(resources: readonly PolicyResource[]): Dataset[] {
   const lifecycles = new Map(resources.filter((r) => r.type === LIFECYCLE).map((l) => [str(l.props, "bucket"), l]));
   return resources
-    .filter((r) => r.type === BUCKET && str(r.props, "tags", "waris-dataset") === "model-artifacts")
+    .filter((r) => r.type === BUCKET && str(r.props, "tags", DATASET_TAG) === "model-artifacts")
     .map((bucket) => {
       const lifecycle = lifecycles.get(str(bucket.props, "bucket"));
       const newer = list(lifecycle?.props, "rules")
@@ -249,8 +250,43 @@ function modelArtifactDatasets(resources: readonly PolicyResource[]): Dataset[] 
     });
 }
 
+/** Amazon RDS PostgreSQL: automated backups give point-in-time recovery; read replicas are standbys. */
+function rdsDatasets(resources: readonly PolicyResource[]): Dataset[] {
+  const instances = resources.filter((r) => r.type === RDS_INSTANCE);
+  const replicasOf = groupBy(
+    instances.filter((r) => str(r.props, "replicateSourceDb") !== undefined),
+    (r) => str(r.props, "replicateSourceDb")!,
+  );
+  return instances
+    .filter((r) => str(r.props, "replicateSourceDb") === undefined)
+    .map((primary) => {
+      const retention = at(primary.props, "backupRetentionPeriod");
+      const days = typeof retention === "number" ? retention : 0;
+      const size = at(primary.props, "allocatedStorage");
+      return {
+        id: str(primary.props, "tags", DATASET_TAG) ?? str(primary.props, "identifier") ?? primary.name,
+        kind: "postgresql" as const,
+        primary,
+        site: str(primary.props, "tags", "waris-site"),
+        standbys: replicasOf.get(str(primary.props, "identifier") ?? "") ?? [],
+        // Without automated backups there is no point-in-time recovery at all.
+        continuousArchiveMinutes: days > 0 ? RDS_LOG_UPLOAD_MINUTES : undefined,
+        schedules: [],
+        sizeGiB: typeof size === "number" ? size : undefined,
+        retentionDays: days > 0 ? days : undefined,
+        problems: [],
+      };
+    });
+}
+
 /** Every dataset of the stack. */
 export function collectDatasets(resources: readonly PolicyResource[]): Dataset[] {
   const cronJobs = cronJobBackups(resources);
-  return [...postgresDatasets(resources, cronJobs), ...mongoDatasets(resources, cronJobs), ...milvusDatasets(resources, cronJobs), ...modelArtifactDatasets(resources)];
+  return [
+    ...postgresDatasets(resources, cronJobs),
+    ...rdsDatasets(resources),
+    ...mongoDatasets(resources, cronJobs),
+    ...milvusDatasets(resources, cronJobs),
+    ...modelArtifactDatasets(resources),
+  ];
 }

@@ -134,16 +134,31 @@ export const replicationLagAlertPolicy: StackValidationPolicy = {
   description: "Every dataset with a standby has a Prometheus alert on its replication lag.",
   enforcementLevel: "mandatory",
   severity: "medium",
-  remediationSteps: "Add a PrometheusRule whose expression uses cnpg_pg_replication_lag (PostgreSQL) or the MongoDB replication lag metric for the dataset.",
+  remediationSteps:
+    "Add a PrometheusRule whose expression uses cnpg_pg_replication_lag (PostgreSQL) or the MongoDB replication lag metric for the dataset; " +
+    "for RDS, a CloudWatch alarm on AWS/RDS ReplicaLag for each replica.",
   validateStack: (args, reportViolation) => {
     const expressions = args.resources
       .filter((r) => r.type === "kubernetes:monitoring.coreos.com/v1:PrometheusRule")
       .flatMap((r) => list(r.props, "spec", "groups").flatMap((g) => list(g, "rules").map((rule) => str(rule, "expr") ?? "")));
+    // RDS reports lag to CloudWatch: an alarm on ReplicaLag per replica.
+    const replicaLagAlarms = new Set(
+      args.resources
+        .filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm" && str(r.props, "namespace") === "AWS/RDS" && str(r.props, "metricName") === "ReplicaLag")
+        .map((r) => str(r.props, "dimensions", "DBInstanceIdentifier")),
+    );
     const metric: Record<string, string> = { postgresql: "cnpg_pg_replication_lag", mongodb: "mongodb_mongod_replset_member_replication_lag" };
     for (const d of collectDatasets(args.resources)) {
+      if (d.standbys.length === 0) continue;
+      if (d.primary.type === "aws:rds/instance:Instance") {
+        for (const replica of d.standbys) {
+          const id = str(replica.props, "identifier") ?? replica.name;
+          if (!replicaLagAlarms.has(id)) reportViolation(`${describe(d)}: replica ${id} has no CloudWatch alarm on ReplicaLag; add one.`, replica.urn);
+        }
+        continue;
+      }
       const m = metric[d.kind];
-      if (d.standbys.length === 0 || !m) continue;
-      if (!expressions.some((e) => e.includes(m))) {
+      if (m && !expressions.some((e) => e.includes(m))) {
         reportViolation(`${describe(d)} has a standby but no alert on ${m}; add a PrometheusRule.`, d.primary.urn);
       }
     }
