@@ -229,9 +229,12 @@ export function homePrimary(sites: Readonly<Record<string, SiteSettings>>): stri
   return Object.keys(sites).find((n) => sites[n]!.role === "primary");
 }
 
-/** Checks between settings, run on whichever settings parsed. */
-function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, stack: string): Array<{ path: string[]; message: string }> {
-  const issues: Array<{ path: string[]; message: string }> = [];
+/** A problem found between settings: the config path and what is wrong. */
+type Issue = { path: string[]; message: string };
+
+/** `activeSite` names a data site (checked against the raw sites when they did not parse). */
+function activeSiteIssues(parsed: Partial<StackSettings>, rawSites: unknown): Issue[] {
+  const issues: Issue[] = [];
   // Site roles from the parsed sites, or, when they did not parse, from whatever the raw value holds.
   const source: Record<string, unknown> =
     parsed.sites ?? (rawSites && typeof rawSites === "object" && !Array.isArray(rawSites) ? (rawSites as Record<string, unknown>) : {});
@@ -244,6 +247,12 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, s
       issues.push({ path: ["activeSite"], message: `names burst site "${parsed.activeSite}", which holds no data; allowed: ${dataSites.join(", ")}` });
     }
   }
+  return issues;
+}
+
+/** Each GPU pool is on a known site and passes the pool's own validator. */
+function gpuPoolsIssues(parsed: Partial<StackSettings>): Issue[] {
+  const issues: Issue[] = [];
   for (const [poolName, pool] of Object.entries(parsed.gpuPools ?? {})) {
     if (!parsed.sites) break;
     const site = parsed.sites[pool.site];
@@ -262,6 +271,12 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, s
       issues.push({ path: ["gpuPools", poolName, problem.argument], message: problem.message });
     }
   }
+  return issues;
+}
+
+/** PostgreSQL passes the component's own validator, with the sites, backup site and recovery targets it will get. */
+function postgresIssues(parsed: Partial<StackSettings>): Issue[] {
+  const issues: Issue[] = [];
   if (parsed.postgres && parsed.sites && parsed.activeSite !== undefined) {
     const sites = parsed.sites;
     const backupSite = backupSiteName({ sites, postgres: parsed.postgres });
@@ -297,6 +312,12 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, s
       }
     }
   }
+  return issues;
+}
+
+/** Inference: its pools exist on its sites, no hub downloads on prod, and the component's own validator. */
+function inferenceIssues(parsed: Partial<StackSettings>, stack: string): Issue[] {
+  const issues: Issue[] = [];
   if (parsed.inference && parsed.sites && parsed.activeSite !== undefined) {
     const inf = parsed.inference;
     const sites = parsed.sites;
@@ -323,6 +344,12 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, s
       issues.push({ path, message: `Inference: ${problem.message}` });
     }
   }
+  return issues;
+}
+
+/** MongoDB passes the component's own validator; its backup schedule parses and PITR fits the RPO. */
+function mongodbIssues(parsed: Partial<StackSettings>): Issue[] {
+  const issues: Issue[] = [];
   if (parsed.mongodb && parsed.sites && parsed.activeSite !== undefined) {
     const sites = parsed.sites;
     const mongo = parsed.mongodb;
@@ -347,6 +374,12 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, s
       issues.push({ path: ["mongodb", "pitrMinutes"], message: `is ${mongo.pitrMinutes} min, above the RPO of ${parsed.recovery.rpoMinutes} min: the oplog span bounds what a restore can lose` });
     }
   }
+  return issues;
+}
+
+/** Backup schedules parse, locks fit the retention, and artifacts have a store. */
+function backupsIssues(parsed: Partial<StackSettings>): Issue[] {
+  const issues: Issue[] = [];
   if (parsed.backups) {
     try {
       parseCron(parsed.backups.postgresFullBackupSchedule);
@@ -360,6 +393,12 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, s
       issues.push({ path: ["backups", "modelArtifactsBucket"], message: "needs a data site with an objectStore to hold the bucket" });
     }
   }
+  return issues;
+}
+
+/** The replication lag target fits within the RPO. */
+function recoveryIssues(parsed: Partial<StackSettings>): Issue[] {
+  const issues: Issue[] = [];
   if (parsed.recovery) {
     const { rpoMinutes, replicationLagTargetSeconds } = parsed.recovery;
     if (replicationLagTargetSeconds > rpoMinutes * 60) {
@@ -370,6 +409,19 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, s
     }
   }
   return issues;
+}
+
+/** Checks between settings, run on whichever settings parsed. */
+function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, stack: string): Issue[] {
+  return [
+    ...activeSiteIssues(parsed, rawSites),
+    ...gpuPoolsIssues(parsed),
+    ...postgresIssues(parsed),
+    ...inferenceIssues(parsed, stack),
+    ...mongodbIssues(parsed),
+    ...backupsIssues(parsed),
+    ...recoveryIssues(parsed),
+  ];
 }
 
 /** The settings of one site as written in the stack file. */
