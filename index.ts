@@ -4,7 +4,7 @@
  * Reads and validates the whole stack configuration first, so a wrong setting stops the program before
  * any resource is registered; then builds the sites and plugs in each component.
  */
-import { BackupSchedule, GpuNodePool, InferenceCluster, MongoReplicaSet, ObjectStorageBucket, PostgresCluster, STANDBY_PROMOTION_MINUTES, Site } from "./components";
+import { BackupSchedule, GpuNodePool, InferenceCluster, MongoReplicaSet, ObjectStorageBucket, PostgresCluster, RedisPrimary, STANDBY_PROMOTION_MINUTES, Site } from "./components";
 import { readStackConfig } from "./stack/config";
 
 const config = readStackConfig();
@@ -114,6 +114,26 @@ if (config.mongodb) {
   );
 }
 
+let redis: RedisPrimary | undefined;
+if (config.redis) {
+  const { password, backupBucket, backupRetentionDays, ...sizes } = config.redis;
+  const backupSite = sites[config.backupSite!]!;
+  const bucket = new ObjectStorageBucket("redis-backups", {
+    site: backupSite,
+    bucket: backupBucket,
+    dataset: "waris-redis",
+    // The dump job never prunes: the bucket expires dumps, and a lock keeps the newest safe.
+    retentionDays: backupRetentionDays,
+    expireObjectsAfterDays: backupRetentionDays,
+    objectLockDays: config.backups.objectLockDays,
+  });
+  redis = new RedisPrimary(
+    "waris-redis",
+    { ...sizes, site: sites[config.activeSite]!, password, backupSite, backupBucket, backupRetentionDays, restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond },
+    { dependsOn: [bucket] },
+  );
+}
+
 if (config.backups.modelArtifactsBucket) {
   const site = sites[config.backupSite!]!;
   const artifacts = new ObjectStorageBucket("model-artifacts", {
@@ -195,10 +215,13 @@ export const postgresCluster = postgres && {
 };
 
 /** Every dataset's recovery posture: RPO and RTO in minutes, retention, method and where the backups live. */
-export const recovery = schedules.map((s) => s.report);
+export const recovery = [...schedules.map((s) => s.report), ...(redis ? [redis.report] : [])];
 
 /** The LLM endpoint the applications use (bearer token required), the model, and where it runs. */
 export const llm = inference && { endpoint: inference.endpoint, model: inference.model, activeSite: inference.activeSite, fit: inference.fit };
 
 /** MongoDB: the host apps connect to on the active site, and its recovery guarantees (minutes). */
 export const mongoReplicaSet = mongodb && { endpoint: mongodb.endpoint, usersSecretName: mongodb.usersSecretName, rpoMinutes: mongodb.rpoMinutes, rtoMinutes: mongodb.rtoMinutes };
+
+/** Redis: the TLS host apps connect to on the active site, and its recovery guarantees (minutes). */
+export const redisPrimary = redis && { endpoint: redis.endpoint, passwordSecretName: redis.passwordSecretName, rpoMinutes: redis.rpoMinutes, rtoMinutes: redis.rtoMinutes };

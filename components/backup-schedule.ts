@@ -84,8 +84,8 @@ export interface MongoBackupStorage {
 export interface RecoveryReport {
   /** Dataset id. */
   readonly dataset: string;
-  /** Kind. */
-  readonly kind: BackupDatasetKind;
+  /** Kind (`redis` dumps itself; see `RedisPrimary`). */
+  readonly kind: BackupDatasetKind | "redis";
   /** Worst-case RPO, minutes (null when unbounded). */
   readonly rpoMinutes: number | null;
   /** Estimated RTO, minutes (null when it cannot be estimated). */

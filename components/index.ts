@@ -19,3 +19,4 @@ export * from "./pki";
 export * from "./inference-cluster";
 export * from "./mongo-replica-set";
 export * from "./managed-postgres";
+export * from "./redis-primary";

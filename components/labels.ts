@@ -32,6 +32,8 @@ export function placementTags(siteName: string, dataClass: DataClass): Record<st
 
 /** Label naming the dataset a data store (or each site's copy of it) belongs to, e.g. `waris-postgres`. */
 export const DATASET_LABEL = "waris.io/dataset";
+/** Label marking a workload as a data store of a kind (`redis`), for stores without their own resource type. */
+export const STORE_LABEL = "waris.io/store";
 /** Label on a backup CronJob naming the dataset it backs up. */
 export const BACKUP_OF_LABEL = "waris.io/backup-of";
 /** Annotation declaring a dataset's size in GiB where its resource does not state a storage size. */

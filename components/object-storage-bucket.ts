@@ -24,6 +24,11 @@ export interface ObjectStorageBucketArgs {
    * the Milvus prune job) deletes old backups itself; this only expires what it deleted.
    */
   readonly retentionDays?: number;
+  /**
+   * Days after which current objects expire too: for backup files a tool writes but never prunes
+   * (timestamped Redis dumps). Leave unset where the backup tool deletes old backups itself.
+   */
+  readonly expireObjectsAfterDays?: number;
   /** Versions of each object to keep (newest first), e.g. 5 for model artifacts. */
   readonly keepVersions?: number;
   /**
@@ -57,6 +62,10 @@ export function validateObjectStorageBucketArgs(
   }
   if (args.retentionDays === undefined && args.keepVersions === undefined) add("retentionDays", "or keepVersions is required: every bucket states how long deleted data stays recoverable");
   if (args.retentionDays !== undefined && !whole(args.retentionDays, 1)) add("retentionDays", `is ${show(args.retentionDays)}; must be a whole number of days, at least 1`);
+  if (args.expireObjectsAfterDays !== undefined && !whole(args.expireObjectsAfterDays, 1)) add("expireObjectsAfterDays", `is ${show(args.expireObjectsAfterDays)}; must be a whole number of days, at least 1`);
+  if (args.expireObjectsAfterDays !== undefined && args.objectLockDays !== undefined && args.objectLockDays > args.expireObjectsAfterDays) {
+    add("objectLockDays", `is ${args.objectLockDays}, above expireObjectsAfterDays ${args.expireObjectsAfterDays}: locked objects could not expire`);
+  }
   if (args.keepVersions !== undefined && !whole(args.keepVersions, 1)) add("keepVersions", `is ${show(args.keepVersions)}; must be a whole number, at least 1`);
   if (args.objectLockDays !== undefined) {
     if (!whole(args.objectLockDays, 1)) add("objectLockDays", `is ${show(args.objectLockDays)}; must be a whole number of days, at least 1`);
@@ -132,7 +141,14 @@ export class ObjectStorageBucket extends pulumi.ComponentResource {
       {
         bucket: bucketName,
         rules: [
-          { id: "retention", status: "Enabled", filter: {}, noncurrentVersionExpiration: noncurrent, expiration: { expiredObjectDeleteMarker: true } },
+          {
+            id: "retention",
+            status: "Enabled",
+            filter: {},
+            noncurrentVersionExpiration: noncurrent,
+            // S3 takes either an age or the delete-marker clean-up in one expiration; an age also removes markers once alone.
+            expiration: args.expireObjectsAfterDays !== undefined ? { days: args.expireObjectsAfterDays } : { expiredObjectDeleteMarker: true },
+          },
           { id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
         ],
       },

@@ -90,7 +90,7 @@ function ownSiteLabel(r: RecordedResource): string | undefined {
 /**
  * The site of each resource: its own `waris.io/site` label or `waris-site` tag, else the site its
  * provider belongs to, else its parent's. A `waris:index:Site` component is its own site; any other
- * component without one is on its children's site when they all agree.
+ * component without one is on its children's site when all of them that have a site agree.
  */
 export function attributeSites(resources: readonly RecordedResource[]): Map<string, string | undefined> {
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
@@ -106,12 +106,14 @@ export function attributeSites(resources: readonly RecordedResource[]): Map<stri
     return site;
   };
   for (const r of resources) resolve(r, 0);
-  // A component with no site of its own is on the site all its children are on, when they agree.
-  const childSites = new Map<string, Set<string | undefined>>();
+  // A component with no site of its own is on the site its children are on, when those that have a
+  // site agree (state-only children such as TLS keys have none).
+  const childSites = new Map<string, Set<string>>();
   for (const r of resources) {
-    if (!r.parent) continue;
+    const site = sites.get(r.urn);
+    if (!r.parent || site === undefined) continue;
     const set = childSites.get(r.parent) ?? new Set();
-    set.add(sites.get(r.urn));
+    set.add(site);
     childSites.set(r.parent, set);
   }
   for (const r of resources) {

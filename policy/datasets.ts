@@ -4,12 +4,12 @@
  * read from the resources alone.
  */
 import type { PolicyResource } from "@pulumi/policy";
-import { DATASET_LABEL, BACKUP_OF_LABEL, DATASET_SIZE_ANNOTATION, DATASET_SIZE_TAG, DATASET_TAG, RETENTION_DAYS_ANNOTATION } from "../components/labels";
+import { DATASET_LABEL, BACKUP_OF_LABEL, DATASET_SIZE_ANNOTATION, DATASET_SIZE_TAG, DATASET_TAG, RETENTION_DAYS_ANNOTATION, STORE_LABEL } from "../components/labels";
 import { CronSchedule, RDS_LOG_UPLOAD_MINUTES, parseCron, postgresDurationToMinutes, quantityToGiB, retentionToDays } from "../components/recovery";
 import { at, list, siteLabelOf, str } from "./placement";
 
 /** Kinds of dataset, which decide the retention they need. */
-export type DatasetKind = "postgresql" | "mongodb" | "milvus" | "model-artifacts";
+export type DatasetKind = "postgresql" | "mongodb" | "milvus" | "redis" | "model-artifacts";
 
 /** A backup schedule found for a dataset, or why it could not be read. */
 export interface FoundSchedule {
@@ -53,6 +53,7 @@ const BARMAN_OBJECT_STORE = "kubernetes:barmancloud.cnpg.io/v1:ObjectStore";
 const PSMDB = "kubernetes:psmdb.percona.com/v1:PerconaServerMongoDB";
 const MILVUS = "kubernetes:milvus.io/v1beta1:Milvus";
 const CRONJOB = "kubernetes:batch/v1:CronJob";
+const STATEFULSET = "kubernetes:apps/v1:StatefulSet";
 const BUCKET = "aws:s3/bucket:Bucket";
 const LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration";
 const RDS_INSTANCE = "aws:rds/instance:Instance";
@@ -202,16 +203,17 @@ function mongoDatasets(resources: readonly PolicyResource[], cronJobs: Map<strin
     });
 }
 
-function milvusDatasets(resources: readonly PolicyResource[], cronJobs: Map<string, PolicyResource[]>): Dataset[] {
+/** Stores kept by backup CronJobs alone: Milvus (its own CR) and Redis (a StatefulSet labelled `waris.io/store: redis`). */
+function jobBackedDatasets(resources: readonly PolicyResource[], cronJobs: Map<string, PolicyResource[]>): Dataset[] {
   return resources
-    .filter((r) => r.type === MILVUS)
+    .filter((r) => r.type === MILVUS || (r.type === STATEFULSET && label(r, STORE_LABEL) === "redis"))
     .map((primary) => {
       const id = datasetId(primary);
       const jobs = cronJobs.get(id) ?? [];
       const days = jobs.map((j) => Number(annotation(j, RETENTION_DAYS_ANNOTATION))).filter((n) => Number.isFinite(n));
       return {
         id,
-        kind: "milvus" as const,
+        kind: primary.type === MILVUS ? ("milvus" as const) : ("redis" as const),
         primary,
         site: siteLabelOf(primary.props),
         standbys: [],
@@ -286,7 +288,7 @@ export function collectDatasets(resources: readonly PolicyResource[]): Dataset[]
     ...postgresDatasets(resources, cronJobs),
     ...rdsDatasets(resources),
     ...mongoDatasets(resources, cronJobs),
-    ...milvusDatasets(resources, cronJobs),
+    ...jobBackedDatasets(resources, cronJobs),
     ...modelArtifactDatasets(resources),
   ];
 }

@@ -10,10 +10,11 @@ import { GPU_MODEL_NAMES, MIG_PROFILES } from "../components/gpu-catalog";
 import { GPU_WORKLOADS, TAINT_EFFECTS, validateGpuNodePoolArgs } from "../components/gpu-node-pool";
 import { DATA_CLASSES } from "../components/labels";
 import { validatePostgresClusterArgs } from "../components/postgres-cluster";
-import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, parseCron } from "../components/recovery";
+import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, longestGapMinutes, parseCron } from "../components/recovery";
 import { GPU_MODELS } from "../components/gpu-catalog";
 import { PRECISION_BYTES, Precision, validateInferenceClusterArgs } from "../components/inference-cluster";
 import { validateMongoReplicaSetArgs } from "../components/mongo-replica-set";
+import { validateRedisPrimaryArgs } from "../components/redis-primary";
 
 /** The Pulumi project name; config keys are `waris-hybrid:<key>`. */
 export const PROJECT = "waris-hybrid";
@@ -139,6 +140,17 @@ const mongodbSchema = z.strictObject({
 /** MongoDB settings as written (`waris-hybrid:mongodb`), defaults applied. */
 export type MongodbSettings = z.infer<typeof mongodbSchema>;
 
+const redisSchema = z.strictObject({
+  backupBucket: z.string().min(1),
+  backupSchedule: z.string().default("0 * * * *"),
+  backupRetentionDays: z.number().int().positive().default(30),
+  memoryGiB: z.number().int().positive().optional(),
+  storageSizeGiB: z.number().int().positive().optional(),
+});
+
+/** Redis settings as written (`waris-hybrid:redis`), defaults applied. */
+export type RedisSettings = z.infer<typeof redisSchema>;
+
 const modelSchema = z.strictObject({
   model: z.string().min(1),
   source: z.string().min(1),
@@ -186,6 +198,7 @@ export const settingSchemas = {
   postgres: postgresSchema.optional(),
   inference: inferenceSchema.optional(),
   mongodb: mongodbSchema.optional(),
+  redis: redisSchema.optional(),
 };
 
 /** Config keys of the non-secret settings (scalars are plain strings; the rest are objects). */
@@ -210,6 +223,8 @@ export interface StackSettings {
   readonly inference?: InferenceSettings;
   /** MongoDB, when the stack has it. */
   readonly mongodb?: MongodbSettings;
+  /** Redis, when the stack has it. */
+  readonly redis?: RedisSettings;
 }
 
 /** The data sites (primary and standby roles), in the order written. */
@@ -377,6 +392,31 @@ function mongodbIssues(parsed: Partial<StackSettings>): Issue[] {
   return issues;
 }
 
+/** Redis passes the component's own validator, and its dumps are frequent enough for the RPO. */
+function redisIssues(parsed: Partial<StackSettings>): Issue[] {
+  const issues: Issue[] = [];
+  const redis = parsed.redis;
+  if (!redis || !parsed.sites || parsed.activeSite === undefined || !parsed.sites[parsed.activeSite]) return issues;
+  const sites = parsed.sites;
+  const active = sites[parsed.activeSite]!;
+  const store = backupSiteName({ sites, postgres: parsed.postgres });
+  const backup = store ? sites[store] : undefined;
+  const spec = (name: string, s: SiteSettings): SiteSpec => ({ name, kind: s.kind, region: s.region, country: s.country, role: s.role });
+  const { problems, cron } = validateRedisPrimaryArgs(
+    spec(parsed.activeSite, active),
+    backup ? { ...spec(store!, backup), hasObjectStore: backup.objectStore !== undefined } : { ...spec("none", active), name: "(none)", hasObjectStore: false },
+    redis,
+  );
+  for (const problem of problems) issues.push({ path: ["redis", problem.argument === "site" ? "" : problem.argument].filter(Boolean), message: `Redis: ${problem.message}` });
+  if (cron && parsed.recovery) {
+    const gap = longestGapMinutes([cron]);
+    if (gap > parsed.recovery.rpoMinutes) {
+      issues.push({ path: ["redis", "backupSchedule"], message: `dumps up to ${gap} min apart, above the RPO of ${parsed.recovery.rpoMinutes} min` });
+    }
+  }
+  return issues;
+}
+
 /** Backup schedules parse, locks fit the retention, and artifacts have a store. */
 function backupsIssues(parsed: Partial<StackSettings>): Issue[] {
   const issues: Issue[] = [];
@@ -419,6 +459,7 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, s
     ...postgresIssues(parsed),
     ...inferenceIssues(parsed, stack),
     ...mongodbIssues(parsed),
+    ...redisIssues(parsed),
     ...backupsIssues(parsed),
     ...recoveryIssues(parsed),
   ];
@@ -498,6 +539,8 @@ export interface StackConfig {
   readonly backups: BackupSettings;
   /** MongoDB, when configured. */
   readonly mongodb?: MongodbSettings;
+  /** Redis, when configured, with its password secret. */
+  readonly redis?: RedisSettings & { readonly password: pulumi.Output<string> };
   /** The site whose object store keeps the backups and model artifacts, when there is one. */
   readonly backupSite?: string;
   /** LLM inference, when configured, with its bearer token secret. */
@@ -532,6 +575,9 @@ export function requiredSecrets(settings: StackSettings, stack: string): SecretR
   }
   if (settings.postgres) {
     secrets.push({ key: "postgresAppPassword", purpose: "password of the PostgreSQL application user", command: set("postgresAppPassword", "") });
+  }
+  if (settings.redis) {
+    secrets.push({ key: "redisPassword", purpose: "password Redis clients authenticate with", command: set("redisPassword", "") });
   }
   if (settings.inference) {
     secrets.push({ key: "inferenceApiKey", purpose: "bearer token the applications send to the LLM endpoint", command: set("inferenceApiKey", "") });
@@ -622,7 +668,7 @@ export function parseStackSettings(raw: Readonly<Record<string, string | undefin
 export const SITE_SECRET_SUFFIXES = ["Kubeconfig", "ObjectStoreAccessKeyId", "ObjectStoreSecretAccessKey"] as const;
 
 /** Secrets of the whole stack (not per site). */
-export const STACK_SECRET_KEYS = ["postgresAppPassword", "inferenceApiKey"] as const;
+export const STACK_SECRET_KEYS = ["postgresAppPassword", "inferenceApiKey", "redisPassword"] as const;
 
 function isSecretKey(key: string): boolean {
   return SITE_SECRET_SUFFIXES.some((suffix) => key.endsWith(suffix)) || (STACK_SECRET_KEYS as readonly string[]).includes(key);
@@ -718,5 +764,5 @@ export function readStackConfig(): StackConfig {
   const postgres = settings.postgres
     ? { ...settings.postgres, backupSite: backupSiteName(settings)!, homeSite: homePrimary(settings.sites)!, appPassword: secret("postgresAppPassword") }
     : undefined;
-  return { stack, activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, mongodb: settings.mongodb, backupSite: backupSiteName(settings), inference: settings.inference && { ...settings.inference, apiKey: secret("inferenceApiKey") }, settings };
+  return { stack, activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, mongodb: settings.mongodb, backupSite: backupSiteName(settings), redis: settings.redis && { ...settings.redis, password: secret("redisPassword") }, inference: settings.inference && { ...settings.inference, apiKey: secret("inferenceApiKey") }, settings };
 }

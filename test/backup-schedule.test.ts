@@ -83,6 +83,16 @@ describe("object storage in Thailand (prod: G-Cloud)", () => {
         method: "every version on write (bucket versioning)",
         location: "s3://waris-prod-model-artifacts/ on gcloud (MLflow artifact store)",
       },
+      {
+        dataset: "waris-redis",
+        kind: "redis",
+        rpoMinutes: 60,
+        // 8 GiB at 100 MiB/s = 82 s -> 2 min, + 30.
+        rtoMinutes: 32,
+        retention: "30 days",
+        method: "RDB dump (0 * * * *) + AOF on the primary",
+        location: "s3://waris-prod-redis/waris-redis/ on gcloud",
+      },
     ]);
   });
 });
@@ -103,6 +113,7 @@ test("dev keeps its backups on the lab's own store", async () => {
     // 10 GiB at 100 MiB/s = 103 s -> 2 min, + 30.
     ["waris-mongo", 32],
     ["model-artifacts", 34],
+    ["waris-redis", 31],
   ]);
 });
 
