@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 // Submodules, not the package root: the root loads the Helm chart and YAML tooling (~100 ms).
 import * as apiextensions from "@pulumi/kubernetes/apiextensions";
 import * as batchv1 from "@pulumi/kubernetes/batch/v1";
+import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { BACKUP_OF_LABEL, DATASET_LABEL, DataClass, RETENTION_DAYS_ANNOTATION, placementLabels } from "./labels";
 import { BARMAN_CLOUD_PLUGIN } from "./postgres-cluster";
@@ -265,47 +266,73 @@ export class BackupSchedule extends pulumi.ComponentResource {
       '  if [ "${b#waris_}" -lt "$cutoff" ]; then milvus-backup delete -n "$b"; fi',
       "done",
     ].join("\n");
-    new batchv1.CronJob(
+    datasetBackupCronJob(
       name,
       {
-        metadata: {
-          name: `${args.dataset}-backup`,
-          namespace: args.namespace,
-          labels: { ...labels, [BACKUP_OF_LABEL]: args.dataset },
-          annotations: { [RETENTION_DAYS_ANNOTATION]: String(days) },
-        },
-        spec: {
-          schedule: args.schedule!,
-          timeZone: "Etc/UTC",
-          concurrencyPolicy: "Forbid",
-          successfulJobsHistoryLimit: 3,
-          failedJobsHistoryLimit: 5,
-          jobTemplate: {
-            spec: {
-              backoffLimit: 2,
-              template: {
-                metadata: { labels },
-                spec: {
-                  restartPolicy: "OnFailure",
-                  containers: [
-                    {
-                      name: "milvus-backup",
-                      image: MILVUS_BACKUP_IMAGE,
-                      command: ["/bin/sh", "-c", script],
-                      volumeMounts: [{ name: "config", mountPath: "/app/configs", readOnly: true }],
-                      resources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { memory: "1Gi" } },
-                    },
-                  ],
-                  volumes: [{ name: "config", secret: { secretName: args.milvusBackupConfigSecret } }],
-                },
-              },
+        dataset: args.dataset,
+        namespace: args.namespace,
+        schedule: args.schedule!,
+        retentionDays: days,
+        labels,
+        pod: {
+          containers: [
+            {
+              name: "milvus-backup",
+              image: MILVUS_BACKUP_IMAGE,
+              command: ["/bin/sh", "-c", script],
+              volumeMounts: [{ name: "config", mountPath: "/app/configs", readOnly: true }],
+              resources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { memory: "1Gi" } },
             },
-          },
+          ],
+          volumes: [{ name: "config", secret: { secretName: args.milvusBackupConfigSecret } }],
         },
       },
       o,
     );
   }
+}
+
+/** What {@link datasetBackupCronJob} needs. */
+export interface DatasetBackupJobArgs {
+  /** Dataset backed up (the job's `waris.io/backup-of` label). */
+  readonly dataset: string;
+  /** Namespace of the job. */
+  readonly namespace?: string;
+  /** 5-field cron, UTC. */
+  readonly schedule: string;
+  /** Days the backups are kept (the job's `waris.io/retention-days` annotation). */
+  readonly retentionDays: number;
+  /** Labels of the job and its pods (site, data class, dataset). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The pod that takes the backup; `restartPolicy` is set here. */
+  readonly pod: Omit<k8sInput.core.v1.PodSpec, "restartPolicy">;
+}
+
+/**
+ * A CronJob that backs up a dataset, labelled as the policy pack reads backup jobs: `waris.io/backup-of`
+ * names the dataset and `waris.io/retention-days` how long its backups are kept. One run at a time, in UTC.
+ */
+export function datasetBackupCronJob(name: string, args: DatasetBackupJobArgs, opts: pulumi.CustomResourceOptions): batchv1.CronJob {
+  return new batchv1.CronJob(
+    name,
+    {
+      metadata: {
+        name: `${args.dataset}-backup`,
+        namespace: args.namespace,
+        labels: { ...args.labels, [BACKUP_OF_LABEL]: args.dataset },
+        annotations: { [RETENTION_DAYS_ANNOTATION]: String(args.retentionDays) },
+      },
+      spec: {
+        schedule: args.schedule,
+        timeZone: "Etc/UTC",
+        concurrencyPolicy: "Forbid",
+        successfulJobsHistoryLimit: 3,
+        failedJobsHistoryLimit: 5,
+        jobTemplate: { spec: { backoffLimit: 2, template: { metadata: { labels: { ...args.labels } }, spec: { ...args.pod, restartPolicy: "OnFailure" } } } },
+      },
+    },
+    opts,
+  );
 }
 
 function describeGap(minutes: number): string {

@@ -1,11 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 // Submodules, not the package root: the root loads the Helm chart and YAML tooling (~100 ms).
 import * as appsv1 from "@pulumi/kubernetes/apps/v1";
-import * as batchv1 from "@pulumi/kubernetes/batch/v1";
 import * as corev1 from "@pulumi/kubernetes/core/v1";
-import type { BackupScheduleValidation, RecoveryReport } from "./backup-schedule";
+import { BackupScheduleValidation, RecoveryReport, datasetBackupCronJob } from "./backup-schedule";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
-import { BACKUP_OF_LABEL, DATASET_LABEL, DATASET_SIZE_ANNOTATION, DataClass, RETENTION_DAYS_ANNOTATION, STORE_LABEL, placementLabels } from "./labels";
+import { DATASET_LABEL, DATASET_SIZE_ANNOTATION, DataClass, STORE_LABEL, placementLabels } from "./labels";
 import { SharedCertificateAuthority } from "./pki";
 import { CronSchedule, DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, estimatedRtoMinutes, longestGapMinutes, parseCron } from "./recovery";
 import { isRegionInThailand } from "./residency";
@@ -174,51 +173,41 @@ export class RedisPrimary extends pulumi.ComponentResource {
 
     const access = args.backupSite.objectStoreAccess!;
     new corev1.Secret(`${name}-backup-store`, { metadata: meta(`${name}-backup-store`), stringData: { AWS_ACCESS_KEY_ID: access.accessKeyId, AWS_SECRET_ACCESS_KEY: access.secretAccessKey } }, o);
-    new batchv1.CronJob(
+    datasetBackupCronJob(
       `${name}-backup`,
       {
-        metadata: { ...meta(`${name}-backup`, { [BACKUP_OF_LABEL]: name }), annotations: { [RETENTION_DAYS_ANNOTATION]: String(retention) } },
-        spec: {
-          schedule,
-          timeZone: "Etc/UTC",
-          concurrencyPolicy: "Forbid",
-          jobTemplate: {
-            spec: {
-              backoffLimit: 2,
-              template: {
-                metadata: { labels },
-                spec: {
-                  restartPolicy: "OnFailure",
-                  initContainers: [
-                    {
-                      name: "dump",
-                      image: REDIS_IMAGES.redis,
-                      command: ["sh", "-c", `${cli} --rdb /backup/dump.rdb`],
-                      env: passwordEnv,
-                      volumeMounts: [
-                        { name: "backup", mountPath: "/backup" },
-                        { name: "tls", mountPath: "/tls", readOnly: true },
-                      ],
-                    },
-                  ],
-                  containers: [
-                    {
-                      name: "upload",
-                      image: REDIS_IMAGES.awsCli,
-                      command: ["sh", "-c", `aws s3 cp --only-show-errors --endpoint-url ${access.endpoint} /backup/dump.rdb "s3://${args.backupBucket}/${name}/dump-$(date -u +%Y%m%dT%H%M%SZ).rdb"`],
-                      envFrom: [{ secretRef: { name: `${name}-backup-store` } }],
-                      env: [{ name: "AWS_DEFAULT_REGION", value: access.signingRegion ?? "us-east-1" }],
-                      volumeMounts: [{ name: "backup", mountPath: "/backup", readOnly: true }],
-                    },
-                  ],
-                  volumes: [
-                    { name: "backup", emptyDir: { sizeLimit: `${memoryGiB * 2}Gi` } },
-                    { name: "tls", secret: { secretName: `${name}-tls` } },
-                  ],
-                },
-              },
+        dataset: name,
+        namespace,
+        schedule,
+        retentionDays: retention,
+        labels,
+        pod: {
+          initContainers: [
+            {
+              name: "dump",
+              image: REDIS_IMAGES.redis,
+              command: ["sh", "-c", `${cli} --rdb /backup/dump.rdb`],
+              env: passwordEnv,
+              volumeMounts: [
+                { name: "backup", mountPath: "/backup" },
+                { name: "tls", mountPath: "/tls", readOnly: true },
+              ],
             },
-          },
+          ],
+          containers: [
+            {
+              name: "upload",
+              image: REDIS_IMAGES.awsCli,
+              command: ["sh", "-c", `aws s3 cp --only-show-errors --endpoint-url ${access.endpoint} /backup/dump.rdb "s3://${args.backupBucket}/${name}/dump-$(date -u +%Y%m%dT%H%M%SZ).rdb"`],
+              envFrom: [{ secretRef: { name: `${name}-backup-store` } }],
+              env: [{ name: "AWS_DEFAULT_REGION", value: access.signingRegion ?? "us-east-1" }],
+              volumeMounts: [{ name: "backup", mountPath: "/backup", readOnly: true }],
+            },
+          ],
+          volumes: [
+            { name: "backup", emptyDir: { sizeLimit: `${memoryGiB * 2}Gi` } },
+            { name: "tls", secret: { secretName: `${name}-tls` } },
+          ],
         },
       },
       o,
