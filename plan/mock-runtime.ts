@@ -98,17 +98,15 @@ export interface RecordingOptions {
   /** Run as a preview (`pulumi.runtime.isDryRun()` true). Default true: the plan is a preview. */
   readonly preview?: boolean;
   /**
-   * The `@pulumi/pulumi` module the program uses. Default: this project's. A program with its own
-   * `node_modules` has its own copy, and the mocks must be installed in that one.
+   * The program's directory: the mocks go into the `@pulumi/pulumi` that resolves from there. A program
+   * with its own `node_modules` has its own copy of the SDK. Default: this project's copy.
    */
-  readonly sdk?: typeof pulumi;
-  /** A directory from which `sdk` resolves as `@pulumi/pulumi` (the program's). Default: this project. */
-  readonly sdkHome?: string;
+  readonly programDir?: string;
 }
 
-/** The SDK the current recording runs on, and a directory it resolves from. */
+/** The SDK the current recording runs on, and its package directory. */
 let sdk: typeof pulumi = pulumi;
-let sdkHome = __dirname;
+let sdkRoot = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
 
 /**
  * Installs the mocks and the recorder. Mocked resources echo their inputs as outputs, with an id of
@@ -123,8 +121,9 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
       return slots.filter((r): r is RecordedResource => r !== undefined);
     },
   };
-  sdk = options.sdk ?? pulumi;
-  sdkHome = options.sdkHome ?? __dirname;
+  sdkRoot = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [options.programDir ?? __dirname] }));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program's copy, located at run time
+  sdk = options.programDir === undefined ? pulumi : (require(sdkRoot) as typeof pulumi);
   await sdk.runtime.setMocks(
     {
       newResource: (args) => ({ id: args.custom ? `${args.name}-id` : undefined, state: args.inputs }),
@@ -191,7 +190,6 @@ function withoutEngineOnlyStackTraces(): () => void {
   // The tracker's module is internal to the SDK; resolve the copy that belongs to the SDK in use.
   let debuggable: { debuggablePromise?: <T>(p: Promise<T>, ctx: unknown) => Promise<T> } | undefined;
   try {
-    const sdkRoot = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [sdkHome] }));
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- an internal module, located at run time
     debuggable = require(path.join(sdkRoot, "runtime", "debuggable.js")) as typeof debuggable;
   } catch {

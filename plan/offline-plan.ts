@@ -138,9 +138,7 @@ export async function runOfflinePlan(options: PlanOptions): Promise<Plan> {
   const projectDir = options.projectDir ?? location.projectDir;
   const engine = engineConfigForStack({ ...options, projectDir });
   // The program's own copy of the SDK is the one that must run under the mocks.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const sdk = require(require.resolve("@pulumi/pulumi", { paths: [projectDir] })) as typeof import("@pulumi/pulumi");
-  const recording = await startRecording({ project: engine.project, stack: options.stack, config: engine.config, secretKeys: engine.secretKeys, sdk, sdkHome: projectDir });
+  const recording = await startRecording({ project: engine.project, stack: options.stack, config: engine.config, secretKeys: engine.secretKeys, programDir: projectDir });
   await runAsStack(async () => (await import(location.entry)) as Record<string, unknown>);
   const diagnostics = await runPolicies(policyPackIdentity(), warisPolicies, toAnalyzerResources(recording.resources), options.policyConfig);
   return buildPlan(engine.project, options.stack, recording.resources, recording.stackOutputs, engine.fakedSecretKeys, diagnostics);
