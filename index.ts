@@ -4,7 +4,7 @@
  * Reads and validates the whole stack configuration first, so a wrong setting stops the program before
  * any resource is registered; then builds the sites and plugs in each component.
  */
-import { BackupSchedule, GpuNodePool, InferenceCluster, MongoReplicaSet, ObjectStorageBucket, PostgresCluster, RedisPrimary, STANDBY_PROMOTION_MINUTES, Site } from "./components";
+import { BackupSchedule, GpuNodePool, InferenceCluster, MilvusPrimary, MongoReplicaSet, ObjectStorageBucket, PostgresCluster, RedisPrimary, STANDBY_PROMOTION_MINUTES, Site } from "./components";
 import { readStackConfig } from "./stack/config";
 
 const config = readStackConfig();
@@ -134,6 +134,34 @@ if (config.redis) {
   );
 }
 
+let milvus: MilvusPrimary | undefined;
+if (config.milvus) {
+  const { backupBucket, backupSchedule, backupRetentionDays, ...rest } = config.milvus;
+  const backupSite = sites[config.backupSite!]!;
+  const bucket = new ObjectStorageBucket("milvus-backups", {
+    site: backupSite,
+    bucket: backupBucket,
+    dataset: "waris-milvus",
+    // The job deletes thinned and expired backups itself. Deleted versions (and the lock on new ones) last
+    // only as long as every backup is kept anyway: longer, and hourly backups would pile up as versions.
+    retentionDays: Math.ceil(rest.keepEveryBackupForHours / 24),
+    objectLockDays: Math.min(config.backups.objectLockDays, Math.ceil(rest.keepEveryBackupForHours / 24)),
+  });
+  milvus = new MilvusPrimary(
+    "waris-milvus",
+    {
+      ...rest,
+      site: sites[config.activeSite]!,
+      backupSite,
+      backupBucket,
+      backupSchedule,
+      backupRetentionDays,
+      restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond,
+    },
+    { dependsOn: [bucket] },
+  );
+}
+
 if (config.backups.modelArtifactsBucket) {
   const site = sites[config.backupSite!]!;
   const artifacts = new ObjectStorageBucket("model-artifacts", {
@@ -215,7 +243,7 @@ export const postgresCluster = postgres && {
 };
 
 /** Every dataset's recovery posture: RPO and RTO in minutes, retention, method and where the backups live. */
-export const recovery = [...schedules.map((s) => s.report), ...(redis ? [redis.report] : [])];
+export const recovery = [...schedules.map((s) => s.report), ...(milvus ? [milvus.report] : []), ...(redis ? [redis.report] : [])];
 
 /** The LLM endpoint the applications use (bearer token required), the model, and where it runs. */
 export const llm = inference && { endpoint: inference.endpoint, model: inference.model, activeSite: inference.activeSite, fit: inference.fit };
@@ -225,3 +253,6 @@ export const mongoReplicaSet = mongodb && { endpoint: mongodb.endpoint, usersSec
 
 /** Redis: the TLS host apps connect to on the active site, and its recovery guarantees (minutes). */
 export const redisPrimary = redis && { endpoint: redis.endpoint, passwordSecretName: redis.passwordSecretName, rpoMinutes: redis.rpoMinutes, rtoMinutes: redis.rtoMinutes };
+
+/** Milvus: the TLS gRPC endpoint on the active site, its secrets, and its recovery guarantees (minutes). */
+export const milvusPrimary = milvus && { endpoint: milvus.endpoint, rootSecretName: milvus.rootSecretName, tlsSecretName: milvus.tlsSecretName, rpoMinutes: milvus.rpoMinutes, rtoMinutes: milvus.rtoMinutes };

@@ -42,6 +42,12 @@ export interface BackupScheduleArgs {
   readonly schedule?: string;
   /** Days backups are kept (PostgreSQL, MongoDB, Milvus). */
   readonly retentionDays?: number;
+  /**
+   * Milvus: hours during which every backup is kept. Older backups are thinned to the first of each UTC
+   * day until `retentionDays`, so hourly backups (the RPO) cost dozens of copies, not hundreds. Default:
+   * every backup is kept for `retentionDays`.
+   */
+  readonly keepEveryBackupForHours?: number;
   /** Versions kept (model artifacts). */
   readonly keepVersions?: number;
   /**
@@ -133,6 +139,13 @@ export function validateBackupScheduleArgs(args: Omit<BackupScheduleArgs, "site"
   if (!args.hasSite) add("site", `is required: the ${args.kind} backup runs on a Kubernetes site`);
   if (args.kind === "postgresql" && !args.postgresCluster) add("postgresCluster", "is required for a PostgreSQL schedule");
   if (args.kind === "milvus" && !args.milvusBackupConfigSecret) add("milvusBackupConfigSecret", "is required for a Milvus schedule");
+  if (args.keepEveryBackupForHours !== undefined) {
+    if (args.kind !== "milvus") add("keepEveryBackupForHours", `applies to Milvus only; ${args.kind} backups are pruned by their own tool`);
+    else if (!whole(args.keepEveryBackupForHours, 1)) add("keepEveryBackupForHours", `is ${show(args.keepEveryBackupForHours)}; must be a whole number of hours, at least 1`);
+    else if (whole(args.retentionDays, 1) && args.keepEveryBackupForHours > args.retentionDays! * 24) {
+      add("keepEveryBackupForHours", `is ${args.keepEveryBackupForHours} h, beyond retentionDays ${args.retentionDays} (${args.retentionDays! * 24} h); backups are deleted after retentionDays anyway`);
+    }
+  }
   if (args.kind === "mongodb" && !args.mongoStorage) add("mongoStorage", "is required for a MongoDB schedule");
   if (args.continuousArchiveMinutes !== undefined && !(args.continuousArchiveMinutes > 0)) add("continuousArchiveMinutes", `is ${show(args.continuousArchiveMinutes)}; must be positive`);
   return { problems, cron };
@@ -193,7 +206,12 @@ export class BackupSchedule extends pulumi.ComponentResource {
       kind: args.kind,
       rpoMinutes: Number.isFinite(this.rpoMinutes) ? this.rpoMinutes : null,
       rtoMinutes: this.rtoMinutes ?? null,
-      retention: args.kind === "model-artifacts" ? `${args.keepVersions} versions` : `${args.retentionDays} days`,
+      retention:
+        args.kind === "model-artifacts"
+          ? `${args.keepVersions} versions`
+          : args.keepEveryBackupForHours !== undefined
+            ? `${args.retentionDays} days (every backup for ${args.keepEveryBackupForHours} h, then the first of each day)`
+            : `${args.retentionDays} days`,
       method: method[args.kind],
       location: args.location,
     };
@@ -255,17 +273,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
 
   private milvusCronJob(name: string, args: BackupScheduleArgs, labels: Record<string, string>, o: pulumi.CustomResourceOptions): void {
     const days = args.retentionDays!;
-    // milvus-backup has no retention of its own: backups are named with their UTC date and time, and
-    // those older than the retention are deleted after each successful backup.
-    const script = [
-      "set -eu",
-      'now=$(date -u +%Y%m%d%H%M)',
-      'milvus-backup create -n "waris_${now}"',
-      `cutoff=$(date -u -d "@$(( $(date -u +%s) - ${days} * 86400 ))" +%Y%m%d%H%M)`,
-      "milvus-backup list | grep -o 'waris_[0-9]\\{12\\}' | sort -u | while read -r b; do",
-      '  if [ "${b#waris_}" -lt "$cutoff" ]; then milvus-backup delete -n "$b"; fi',
-      "done",
-    ].join("\n");
+    const script = milvusBackupScript(days, args.keepEveryBackupForHours);
     datasetBackupCronJob(
       name,
       {
@@ -333,6 +341,34 @@ export function datasetBackupCronJob(name: string, args: DatasetBackupJobArgs, o
     },
     opts,
   );
+}
+
+/**
+ * The shell script of the Milvus backup job. milvus-backup has no retention of its own: backups are named
+ * with their UTC date and time (`waris_YYYYMMDDHHMM`), and after each successful backup those older than
+ * `retentionDays` are deleted; with `keepEveryBackupForHours`, backups older than that are also deleted
+ * unless they are the first of their UTC day. Names sort by time, so the first of each day comes first.
+ *
+ * @param retentionDays - days any backup is kept.
+ * @param keepEveryBackupForHours - hours every backup is kept; default: all of `retentionDays`.
+ */
+export function milvusBackupScript(retentionDays: number, keepEveryBackupForHours?: number): string {
+  const thin = keepEveryBackupForHours !== undefined;
+  return [
+    "set -eu",
+    "secs=$(date -u +%s)",
+    'now=$(date -u -d "@$secs" +%Y%m%d%H%M)',
+    'milvus-backup create -n "waris_${now}"',
+    `cutoff=$(date -u -d "@$(( secs - ${retentionDays} * 86400 ))" +%Y%m%d%H%M)`,
+    ...(thin ? [`thin=$(date -u -d "@$(( secs - ${keepEveryBackupForHours} * 3600 ))" +%Y%m%d%H%M)`, 'day=""'] : []),
+    "milvus-backup list | grep -o 'waris_[0-9]\\{12\\}' | sort -u | while read -r b; do",
+    '  t="${b#waris_}"',
+    '  if [ "$t" -lt "$cutoff" ]; then milvus-backup delete -n "$b"',
+    ...(thin ? ['  elif [ "$t" -lt "$thin" ] && [ "${t%????}" = "$day" ]; then milvus-backup delete -n "$b"'] : []),
+    "  fi",
+    ...(thin ? ['  day="${t%????}"'] : []),
+    "done",
+  ].join("\n");
 }
 
 function describeGap(minutes: number): string {

@@ -20,3 +20,4 @@ export * from "./inference-cluster";
 export * from "./mongo-replica-set";
 export * from "./managed-postgres";
 export * from "./redis-primary";
+export * from "./milvus-primary";

@@ -40,6 +40,12 @@ export interface ObjectStorageBucketArgs {
   readonly datasetSizeGiB?: number;
   /** KMS key for SSE-KMS (AWS sites); default SSE with AES-256. */
   readonly kmsKeyId?: pulumi.Input<string>;
+  /**
+   * Leave the bucket and its settings in the store when the component is deleted or replaced. For a
+   * bucket that follows the active site (Milvus's segments): a failover must not try to delete a
+   * non-empty bucket on a site that is down, and the data there is kept for the failback. Default false.
+   */
+  readonly retainOnDelete?: boolean;
 }
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -103,7 +109,7 @@ export class ObjectStorageBucket extends pulumi.ComponentResource {
     super("waris:index:ObjectStorageBucket", name, {}, opts);
 
     const provider = args.site.objectStoreProvider ?? args.site.awsProvider;
-    const o = { parent: this, provider };
+    const o = { parent: this, provider, retainOnDelete: args.retainOnDelete };
     const bucketName = args.bucket;
     this.bucket = bucketName;
     this.url = `s3://${bucketName}/`;

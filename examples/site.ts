@@ -1,4 +1,4 @@
-// A site of each Thai kind: the on-prem cluster and G-Cloud with its S3-compatible store.
+// A site of each Thai kind: the on-prem cluster with its MinIO, and G-Cloud with its S3-compatible store.
 import * as pulumi from "@pulumi/pulumi";
 import { Site } from "@waris/hybrid-infra";
 
@@ -10,6 +10,12 @@ export const onprem = new Site("onprem", {
   country: "TH",
   role: "primary",
   kubeconfig: config.requireSecret("onpremKubeconfig"),
+  // MinIO on the server: Milvus keeps its segments in the object store of its own site.
+  objectStore: {
+    endpoint: "https://minio.onprem.example.internal",
+    accessKeyId: config.requireSecret("onpremObjectStoreAccessKeyId"),
+    secretAccessKey: config.requireSecret("onpremObjectStoreSecretAccessKey"),
+  },
 });
 
 export const gcloud = new Site("gcloud", {

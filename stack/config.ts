@@ -15,6 +15,7 @@ import { GPU_MODELS } from "../components/gpu-catalog";
 import { PRECISION_BYTES, Precision, validateInferenceClusterArgs } from "../components/inference-cluster";
 import { validateMongoReplicaSetArgs } from "../components/mongo-replica-set";
 import { validateRedisPrimaryArgs } from "../components/redis-primary";
+import { MILVUS_MODES, validateMilvusPrimaryArgs } from "../components/milvus-primary";
 
 /** The Pulumi project name; config keys are `waris-hybrid:<key>`. */
 export const PROJECT = "waris-hybrid";
@@ -43,6 +44,8 @@ const recoverySchema = z.strictObject({
 });
 
 const backupsSchema = z.strictObject({
+  /** The data site whose object store keeps every backup; needed once more than one data site has a store. */
+  site: z.string().min(1).optional(),
   postgresFullBackupSchedule: z.string().default("0 2 * * 0"),
   modelArtifactsBucket: z.string().min(1).optional(),
   modelArtifactVersions: z.number().int().positive().default(5),
@@ -151,6 +154,22 @@ const redisSchema = z.strictObject({
 /** Redis settings as written (`waris-hybrid:redis`), defaults applied. */
 export type RedisSettings = z.infer<typeof redisSchema>;
 
+const milvusSchema = z.strictObject({
+  dataBucket: z.string().min(1),
+  backupBucket: z.string().min(1),
+  backupSchedule: z.string().default("0 * * * *"),
+  backupRetentionDays: z.number().int().positive().default(14),
+  keepEveryBackupForHours: z.number().int().positive().default(48),
+  mode: z.enum(MILVUS_MODES).optional(),
+  dataSizeGiB: z.number().int().positive().optional(),
+  etcdStorageGiB: z.number().int().positive().optional(),
+  cpu: z.string().min(1).optional(),
+  memoryGiB: z.number().int().positive().optional(),
+});
+
+/** Milvus settings as written (`waris-hybrid:milvus`), defaults applied. */
+export type MilvusSettings = z.infer<typeof milvusSchema>;
+
 const modelSchema = z.strictObject({
   model: z.string().min(1),
   source: z.string().min(1),
@@ -199,6 +218,7 @@ export const settingSchemas = {
   inference: inferenceSchema.optional(),
   mongodb: mongodbSchema.optional(),
   redis: redisSchema.optional(),
+  milvus: milvusSchema.optional(),
 };
 
 /** Config keys of the non-secret settings (scalars are plain strings; the rest are objects). */
@@ -225,6 +245,8 @@ export interface StackSettings {
   readonly mongodb?: MongodbSettings;
   /** Redis, when the stack has it. */
   readonly redis?: RedisSettings;
+  /** Milvus, when the stack has it. */
+  readonly milvus?: MilvusSettings;
 }
 
 /** The data sites (primary and standby roles), in the order written. */
@@ -232,8 +254,12 @@ export function dataSiteNames(sites: Readonly<Record<string, SiteSettings>>): st
   return Object.keys(sites).filter((n) => sites[n]!.role !== "burst");
 }
 
-/** The site holding the backups: `postgres.backupSite` when set, else the only data site with an object store. */
-export function backupSiteName(settings: Pick<StackSettings, "sites" | "postgres">): string | undefined {
+/**
+ * The site holding the backups: `backups.site`, else `postgres.backupSite` (its older name), else the only
+ * data site with an object store.
+ */
+export function backupSiteName(settings: Pick<StackSettings, "sites" | "postgres"> & { readonly backups?: Pick<BackupSettings, "site"> }): string | undefined {
+  if (settings.backups?.site) return settings.backups.site;
   if (settings.postgres?.backupSite) return settings.postgres.backupSite;
   const withStore = dataSiteNames(settings.sites).filter((n) => settings.sites[n]!.objectStore !== undefined);
   return withStore.length === 1 ? withStore[0] : undefined;
@@ -294,14 +320,14 @@ function postgresIssues(parsed: Partial<StackSettings>): Issue[] {
   const issues: Issue[] = [];
   if (parsed.postgres && parsed.sites && parsed.activeSite !== undefined) {
     const sites = parsed.sites;
-    const backupSite = backupSiteName({ sites, postgres: parsed.postgres });
+    const backupSite = backupSiteName({ sites, postgres: parsed.postgres, backups: parsed.backups });
     const backup = backupSite ? sites[backupSite] : undefined;
     if (!backup) {
       issues.push({
-        path: ["postgres", "backupSite"],
+        path: parsed.backups?.site ? ["backups", "site"] : ["postgres", "backupSite"],
         message: backupSite
           ? `names no site; allowed: ${dataSiteNames(sites).join(", ")}`
-          : `is not set and no single data site has an objectStore to default to; name the site that keeps the backups`,
+          : `is not set and no single data site has an objectStore to default to; name the site that keeps the backups in backups.site`,
       });
     } else {
       const problems = validatePostgresClusterArgs({
@@ -346,7 +372,7 @@ function inferenceIssues(parsed: Partial<StackSettings>, stack: string): Issue[]
     if (inf.allowHubDownload && stack === "prod") {
       issues.push({ path: ["inference", "allowHubDownload"], message: "is true on prod; weights must come from the Thai object store or a volume, never from a public hub at run time" });
     }
-    const store = backupSiteName({ sites, postgres: parsed.postgres });
+    const store = backupSiteName({ sites, postgres: parsed.postgres, backups: parsed.backups });
     for (const problem of validateInferenceClusterArgs({
       ...inf,
       sites: Object.keys(inf.pools),
@@ -368,7 +394,7 @@ function mongodbIssues(parsed: Partial<StackSettings>): Issue[] {
   if (parsed.mongodb && parsed.sites && parsed.activeSite !== undefined) {
     const sites = parsed.sites;
     const mongo = parsed.mongodb;
-    const store = backupSiteName({ sites, postgres: parsed.postgres });
+    const store = backupSiteName({ sites, postgres: parsed.postgres, backups: parsed.backups });
     for (const problem of validateMongoReplicaSetArgs({
       ...mongo,
       sites: dataSiteNames(sites).map((n) => ({ name: n, ...sites[n]! })),
@@ -399,7 +425,7 @@ function redisIssues(parsed: Partial<StackSettings>): Issue[] {
   if (!redis || !parsed.sites || parsed.activeSite === undefined || !parsed.sites[parsed.activeSite]) return issues;
   const sites = parsed.sites;
   const active = sites[parsed.activeSite]!;
-  const store = backupSiteName({ sites, postgres: parsed.postgres });
+  const store = backupSiteName({ sites, postgres: parsed.postgres, backups: parsed.backups });
   const backup = store ? sites[store] : undefined;
   const spec = (name: string, s: SiteSettings): SiteSpec => ({ name, kind: s.kind, region: s.region, country: s.country, role: s.role });
   const { problems, cron } = validateRedisPrimaryArgs(
@@ -417,10 +443,42 @@ function redisIssues(parsed: Partial<StackSettings>): Issue[] {
   return issues;
 }
 
+/** Milvus passes the component's own validator on the active site, and its backups are frequent enough for the RPO. */
+function milvusIssues(parsed: Partial<StackSettings>): Issue[] {
+  const issues: Issue[] = [];
+  const milvus = parsed.milvus;
+  if (!milvus || !parsed.sites || parsed.activeSite === undefined || !parsed.sites[parsed.activeSite]) return issues;
+  const sites = parsed.sites;
+  const store = backupSiteName({ sites, postgres: parsed.postgres, backups: parsed.backups });
+  const withStore = (name: string, s: SiteSettings) => ({ name, kind: s.kind, region: s.region, country: s.country, role: s.role, hasObjectStore: s.objectStore !== undefined });
+  const backup = store && sites[store] ? withStore(store, sites[store]!) : { ...withStore("(none)", sites[parsed.activeSite]!), hasObjectStore: false };
+  for (const problem of validateMilvusPrimaryArgs(withStore(parsed.activeSite, sites[parsed.activeSite]!), backup, milvus)) {
+    const path = problem.argument === "site" ? ["activeSite"] : problem.argument === "backupSite" ? ["backups", "site"] : ["milvus", problem.argument];
+    issues.push({ path, message: `Milvus: ${problem.message}` });
+  }
+  let gap: number | undefined;
+  try {
+    gap = longestGapMinutes([parseCron(milvus.backupSchedule)]);
+  } catch {
+    // reported by the validator above
+  }
+  if (gap !== undefined && parsed.recovery && gap > parsed.recovery.rpoMinutes) {
+    issues.push({ path: ["milvus", "backupSchedule"], message: `backs up ${gap} min apart, above the RPO of ${parsed.recovery.rpoMinutes} min; Milvus has no continuous archive, so the backup interval is its RPO` });
+  }
+  return issues;
+}
+
 /** Backup schedules parse, locks fit the retention, and artifacts have a store. */
 function backupsIssues(parsed: Partial<StackSettings>): Issue[] {
   const issues: Issue[] = [];
   if (parsed.backups) {
+    const site = parsed.backups.site;
+    if (site !== undefined && parsed.sites) {
+      const withStore = dataSiteNames(parsed.sites).filter((n) => parsed.sites![n]!.objectStore !== undefined);
+      if (!withStore.includes(site)) {
+        issues.push({ path: ["backups", "site"], message: `is not a data site with an objectStore; allowed: ${withStore.join(", ") || "none (give a data site an objectStore)"}` });
+      }
+    }
     try {
       parseCron(parsed.backups.postgresFullBackupSchedule);
     } catch (e) {
@@ -429,7 +487,7 @@ function backupsIssues(parsed: Partial<StackSettings>): Issue[] {
     if (parsed.postgres && parsed.backups.objectLockDays > (parsed.postgres.backupRetentionDays ?? 30)) {
       issues.push({ path: ["backups", "objectLockDays"], message: `is above the PostgreSQL retention of ${parsed.postgres.backupRetentionDays ?? 30} days: Barman could not delete expired backups` });
     }
-    if (parsed.backups.modelArtifactsBucket !== undefined && parsed.sites && !backupSiteName({ sites: parsed.sites, postgres: parsed.postgres })) {
+    if (parsed.backups.modelArtifactsBucket !== undefined && parsed.sites && !backupSiteName({ sites: parsed.sites, postgres: parsed.postgres, backups: parsed.backups })) {
       issues.push({ path: ["backups", "modelArtifactsBucket"], message: "needs a data site with an objectStore to hold the bucket" });
     }
   }
@@ -460,6 +518,7 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, s
     ...inferenceIssues(parsed, stack),
     ...mongodbIssues(parsed),
     ...redisIssues(parsed),
+    ...milvusIssues(parsed),
     ...backupsIssues(parsed),
     ...recoveryIssues(parsed),
   ];
@@ -541,6 +600,8 @@ export interface StackConfig {
   readonly mongodb?: MongodbSettings;
   /** Redis, when configured, with its password secret. */
   readonly redis?: RedisSettings & { readonly password: pulumi.Output<string> };
+  /** Milvus, when configured. */
+  readonly milvus?: MilvusSettings;
   /** The site whose object store keeps the backups and model artifacts, when there is one. */
   readonly backupSite?: string;
   /** LLM inference, when configured, with its bearer token secret. */
@@ -764,5 +825,5 @@ export function readStackConfig(): StackConfig {
   const postgres = settings.postgres
     ? { ...settings.postgres, backupSite: backupSiteName(settings)!, homeSite: homePrimary(settings.sites)!, appPassword: secret("postgresAppPassword") }
     : undefined;
-  return { stack, activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, mongodb: settings.mongodb, backupSite: backupSiteName(settings), redis: settings.redis && { ...settings.redis, password: secret("redisPassword") }, inference: settings.inference && { ...settings.inference, apiKey: secret("inferenceApiKey") }, settings };
+  return { stack, activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, mongodb: settings.mongodb, backupSite: backupSiteName(settings), redis: settings.redis && { ...settings.redis, password: secret("redisPassword") }, milvus: settings.milvus, inference: settings.inference && { ...settings.inference, apiKey: secret("inferenceApiKey") }, settings };
 }

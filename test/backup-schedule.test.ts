@@ -84,6 +84,16 @@ describe("object storage in Thailand (prod: G-Cloud)", () => {
         location: "s3://waris-prod-model-artifacts/ on gcloud (MLflow artifact store)",
       },
       {
+        dataset: "waris-milvus",
+        kind: "milvus",
+        rpoMinutes: 60,
+        // 200 GiB at 100 MiB/s = 2048 s -> 35 min, + 30.
+        rtoMinutes: 65,
+        retention: "14 days (every backup for 48 h, then the first of each day)",
+        method: "hourly full (0 * * * *) milvus-backup",
+        location: "s3://waris-prod-milvus/waris-milvus/ on gcloud",
+      },
+      {
         dataset: "waris-redis",
         kind: "redis",
         rpoMinutes: 60,
@@ -113,6 +123,7 @@ test("dev keeps its backups on the lab's own store", async () => {
     // 10 GiB at 100 MiB/s = 103 s -> 2 min, + 30.
     ["waris-mongo", 32],
     ["model-artifacts", 34],
+    ["waris-milvus", 31],
     ["waris-redis", 31],
   ]);
 });
@@ -190,6 +201,7 @@ describe("bad backup arguments are refused", () => {
   test("a bad cron names the dataset", () => expect(problem({ schedule: "0 2 * *" }, "schedule")).toMatch(/of dataset "waris-postgres": cron "0 2 \* \*" has 4 fields; expected 5/));
   test("zero retention", () => expect(problem({ retentionDays: 0 }, "retentionDays")).toMatch(/is 0 for dataset "waris-postgres"; must be a whole number of days, at least 1/));
   test("versions on a database", () => expect(problem({ keepVersions: 5 }, "keepVersions")).toMatch(/applies to model artifacts only/));
+  test("thinning for a dataset whose own tool prunes it", () => expect(problem({ keepEveryBackupForHours: 48 }, "keepEveryBackupForHours")).toMatch(/applies to Milvus only; postgresql backups are pruned by their own tool/));
   test("a schedule for model artifacts", () => expect(problem({ kind: "model-artifacts", keepVersions: 5 }, "schedule")).toMatch(/versioned as they are written/));
 
   const site = { name: "gcloud", kind: "gcloud" as const, region: "gdcc", country: "TH", role: "standby" as const, hasObjectStore: true };

@@ -35,7 +35,8 @@ describe("npm run plan", () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/Offline plan of stack "prod"/);
     expect(text.stdout).toMatch(/├─ waris:index:Site {2}onprem {2}\[site: onprem\]/);
-    expect(text.stdout).toMatch(/└─ pulumi:providers:kubernetes {2}onprem {2}\[site: onprem\]/);
+    expect(text.stdout).toMatch(/├─ pulumi:providers:kubernetes {2}onprem {2}\[site: onprem\]/);
+    expect(text.stdout).toMatch(/└─ pulumi:providers:aws {2}onprem-object-store {2}\[site: onprem\]/);
     expect(text.stdout).toMatch(/Resources by type:\n(.*\n)*\s+2 {2}waris:index:Site/);
     expect(text.stdout).toMatch(/Secrets replaced by fake values.*waris-hybrid:onpremKubeconfig/);
   });

@@ -11,7 +11,7 @@ describe("the program (index.ts) under mocks", () => {
     expect((await runProgram("prod")).error).toBeUndefined();
   });
 
-  test("prod builds both sites, each with a Kubernetes provider; G-Cloud also reaches its object store", async () => {
+  test("prod builds both sites, each with a Kubernetes provider and a provider for its object store", async () => {
     const run = await runProgram("prod");
     expect(byType(run, "waris:index:Site").map((r) => r.name)).toEqual(["onprem", "gcloud"]);
     const k8s = byType(run, "pulumi:providers:kubernetes");
@@ -20,11 +20,12 @@ describe("the program (index.ts) under mocks", () => {
       expect(provider.secretPaths).toContain("kubeconfig");
       expect(provider.parent).toMatch(/waris:index:Site::/);
     }
-    const store = byType(run, "pulumi:providers:aws");
-    expect(store).toHaveLength(1);
-    expect(store[0]!.name).toBe("gcloud-object-store");
-    expect(JSON.parse(store[0]!.inputs["endpoints"] as string)).toEqual([{ s3: "https://s3.gdcc.go.th" }]);
-    expect(store[0]!.secretPaths).toEqual(expect.arrayContaining(["accessKey", "secretKey"]));
+    const stores = byType(run, "pulumi:providers:aws");
+    expect(stores.map((s) => [s.name, JSON.parse(s.inputs["endpoints"] as string)])).toEqual([
+      ["onprem-object-store", [{ s3: "https://minio.onprem.waris.internal" }]],
+      ["gcloud-object-store", [{ s3: "https://s3.gdcc.go.th" }]],
+    ]);
+    for (const store of stores) expect(store.secretPaths).toEqual(expect.arrayContaining(["accessKey", "secretKey"]));
     expect(run.outputs["activeSite"]).toBe("onprem");
   });
 

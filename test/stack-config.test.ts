@@ -157,7 +157,7 @@ describe("bad configurations are rejected with the key, the value and what is al
     c.secretKeys.push(`${P}:gcloudeKubeconfig`);
     const err = await problemsOf("prod", c);
     expect(err.problems.map((p) => p.key)).toEqual([`${P}:gcloudeKubeconfig`]);
-    expect(err.problems[0]!.message).toMatch(/no site needs this secret; the secrets this stack needs are: onpremKubeconfig, gcloudKubeconfig/);
+    expect(err.problems[0]!.message).toMatch(/no site needs this secret; the secrets this stack needs are: onpremKubeconfig, onpremObjectStoreAccessKeyId, onpremObjectStoreSecretAccessKey, gcloudKubeconfig,/);
   });
 
   test("every problem is reported at once, not only the first", async () => {

@@ -1,0 +1,25 @@
+// Milvus on the on-prem site (segments in its MinIO), backed up hourly into the G-Cloud store.
+import { MilvusPrimary, ObjectStorageBucket } from "@waris/hybrid-infra";
+import { gcloud, onprem } from "./site";
+
+const backups = new ObjectStorageBucket("milvus-backups", {
+  site: gcloud,
+  bucket: "waris-example-milvus",
+  dataset: "waris-milvus",
+  // The backup job prunes old backups; deleted ones stay recoverable 2 days.
+  retentionDays: 2,
+  objectLockDays: 2,
+});
+
+export const milvus = new MilvusPrimary(
+  "waris-milvus",
+  {
+    site: onprem,
+    dataBucket: "waris-example-milvus-data",
+    backupSite: gcloud,
+    backupBucket: backups.bucket,
+    // Defaults: hourly backups (RPO 60 min), kept 14 days, every one of them for the first 48 h.
+    dataSizeGiB: 100,
+  },
+  { dependsOn: [backups] },
+);
