@@ -44,6 +44,13 @@ export const RETENTION_DAYS_ANNOTATION = "waris.io/retention-days";
 export const DATASET_TAG = "waris-dataset";
 /** Cloud tag declaring a dataset's size in GiB (on buckets). */
 export const DATASET_SIZE_TAG = "waris-dataset-size-gib";
+/**
+ * Cloud tag on a managed read replica naming its primary (server or cluster name): the replica's link to
+ * its source is an id only known after deployment, and policies must match them during a preview.
+ */
+export const REPLICA_OF_TAG = "waris-replica-of";
+/** Cloud tag on a lag alert naming the replica it watches, for the same reason. */
+export const LAG_ALERT_FOR_TAG = "waris-lag-alert-for";
 
 /** A pinned Helm chart. */
 export interface HelmChartRef {

@@ -242,3 +242,6 @@ export function postgresDurationToMinutes(value: string): number {
 
 /** How often Amazon RDS ships transaction logs to its point-in-time-recovery store, minutes. */
 export const RDS_LOG_UPLOAD_MINUTES = 5;
+
+/** Days DigitalOcean keeps the backups (and point-in-time recovery) of a managed database; fixed by the service. */
+export const DIGITALOCEAN_BACKUP_DAYS = 7;

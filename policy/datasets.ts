@@ -4,8 +4,8 @@
  * read from the resources alone.
  */
 import type { PolicyResource } from "@pulumi/policy";
-import { DATASET_LABEL, BACKUP_OF_LABEL, DATASET_SIZE_ANNOTATION, DATASET_SIZE_TAG, DATASET_TAG, RETENTION_DAYS_ANNOTATION, STORE_LABEL } from "../components/labels";
-import { CronSchedule, RDS_LOG_UPLOAD_MINUTES, parseCron, postgresDurationToMinutes, quantityToGiB, retentionToDays } from "../components/recovery";
+import { DATASET_LABEL, BACKUP_OF_LABEL, DATASET_SIZE_ANNOTATION, DATASET_SIZE_TAG, DATASET_TAG, REPLICA_OF_TAG, RETENTION_DAYS_ANNOTATION, STORE_LABEL } from "../components/labels";
+import { CronSchedule, DIGITALOCEAN_BACKUP_DAYS, RDS_LOG_UPLOAD_MINUTES, parseCron, postgresDurationToMinutes, quantityToGiB, retentionToDays } from "../components/recovery";
 import { at, list, siteLabelOf, str } from "./placement";
 
 /** Kinds of dataset, which decide the retention they need. */
@@ -57,6 +57,11 @@ const STATEFULSET = "kubernetes:apps/v1:StatefulSet";
 const BUCKET = "aws:s3/bucket:Bucket";
 const LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration";
 const RDS_INSTANCE = "aws:rds/instance:Instance";
+/** Azure Database for PostgreSQL flexible server. */
+export const AZURE_POSTGRES_SERVER = "azure-native:dbforpostgresql:Server";
+/** DigitalOcean managed database cluster and its read replica. */
+export const DO_DATABASE_CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster";
+const DO_DATABASE_REPLICA = "digitalocean:index/databaseReplica:DatabaseReplica";
 /** The Barman Cloud plugin's name in a CloudNativePG cluster's `spec.plugins`. */
 export const BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io";
 /** CloudNativePG's default `archive_timeout`. */
@@ -281,12 +286,76 @@ function rdsDatasets(resources: readonly PolicyResource[]): Dataset[] {
     });
 }
 
+/** A DigitalOcean `key:value` string tag. */
+const doTag = (r: PolicyResource, key: string): string | undefined =>
+  list(r.props, "tags")
+    .find((t): t is string => typeof t === "string" && t.startsWith(`${key}:`))
+    ?.slice(key.length + 1);
+
+/**
+ * Azure flexible servers: automated backups give point-in-time recovery (logs every 5 minutes); read
+ * replicas (`createMode: Replica`) are standbys, linked by their `waris-replica-of` tag.
+ */
+function azurePostgresDatasets(resources: readonly PolicyResource[]): Dataset[] {
+  const servers = resources.filter((r) => r.type === AZURE_POSTGRES_SERVER);
+  const replicasOf = groupBy(
+    servers.filter((r) => str(r.props, "createMode") === "Replica"),
+    (r) => str(r.props, "tags", REPLICA_OF_TAG) ?? "",
+  );
+  return servers
+    .filter((r) => str(r.props, "createMode") !== "Replica")
+    .map((primary) => {
+      const retention = at(primary.props, "backup", "backupRetentionDays");
+      const size = at(primary.props, "storage", "storageSizeGB");
+      return {
+        id: str(primary.props, "tags", DATASET_TAG) ?? str(primary.props, "serverName") ?? primary.name,
+        kind: "postgresql" as const,
+        primary,
+        site: str(primary.props, "tags", "waris-site"),
+        standbys: replicasOf.get(str(primary.props, "serverName") ?? primary.name) ?? [],
+        // Azure always takes automated backups (7 days unless more are asked for).
+        continuousArchiveMinutes: RDS_LOG_UPLOAD_MINUTES,
+        schedules: [],
+        sizeGiB: typeof size === "number" ? size : undefined,
+        retentionDays: typeof retention === "number" ? retention : 7,
+        problems: [],
+      };
+    });
+}
+
+/** DigitalOcean PostgreSQL clusters: daily backups with point-in-time recovery kept 7 days, replicas linked by tag. */
+function digitaloceanPostgresDatasets(resources: readonly PolicyResource[]): Dataset[] {
+  const replicasOf = groupBy(
+    resources.filter((r) => r.type === DO_DATABASE_REPLICA),
+    (r) => doTag(r, REPLICA_OF_TAG) ?? "",
+  );
+  return resources
+    .filter((r) => r.type === DO_DATABASE_CLUSTER && str(r.props, "engine") === "pg")
+    .map((primary) => {
+      const mib = Number(str(primary.props, "storageSizeMib") ?? NaN);
+      return {
+        id: doTag(primary, DATASET_TAG) ?? str(primary.props, "name") ?? primary.name,
+        kind: "postgresql" as const,
+        primary,
+        site: doTag(primary, "waris-site"),
+        standbys: replicasOf.get(str(primary.props, "name") ?? primary.name) ?? [],
+        continuousArchiveMinutes: RDS_LOG_UPLOAD_MINUTES,
+        schedules: [],
+        sizeGiB: Number.isFinite(mib) ? mib / 1024 : undefined,
+        retentionDays: DIGITALOCEAN_BACKUP_DAYS,
+        problems: [],
+      };
+    });
+}
+
 /** Every dataset of the stack. */
 export function collectDatasets(resources: readonly PolicyResource[]): Dataset[] {
   const cronJobs = cronJobBackups(resources);
   return [
     ...postgresDatasets(resources, cronJobs),
     ...rdsDatasets(resources),
+    ...azurePostgresDatasets(resources),
+    ...digitaloceanPostgresDatasets(resources),
     ...mongoDatasets(resources, cronJobs),
     ...jobBackedDatasets(resources, cronJobs),
     ...modelArtifactDatasets(resources),

@@ -114,6 +114,14 @@ const IN_TRANSIT: Readonly<Record<string, (props: Record<string, unknown>, name:
       for (const [service, url] of Object.entries(entry)) httpsOnly(url, `AWS provider "${name}" endpoint ${service}`, report);
     }
   },
+  "azure-native:dbforpostgresql:Configuration": (props, name, config, report) => {
+    const parameter = str(props, "configurationName");
+    const value = str(props, "value");
+    if (parameter === "require_secure_transport" && value?.toLowerCase() === "off") report(`Azure PostgreSQL parameter "${name}" turns require_secure_transport off; clients could connect without TLS.`);
+    if (parameter === "ssl_min_protocol_version" && !atLeast(TLS_ORDER, value, config.postgresMinTls)) {
+      report(`Azure PostgreSQL parameter "${name}": ssl_min_protocol_version is ${JSON.stringify(value)}; it must be at least ${config.postgresMinTls}.`);
+    }
+  },
   "azure-native:storage:StorageAccount": (props, name, config, report) => {
     const min = str(props, "minimumTlsVersion");
     if (!atLeast(AZURE_TLS_ORDER, min, config.azureMinTls)) report(`Storage account "${name}": minimumTlsVersion is ${JSON.stringify(min)}; it must be at least ${config.azureMinTls}.`);

@@ -11,7 +11,11 @@ import {
   estimatedRtoMinutes,
   worstCaseRpoMinutes,
 } from "../components/recovery";
-import { Dataset, collectDatasets } from "./datasets";
+import { LAG_ALERT_FOR_TAG } from "../components/labels";
+import { AZURE_POSTGRES_SERVER, DO_DATABASE_CLUSTER, Dataset, collectDatasets } from "./datasets";
+
+/** The Azure Monitor metric of a flexible server read replica's lag, seconds. */
+const AZURE_REPLICATION_DELAY_METRIC = "physical_replication_delay_in_seconds";
 import { list, str } from "./placement";
 
 /** Config of {@link recoveryObjectivesPolicy}. */
@@ -136,7 +140,8 @@ export const replicationLagAlertPolicy: StackValidationPolicy = {
   severity: "medium",
   remediationSteps:
     "Add a PrometheusRule whose expression uses cnpg_pg_replication_lag (PostgreSQL) or the MongoDB replication lag metric for the dataset; " +
-    "for RDS, a CloudWatch alarm on AWS/RDS ReplicaLag for each replica.",
+    "for RDS, a CloudWatch alarm on AWS/RDS ReplicaLag for each replica; for Azure flexible servers, an Azure Monitor alert on " +
+    "physical_replication_delay_in_seconds per replica.",
   validateStack: (args, reportViolation) => {
     const expressions = args.resources
       .filter((r) => r.type === "kubernetes:monitoring.coreos.com/v1:PrometheusRule")
@@ -147,6 +152,12 @@ export const replicationLagAlertPolicy: StackValidationPolicy = {
         .filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm" && str(r.props, "namespace") === "AWS/RDS" && str(r.props, "metricName") === "ReplicaLag")
         .map((r) => str(r.props, "dimensions", "DBInstanceIdentifier")),
     );
+    // Azure reports lag to Azure Monitor: a metric alert per replica, tagged with the replica it watches.
+    const azureLagAlerts = new Set(
+      args.resources
+        .filter((r) => r.type === "azure-native:monitor:MetricAlert" && list(r.props, "criteria", "allOf").some((c) => str(c, "metricName") === AZURE_REPLICATION_DELAY_METRIC))
+        .map((r) => str(r.props, "tags", LAG_ALERT_FOR_TAG)),
+    );
     const metric: Record<string, string> = { postgresql: "cnpg_pg_replication_lag", mongodb: "mongodb_mongod_replset_member_replication_lag" };
     for (const d of collectDatasets(args.resources)) {
       if (d.standbys.length === 0) continue;
@@ -155,6 +166,17 @@ export const replicationLagAlertPolicy: StackValidationPolicy = {
           const id = str(replica.props, "identifier") ?? replica.name;
           if (!replicaLagAlarms.has(id)) reportViolation(`${describe(d)}: replica ${id} has no CloudWatch alarm on ReplicaLag; add one.`, replica.urn);
         }
+        continue;
+      }
+      if (d.primary.type === AZURE_POSTGRES_SERVER) {
+        for (const replica of d.standbys) {
+          const id = str(replica.props, "serverName") ?? replica.name;
+          if (!azureLagAlerts.has(id)) reportViolation(`${describe(d)}: replica ${id} has no Azure Monitor alert on ${AZURE_REPLICATION_DELAY_METRIC} (tagged ${LAG_ALERT_FOR_TAG}: ${id}); add one.`, replica.urn);
+        }
+        continue;
+      }
+      if (d.primary.type === DO_DATABASE_CLUSTER) {
+        reportViolation(`${describe(d)} has read replicas, but DigitalOcean offers no replica-lag alert through its API; scrape the cluster's metrics endpoint into Prometheus and alert there, or keep no replica.`, d.primary.urn);
         continue;
       }
       const m = metric[d.kind];

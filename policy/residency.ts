@@ -74,6 +74,10 @@ export const dataResidencyPolicy: StackValidationPolicy = {
         }
         continue;
       }
+      // Geo-redundant backups of an Azure flexible server are copied to the paired region, in another country.
+      if (r.type === "azure-native:dbforpostgresql:Server" && str(r.props, "backup", "geoRedundantBackup") === "Enabled") {
+        reportViolation(`Azure PostgreSQL server "${r.name}" has geo-redundant backup on, which copies its backups to the paired region outside ${config.allowedCountries.join(", ")}; set backup.geoRedundantBackup to Disabled.`, r.urn);
+      }
       for (const [field, endpoint] of backupDestinations(r)) {
         const normalized = endpoint?.replace(/\/$/, "");
         if (!normalized || !(endpoints.has(normalized) || THAI_AWS_S3_ENDPOINT.test(normalized))) {

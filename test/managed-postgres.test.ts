@@ -79,10 +79,11 @@ describe("ManagedPostgres refuses bad arguments", () => {
     return found!.message;
   };
   test("Azure and DigitalOcean: no Thai region", () => {
-    expect(problem(spec("azure", "southeastasia"), {}, "site")).toMatch(/no azure region .* only AWS ap-southeast-7 can host it/);
+    expect(problem(spec("azure", "southeastasia"), {}, "site")).toMatch(/is in azure southeastasia, outside Thailand; a managed database holds data, so it needs a Thai region: no azure region \(none exists in Thailand today\)/);
     expect(problem(spec("digitalocean", "sgp1"), {}, "site")).toMatch(/no digitalocean region/);
   });
-  test("an AWS region outside Thailand", () => expect(problem(spec("aws", "ap-southeast-1"), {}, "site")).toMatch(/outside Thailand; use ap-southeast-7/));
+  test("a Kubernetes site", () => expect(problem(spec("onprem", "pwa", "TH"), {}, "site")).toMatch(/use PostgresCluster \(CloudNativePG\)/));
+  test("an AWS region outside Thailand", () => expect(problem(spec("aws", "ap-southeast-1"), {}, "site")).toMatch(/outside Thailand; a managed database holds data, so it needs a Thai region: ap-southeast-7/));
   test("retention beyond what RDS keeps", () => expect(problem({ ...spec("aws", "ap-southeast-7", "TH") }, { backupRetentionDays: 40 }, "backupRetentionDays")).toMatch(/1 to 35 days/));
   test("too little storage", () => expect(problem({ ...spec("aws", "ap-southeast-7", "TH") }, { allocatedStorageGiB: 10 }, "allocatedStorageGiB")).toMatch(/at least 20 GiB/));
 });
