@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as s3 from "@pulumi/aws/s3";
+import * as storage from "@pulumi/azure-native/storage";
+import { SpacesBucket } from "@pulumi/digitalocean/spacesBucket";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { DATASET_SIZE_TAG, DATASET_TAG, DataClass, placementTags } from "./labels";
 import { describeThaiRegions, isRegionInThailand } from "./residency";
@@ -9,12 +11,19 @@ import { Site, SiteSpec } from "./site";
 export interface ObjectStorageBucketArgs {
   /**
    * Site whose store holds the bucket: a site with an S3-compatible object store (G-Cloud, on-prem
-   * MinIO), or an AWS site in `ap-southeast-7`. Azure and DigitalOcean have no Thai region, so no
-   * bucket holding data can be made there.
+   * MinIO), an AWS site (S3), an Azure site (Blob storage) or a DigitalOcean site (Spaces). A bucket holds
+   * data, so the site's region must be in Thailand by the residency table: today AWS `ap-southeast-7`
+   * is; Azure and DigitalOcean have no Thai region, so buckets there are refused until they do.
    */
   readonly site: Site;
-  /** Bucket name, 3-63 lowercase letters, digits, `.` and `-`; explicit so policies can match it before deployment. */
+  /**
+   * Bucket name, 3-63 lowercase letters, digits, `.` and `-`; explicit so policies can match it before
+   * deployment. On Azure it is the container's name, and the storage account is named after it without
+   * `.` and `-`, cut to 24 characters.
+   */
   readonly bucket: string;
+  /** Azure: resource group of the storage account. Required on Azure. */
+  readonly resourceGroupName?: pulumi.Input<string>;
   /** Dataset the bucket holds, e.g. `waris-postgres` or `model-artifacts` (tag `waris-dataset`). */
   readonly dataset: string;
   /** Class of the data. Default `confidential`. */
@@ -29,11 +38,15 @@ export interface ObjectStorageBucketArgs {
    * (timestamped Redis dumps). Leave unset where the backup tool deletes old backups itself.
    */
   readonly expireObjectsAfterDays?: number;
-  /** Versions of each object to keep (newest first), e.g. 5 for model artifacts. */
+  /**
+   * Versions of each object to keep (newest first), e.g. 5 for model artifacts. S3 stores only: Azure
+   * Blob and Spaces lifecycle rules expire versions by age and cannot keep "the newest N", so it is refused there.
+   */
   readonly keepVersions?: number;
   /**
    * Days every new object version is locked in governance mode, so that a compromised backup user
-   * cannot destroy recent backups. Must not exceed `retentionDays`. Default: off.
+   * cannot destroy recent backups. Must not exceed `retentionDays`. Default: off. Azure: an unlocked
+   * version-level immutability policy (the same guarantee); Spaces has no object lock, so it is refused there.
    */
   readonly objectLockDays?: number;
   /** Size of the dataset, GiB, tagged for the policy pack's restore-time estimate. */
@@ -49,23 +62,37 @@ export interface ObjectStorageBucketArgs {
 }
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** The Azure storage account of a bucket: its name without `.` and `-`, at most 24 characters. */
+export function azureStorageAccountName(bucket: string): string {
+  return bucket.replace(/[^a-z0-9]/g, "").slice(0, 24);
+}
 const whole = (n: unknown, min: number): boolean => typeof n === "number" && Number.isInteger(n) && n >= min;
 
 /** Every problem with a bucket's arguments on a site (pure). */
 export function validateObjectStorageBucketArgs(
   site: SiteSpec & { readonly hasObjectStore: boolean },
-  args: Omit<ObjectStorageBucketArgs, "site" | "kmsKeyId">,
+  args: Omit<ObjectStorageBucketArgs, "site" | "kmsKeyId" | "resourceGroupName"> & { readonly hasKmsKey?: boolean; readonly hasResourceGroup?: boolean },
 ): ArgumentProblem[] {
   const problems: ArgumentProblem[] = [];
   const add = (argument: string, message: string): void => void problems.push({ argument, message });
   if (!BUCKET_NAME.test(args.bucket)) add("bucket", `is ${show(args.bucket)}; an S3 bucket name is 3-63 lowercase letters, digits, '.' and '-'`);
-  if (site.kind === "azure" || site.kind === "digitalocean") {
-    add("site", `"${site.name}" is ${site.kind}, which has ${describeThaiRegions(site.kind)}; a bucket holds data, so it must be on a G-Cloud/on-prem store or AWS ap-southeast-7`);
-  } else if (!isRegionInThailand(site.kind, site.region) || site.country !== "TH") {
-    add("site", `"${site.name}" (${site.kind} ${site.region}) is outside Thailand; a bucket holds data and must stay in Thailand`);
-  } else if (site.kind !== "aws" && !site.hasObjectStore) {
+  const cloud = site.kind === "azure" || site.kind === "digitalocean" || site.kind === "aws";
+  if (!isRegionInThailand(site.kind, site.region) || site.country !== "TH") {
+    add("site", `"${site.name}" is in ${site.kind} ${site.region}, outside Thailand; a bucket holds data, so it needs a Thai region: ${describeThaiRegions(site.kind)} (or the G-Cloud/on-prem stores)`);
+  } else if (!cloud && !site.hasObjectStore) {
     add("site", `"${site.name}" has no S3-compatible object store; give the site an objectStore endpoint`);
   }
+  if (site.kind === "azure" || site.kind === "digitalocean") {
+    const store = site.kind === "azure" ? "Azure Blob storage" : "DigitalOcean Spaces";
+    if (args.keepVersions !== undefined) add("keepVersions", `cannot be kept on ${store}: its lifecycle rules expire versions by age, never "the newest N"; keep versioned artifacts on an S3 store (G-Cloud, AWS), or use retentionDays`);
+    if (args.hasKmsKey) add("kmsKeyId", `applies to AWS only; ${store} encrypts with AES-256 under keys the service manages`);
+  }
+  if (site.kind === "azure") {
+    if (args.hasResourceGroup === false) add("resourceGroupName", "is required on azure");
+    if (azureStorageAccountName(args.bucket).length < 3) add("bucket", `is ${show(args.bucket)}; on Azure its storage account name (letters and digits only) needs at least 3 characters`);
+  }
+  if (site.kind === "digitalocean" && args.objectLockDays !== undefined) add("objectLockDays", "cannot be set on DigitalOcean Spaces, which has no object lock; keep locked backups on an S3 store (G-Cloud, AWS)");
   if (args.retentionDays === undefined && args.keepVersions === undefined) add("retentionDays", "or keepVersions is required: every bucket states how long deleted data stays recoverable");
   if (args.retentionDays !== undefined && !whole(args.retentionDays, 1)) add("retentionDays", `is ${show(args.retentionDays)}; must be a whole number of days, at least 1`);
   if (args.expireObjectsAfterDays !== undefined && !whole(args.expireObjectsAfterDays, 1)) add("expireObjectsAfterDays", `is ${show(args.expireObjectsAfterDays)}; must be a whole number of days, at least 1`);
@@ -105,16 +132,35 @@ export class ObjectStorageBucket extends pulumi.ComponentResource {
    */
   constructor(name: string, args: ObjectStorageBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     const site = args.site.spec;
-    throwIfInvalid(`ObjectStorageBucket "${name}"`, validateObjectStorageBucketArgs({ ...site, hasObjectStore: args.site.objectStoreProvider !== undefined }, args));
+    throwIfInvalid(
+      `ObjectStorageBucket "${name}"`,
+      validateObjectStorageBucketArgs({ ...site, hasObjectStore: args.site.objectStoreProvider !== undefined }, { ...args, hasKmsKey: args.kmsKeyId !== undefined, hasResourceGroup: args.resourceGroupName !== undefined }),
+    );
     super("waris:index:ObjectStorageBucket", name, {}, opts);
+    this.bucket = args.bucket;
+    this.siteName = site.name;
+    if (site.kind === "azure" && !args.site.objectStoreProvider) {
+      const account = azureStorageAccountName(args.bucket);
+      this.url = `https://${account}.blob.core.windows.net/${args.bucket}/`;
+      this.endpoint = `https://${account}.blob.core.windows.net`;
+      this.azureBlob(name, args, account);
+    } else if (site.kind === "digitalocean" && !args.site.objectStoreProvider) {
+      this.url = `s3://${args.bucket}/`;
+      this.endpoint = `https://${site.region}.digitaloceanspaces.com`;
+      this.spaces(name, args);
+    } else {
+      this.url = `s3://${args.bucket}/`;
+      this.endpoint = args.site.objectStoreEndpoint ?? `https://s3.${site.region}.amazonaws.com`;
+      this.s3(name, args);
+    }
+    this.registerOutputs({ bucket: this.bucket, url: this.url, endpoint: this.endpoint, siteName: this.siteName });
+  }
 
+  private s3(name: string, args: ObjectStorageBucketArgs): void {
+    const site = args.site.spec;
     const provider = args.site.objectStoreProvider ?? args.site.awsProvider;
     const o = { parent: this, provider, retainOnDelete: args.retainOnDelete };
     const bucketName = args.bucket;
-    this.bucket = bucketName;
-    this.url = `s3://${bucketName}/`;
-    this.endpoint = args.site.objectStoreEndpoint ?? `https://s3.${site.region}.amazonaws.com`;
-    this.siteName = site.name;
     const tags: Record<string, string> = { ...placementTags(site.name, args.dataClass ?? "confidential"), [DATASET_TAG]: args.dataset };
     if (args.datasetSizeGiB !== undefined) tags[DATASET_SIZE_TAG] = String(args.datasetSizeGiB);
 
@@ -163,6 +209,97 @@ export class ObjectStorageBucket extends pulumi.ComponentResource {
     if (args.objectLockDays !== undefined) {
       new s3.BucketObjectLockConfiguration(name, { bucket: bucketName, rule: { defaultRetention: { mode: "GOVERNANCE", days: args.objectLockDays } } }, { ...o, dependsOn: [versioning] });
     }
-    this.registerOutputs({ bucket: this.bucket, url: this.url, endpoint: this.endpoint, siteName: this.siteName });
+  }
+
+  /**
+   * Azure Blob: a storage account per bucket (zone-redundant: geo-redundant copies go to the paired
+   * region, abroad), HTTPS and TLS 1.2+ only, no public access, AES-256 service encryption, versioning
+   * and soft delete for the retention, a lifecycle policy deleting old versions, and the object lock as an
+   * unlocked version-level immutability policy.
+   */
+  private azureBlob(name: string, args: ObjectStorageBucketArgs, accountName: string): void {
+    const o = { parent: this, provider: args.site.azureProvider, retainOnDelete: args.retainOnDelete };
+    const resourceGroupName = args.resourceGroupName!;
+    const tags: Record<string, string> = { ...placementTags(args.site.spec.name, args.dataClass ?? "confidential"), [DATASET_TAG]: args.dataset };
+    if (args.datasetSizeGiB !== undefined) tags[DATASET_SIZE_TAG] = String(args.datasetSizeGiB);
+    const account = new storage.StorageAccount(
+      name,
+      {
+        accountName,
+        resourceGroupName,
+        location: args.site.spec.region,
+        kind: "StorageV2",
+        sku: { name: "Standard_ZRS" },
+        minimumTlsVersion: "TLS1_2",
+        enableHttpsTrafficOnly: true,
+        allowBlobPublicAccess: false,
+        encryption: { keySource: "Microsoft.Storage", services: { blob: { enabled: true, keyType: "Account" } }, requireInfrastructureEncryption: true },
+        immutableStorageWithVersioning:
+          args.objectLockDays !== undefined ? { enabled: true, immutabilityPolicy: { immutabilityPeriodSinceCreationInDays: args.objectLockDays, state: "Unlocked" } } : undefined,
+        tags,
+      },
+      o,
+    );
+    const after = { ...o, dependsOn: [account] };
+    const days = args.retentionDays!;
+    new storage.BlobServiceProperties(
+      name,
+      { accountName, resourceGroupName, blobServicesName: "default", isVersioningEnabled: true, deleteRetentionPolicy: { enabled: true, days }, containerDeleteRetentionPolicy: { enabled: true, days } },
+      after,
+    );
+    new storage.BlobContainer(name, { accountName, resourceGroupName, containerName: args.bucket, publicAccess: "None" }, after);
+    new storage.ManagementPolicy(
+      name,
+      {
+        accountName,
+        resourceGroupName,
+        managementPolicyName: "default",
+        policy: {
+          rules: [
+            {
+              name: "retention",
+              enabled: true,
+              type: "Lifecycle",
+              definition: {
+                filters: { blobTypes: ["blockBlob"] },
+                actions: {
+                  version: { delete: { daysAfterCreationGreaterThan: days } },
+                  ...(args.expireObjectsAfterDays !== undefined ? { baseBlob: { delete: { daysAfterModificationGreaterThan: args.expireObjectsAfterDays } } } : {}),
+                },
+              },
+            },
+          ],
+        },
+      },
+      after,
+    );
+  }
+
+  /**
+   * DigitalOcean Spaces: private, versioned (Spaces encrypts every object at rest with AES-256), with a
+   * lifecycle rule per retention. Spaces has neither object lock nor "keep the newest N versions".
+   */
+  private spaces(name: string, args: ObjectStorageBucketArgs): void {
+    const o = { parent: this, provider: args.site.digitaloceanProvider, retainOnDelete: args.retainOnDelete };
+    new SpacesBucket(
+      name,
+      {
+        name: args.bucket,
+        region: args.site.spec.region,
+        acl: "private",
+        forceDestroy: false,
+        versioning: { enabled: true },
+        lifecycleRules: [
+          {
+            id: "retention",
+            enabled: true,
+            noncurrentVersionExpiration: { days: args.retentionDays! },
+            expiration: args.expireObjectsAfterDays !== undefined ? { days: args.expireObjectsAfterDays } : undefined,
+            abortIncompleteMultipartUploadDays: 7,
+          },
+        ],
+      },
+      o,
+    );
   }
 }

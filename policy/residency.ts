@@ -74,6 +74,10 @@ export const dataResidencyPolicy: StackValidationPolicy = {
         }
         continue;
       }
+      // Geo-redundant storage replicates every object to the paired region, in another country.
+      if (r.type === "azure-native:storage:StorageAccount" && /GRS/.test(str(r.props, "sku", "name") ?? "")) {
+        reportViolation(`Storage account "${r.name}" uses ${str(r.props, "sku", "name")}, which replicates its data to the paired region outside ${config.allowedCountries.join(", ")}; use Standard_LRS or Standard_ZRS.`, r.urn);
+      }
       // Geo-redundant backups of an Azure flexible server are copied to the paired region, in another country.
       if (r.type === "azure-native:dbforpostgresql:Server" && str(r.props, "backup", "geoRedundantBackup") === "Enabled") {
         reportViolation(`Azure PostgreSQL server "${r.name}" has geo-redundant backup on, which copies its backups to the paired region outside ${config.allowedCountries.join(", ")}; set backup.geoRedundantBackup to Disabled.`, r.urn);

@@ -1,6 +1,7 @@
 /**
- * ManagedPostgres on Azure and DigitalOcean. Neither has a Thai region today, so with the real residency
- * table both are refused (see managed-postgres.test.ts). Here the table is replaced by one that lists a
+ * ManagedPostgres and ObjectStorageBucket on Azure and DigitalOcean. Neither cloud has a Thai region today,
+ * so with the real residency table both are refused (see managed-postgres.test.ts and
+ * backup-schedule.test.ts). Here the table is replaced by one that lists a
  * hypothetical Thai region of each, as the day one opens would: the components and the policy pack read
  * the same table, so this shows what both do then.
  */
@@ -139,4 +140,60 @@ test("Azure arguments are checked: missing network inputs, a storage size Azure 
   ]) {
     expect(message).toMatch(expected);
   }
+});
+
+describe("ObjectStorageBucket on Azure Blob and DigitalOcean Spaces", () => {
+  test("Azure: zone-redundant account, TLS, no public access, versions and soft delete for the retention, an unlocked immutability policy as the lock", async () => {
+    let bucket: lib.ObjectStorageBucket | undefined;
+    const run = await build((l) => {
+      bucket = new l.ObjectStorageBucket("reports-backups", { site: new l.Site("az", azureSite), resourceGroupName: "waris-rg", bucket: "waris-reports-backups", dataset: "waris-reports", retentionDays: 30, objectLockDays: 7 });
+    });
+    const account = resource(run, "azure-native:storage:StorageAccount", "reports-backups");
+    expect(account.provider).toMatch(/providers:azure-native::az$/);
+    expect(account.inputs).toMatchObject({
+      accountName: "warisreportsbackups",
+      location: "thailand-hypothetical",
+      sku: { name: "Standard_ZRS" },
+      minimumTlsVersion: "TLS1_2",
+      enableHttpsTrafficOnly: true,
+      allowBlobPublicAccess: false,
+      encryption: { keySource: "Microsoft.Storage", services: { blob: { enabled: true } } },
+      immutableStorageWithVersioning: { enabled: true, immutabilityPolicy: { immutabilityPeriodSinceCreationInDays: 7, state: "Unlocked" } },
+      tags: { "waris-site": "az", "waris-dataset": "waris-reports" },
+    });
+    expect(resource(run, "azure-native:storage:BlobServiceProperties", "reports-backups").inputs).toMatchObject({ isVersioningEnabled: true, deleteRetentionPolicy: { enabled: true, days: 30 } });
+    expect(resource(run, "azure-native:storage:BlobContainer", "reports-backups").inputs).toMatchObject({ containerName: "waris-reports-backups", publicAccess: "None" });
+    expect(resource(run, "azure-native:storage:ManagementPolicy", "reports-backups").inputs).toMatchObject({
+      policy: { rules: [{ definition: { actions: { version: { delete: { daysAfterCreationGreaterThan: 30 } } } } }] },
+    });
+    expect(bucket!.url).toBe("https://warisreportsbackups.blob.core.windows.net/waris-reports-backups/");
+  });
+
+  test("Spaces: private, versioned, noncurrent versions expire after the retention", async () => {
+    const run = await build((l) => new l.ObjectStorageBucket("reports-backups", { site: new l.Site("do", doSite), bucket: "waris-reports-backups", dataset: "waris-reports", retentionDays: 30 }));
+    const spaces = resource(run, "digitalocean:index/spacesBucket:SpacesBucket", "reports-backups");
+    expect(spaces.inputs).toMatchObject({ name: "waris-reports-backups", region: "bkk-hypothetical", acl: "private", versioning: { enabled: true }, lifecycleRules: [{ enabled: true, noncurrentVersionExpiration: { days: 30 } }] });
+  });
+
+  test("rules these stores cannot express are errors, not silent gaps", async () => {
+    const problems = async (make: (l: typeof lib) => void): Promise<string> => {
+      const run = await runIsolated("test", stackConfig("prod"), async () => make(require("../components") as typeof lib));
+      return (run.error as Error).message;
+    };
+    const azure = await problems((l) => new l.ObjectStorageBucket("artifacts", { site: new l.Site("az", azureSite), bucket: "waris-artifacts", dataset: "model-artifacts", keepVersions: 5 }));
+    expect(azure).toMatch(/keepVersions: cannot be kept on Azure Blob storage: its lifecycle rules expire versions by age, never "the newest N"/);
+    expect(azure).toMatch(/resourceGroupName: is required on azure/);
+    const spaces = await problems((l) => new l.ObjectStorageBucket("b", { site: new l.Site("do", doSite), bucket: "waris-b", dataset: "d", retentionDays: 30, objectLockDays: 7, keepVersions: 5 }));
+    expect(spaces).toMatch(/keepVersions: cannot be kept on DigitalOcean Spaces/);
+    expect(spaces).toMatch(/objectLockDays: cannot be set on DigitalOcean Spaces, which has no object lock/);
+  });
+
+  test("the policy pack denies a geo-redundant storage account: it copies the data abroad", async () => {
+    const resources = await analyzerResourcesOf((kit) => {
+      const azureStorage = require("@pulumi/azure-native/storage") as typeof import("@pulumi/azure-native/storage");
+      const site = new kit.lib.Site("az", azureSite);
+      new azureStorage.StorageAccount("grs", { resourceGroupName: "rg", kind: "StorageV2", sku: { name: "Standard_RAGRS" }, minimumTlsVersion: "TLS1_2", tags: { "waris-data-class": "internal" } }, { provider: site.azureProvider });
+    });
+    expect((await evaluatePack(resources)).map((d) => d.message)).toEqual([expect.stringMatching(/Storage account "grs" uses Standard_RAGRS, which replicates its data to the paired region/)]);
+  });
 });
