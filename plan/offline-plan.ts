@@ -4,7 +4,8 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
+// js-yaml, not the `yaml` package: @pulumi/pulumi already loads it, so parsing a stack file costs no module loading.
+import { load as parse } from "js-yaml";
 import { POLICY_PACK_NAME, warisPolicies } from "../policy/policies";
 import { PROJECT, SETTING_KEYS, parseStackSettings, requiredSecrets } from "../stack/config";
 import { RecordedResource, runAsStack, startRecording } from "./mock-runtime";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type * as lib from "../components";
 import { Run, analyzerResourcesOf, editSetting, evaluatePack, resource, resourcesOfType, runProgram } from "./harness";
 import { milvusBackupScript } from "../components/backup-schedule";
-import { parse as parseYaml } from "yaml";
+import { load as parseYaml } from "js-yaml";
 import { milvusBackupConfig, validateMilvusPrimaryArgs } from "../components/milvus-primary";
 
 type Spec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
