@@ -81,7 +81,7 @@ describe("npm run plan", () => {
   test("the same policy config file as pulumi preview --policy-pack-config turns them advisory (exit 0)", async () => {
     const [, , , , , advisory] = await runs;
     expect(advisory.code).toBe(0);
-    expect(advisory.stdout).toMatch(/⚠️ waris-hybrid@v0.1.0/);
+    expect(advisory.stdout).toMatch(/⚠️ waris-hybrid@v0.2.0/);
     expect(advisory.stdout).toMatch(/- \[advisory\] {2}waris-data-residency {2}\(aws:s3\/bucket:Bucket: reports\)/);
     expect(advisory.stdout).toMatch(/0 mandatory violation\(s\), 2 advisory/);
   });
