@@ -4,7 +4,18 @@
  * Reads and validates the whole stack configuration first, so a wrong setting stops the program before
  * any resource is registered; then builds the sites and plugs in each component.
  */
-import { BackupSchedule, GpuNodePool, InferenceCluster, MilvusPrimary, MongoReplicaSet, ObjectStorageBucket, PostgresCluster, RedisPrimary, STANDBY_PROMOTION_MINUTES, Site } from "./components";
+// Each component from its own module, not the package index: the program then loads only the provider
+// SDK modules it uses (not RDS, Azure or DigitalOcean databases), which the offline plan's time shows.
+import { BackupSchedule } from "./components/backup-schedule";
+import { GpuNodePool } from "./components/gpu-node-pool";
+import { InferenceCluster } from "./components/inference-cluster";
+import { MilvusPrimary } from "./components/milvus-primary";
+import { MongoReplicaSet } from "./components/mongo-replica-set";
+import { ObjectStorageBucket } from "./components/object-storage-bucket";
+import { PostgresCluster } from "./components/postgres-cluster";
+import { STANDBY_PROMOTION_MINUTES } from "./components/recovery";
+import { RedisPrimary } from "./components/redis-primary";
+import { Site } from "./components/site";
 import { readStackConfig } from "./stack/config";
 
 const config = readStackConfig();
