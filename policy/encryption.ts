@@ -107,6 +107,12 @@ const IN_TRANSIT: Readonly<Record<string, (props: Record<string, unknown>, name:
       httpsOnly(str(spec, "s3", "endpointUrl"), `MongoDB "${name}" backup storage "${storage}" endpointUrl`, report);
     }
   },
+  "kubernetes:milvus.io/v1beta1:Milvus": (props, name, _config, report) => {
+    const tlsMode = at(props, "spec", "config", "common", "security", "tlsMode");
+    if (tlsMode !== 1 && tlsMode !== 2) report(`Milvus "${name}": spec.config.common.security.tlsMode is ${JSON.stringify(tlsMode)}; set 1 (server TLS) or 2 (mutual TLS).`);
+    const external = at(props, "spec", "dependencies", "storage", "external") === true;
+    if (external && at(props, "spec", "config", "minio", "useSSL") !== true) report(`Milvus "${name}" reaches its object store without TLS; set spec.config.minio.useSSL: true.`);
+  },
   "pulumi:providers:aws": (props, name, _config, report) => {
     const endpoints = str(props, "endpoints");
     if (!endpoints) return;
@@ -152,11 +158,11 @@ const IN_TRANSIT: Readonly<Record<string, (props: Record<string, unknown>, name:
 /** Encryption in transit, checked resource by resource. */
 export const encryptionInTransitPolicy: ResourceValidationPolicy = {
   name: "waris-encryption-in-transit",
-  description: "Data in transit is encrypted: PostgreSQL TLS 1.3 with verify-full replication, MongoDB requireTLS, https object stores, TLS on Ingress, no plain-HTTP Service outside the cluster.",
+  description: "Data in transit is encrypted: PostgreSQL TLS 1.3 with verify-full replication, MongoDB requireTLS, Milvus TLS, https object stores, TLS on Ingress, no plain-HTTP Service outside the cluster.",
   enforcementLevel: "mandatory",
   severity: "high",
   remediationSteps:
-    "Set ssl_min_protocol_version TLSv1.3 and sslmode verify-full on CloudNativePG clusters, tls.mode requireTLS on MongoDB, https:// endpoints, " +
+    "Set ssl_min_protocol_version TLSv1.3 and sslmode verify-full on CloudNativePG clusters, tls.mode requireTLS on MongoDB, tlsMode 1 and minio.useSSL on Milvus, https:// endpoints, " +
     "spec.tls on Ingresses, minimumTlsVersion TLS1_2 on Azure storage; expose Services outside the cluster only over TLS.",
   configSchema: {
     properties: {

@@ -125,6 +125,27 @@ test("the policy pack denies a Milvus backed up daily (the seed's schedule: RPO 
   expect(ds.map((d) => d.message)).toEqual([expect.stringMatching(/milvus dataset "vectors" .* worst-case RPO 1440 min exceeds 60 min/)]);
 });
 
+test("the policy pack denies a Milvus without TLS, on its port or to its store", async () => {
+  const resources = await analyzerResourcesOf((kit) => {
+    const site = new kit.lib.Site("onprem", { kind: "onprem", region: "pwa", country: "TH", role: "primary", kubeconfig: "k" });
+    new kit.k8s.apiextensions.CustomResource(
+      "plain",
+      {
+        apiVersion: "milvus.io/v1beta1",
+        kind: "Milvus",
+        metadata: { name: "plain", labels: { "waris.io/site": "onprem", "waris.io/data-class": "internal" } },
+        spec: { config: { minio: { useSSL: false } }, dependencies: { storage: { external: true } } },
+      },
+      { provider: site.kubernetesProvider },
+    );
+  });
+  const ds = (await evaluatePack(resources)).filter((d) => d.policyName === "waris-encryption-in-transit");
+  expect(ds.map((d) => d.message)).toEqual([
+    expect.stringMatching(/Milvus "plain": spec.config.common.security.tlsMode is undefined; set 1/),
+    expect.stringMatching(/Milvus "plain" reaches its object store without TLS/),
+  ]);
+});
+
 describe("MilvusPrimary refuses bad arguments", () => {
   const onprem = { name: "onprem", kind: "onprem" as const, region: "pwa", country: "TH", role: "primary" as const, hasObjectStore: true };
   const gcloud = { ...onprem, name: "gcloud", kind: "gcloud" as const, role: "standby" as const };
