@@ -7,7 +7,7 @@ import { Release } from "@pulumi/kubernetes/helm/v3/release";
 import { BackupSchedule, RecoveryReport, validateBackupScheduleArgs } from "./backup-schedule";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { DATASET_LABEL, DATASET_SIZE_ANNOTATION, DataClass, HelmChartRef, STORE_LABEL, placementLabels } from "./labels";
-import { ObjectStorageBucket } from "./object-storage-bucket";
+import { ObjectStorageBucket, validateObjectStorageBucketArgs } from "./object-storage-bucket";
 import { SharedCertificateAuthority } from "./pki";
 import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND } from "./recovery";
 import { isRegionInThailand } from "./residency";
@@ -29,6 +29,8 @@ export type MilvusMode = (typeof MILVUS_MODES)[number];
 const GRPC_PORT = 19530;
 /** Milvus's HTTP management port (health, metrics, the GC pause milvus-backup uses). */
 const MANAGEMENT_PORT = 9091;
+/** Days deleted segments stay recoverable in the data bucket (Milvus compacts and garbage-collects them itself). */
+const DATA_BUCKET_RETENTION_DAYS = 3;
 /** Where the TLS Secret is mounted in the Milvus pods. */
 const CERT_DIR = "/milvus/configs/cert";
 
@@ -88,6 +90,10 @@ export function validateMilvusPrimaryArgs(
   else if (!isRegionInThailand(site.kind, site.region) || site.country !== "TH") add("site", `"${site.name}" is outside Thailand`);
   else if (!site.hasObjectStore) add("site", `"${site.name}" has no S3-compatible object store; Milvus keeps its segments in the object store of its own site, so give the site an objectStore`);
   if (!backupSite.hasObjectStore) add("backupSite", `"${backupSite.name}" has no S3-compatible object store`);
+  // The data bucket is made by this component: its name is checked here, before anything is registered.
+  for (const p of validateObjectStorageBucketArgs(site, { bucket: args.dataBucket, dataset: "milvus", retentionDays: DATA_BUCKET_RETENTION_DAYS })) {
+    if (p.argument === "bucket") add("dataBucket", p.message);
+  }
   if (site.name === backupSite.name && args.dataBucket === args.backupBucket) add("backupBucket", `is the data bucket "${args.dataBucket}" on the same store; backups need their own bucket`);
   if (args.mode !== undefined && !(MILVUS_MODES as readonly string[]).includes(args.mode)) add("mode", `is ${show(args.mode)}; allowed: ${MILVUS_MODES.join(", ")}`);
   for (const [field, value] of [["dataSizeGiB", args.dataSizeGiB], ["etcdStorageGiB", args.etcdStorageGiB], ["memoryGiB", args.memoryGiB]] as const) {
@@ -180,8 +186,7 @@ export class MilvusPrimary extends pulumi.ComponentResource {
         bucket: args.dataBucket,
         dataset: name,
         dataClass: args.dataClass ?? "confidential",
-        // Milvus compacts and garbage-collects segments itself; deleted ones stay recoverable 3 days.
-        retentionDays: 3,
+        retentionDays: DATA_BUCKET_RETENTION_DAYS,
         retainOnDelete: true,
       },
       parent,

@@ -149,13 +149,14 @@ test("the policy pack denies a Milvus without TLS, on its port or to its store",
 describe("MilvusPrimary refuses bad arguments", () => {
   const onprem = { name: "onprem", kind: "onprem" as const, region: "pwa", country: "TH", role: "primary" as const, hasObjectStore: true };
   const gcloud = { ...onprem, name: "gcloud", kind: "gcloud" as const, role: "standby" as const };
-  const ok = { dataBucket: "d", backupBucket: "b" };
+  const ok = { dataBucket: "vectors-data", backupBucket: "vectors-backups" };
   const messages = (...a: Parameters<typeof validateMilvusPrimaryArgs>) => validateMilvusPrimaryArgs(...a).map((p) => `${p.argument}: ${p.message}`);
   test("the baseline is valid", () => expect(messages(onprem, gcloud, ok)).toEqual([]));
   test("a site without its own object store", () =>
     expect(messages({ ...onprem, hasObjectStore: false }, gcloud, ok)).toEqual([expect.stringMatching(/^site: "onprem" has no S3-compatible object store; Milvus keeps its segments/)]));
   test("a cloud site", () => expect(messages({ ...onprem, kind: "aws", region: "ap-southeast-7" }, gcloud, ok)[0]).toMatch(/Milvus runs on the onprem\/gcloud Kubernetes sites/));
-  test("backups in the data bucket", () => expect(messages(onprem, onprem, { dataBucket: "d", backupBucket: "d" })).toEqual([expect.stringMatching(/^backupBucket: is the data bucket "d" on the same store/)]));
+  test("a data bucket name S3 refuses", () => expect(messages(onprem, gcloud, { ...ok, dataBucket: "Vectors_Data" })).toEqual([expect.stringMatching(/^dataBucket: is "Vectors_Data"; an S3 bucket name is 3-63 lowercase/)]));
+  test("backups in the data bucket", () => expect(messages(onprem, onprem, { dataBucket: "vectors", backupBucket: "vectors" })).toEqual([expect.stringMatching(/^backupBucket: is the data bucket "vectors" on the same store/)]));
   test("a bad cron, zero retention, a bad mode, an impossible size", () =>
     expect(messages(onprem, gcloud, { ...ok, backupSchedule: "hourly", backupRetentionDays: 0, mode: "mesh" as never, memoryGiB: 0.5 })).toEqual([
       expect.stringMatching(/^mode: is "mesh"; allowed: standalone, cluster/),
