@@ -149,14 +149,15 @@ let milvus: MilvusPrimary | undefined;
 if (config.milvus) {
   const { backupBucket, backupSchedule, backupRetentionDays, ...rest } = config.milvus;
   const backupSite = sites[config.backupSite!]!;
+  // The job deletes thinned and expired backups itself. Deleted versions (and the lock on new ones) last
+  // only as long as every backup is kept anyway: longer, and hourly backups would pile up as versions.
+  const everyBackupDays = Math.ceil(rest.keepEveryBackupForHours / 24);
   const bucket = new ObjectStorageBucket("milvus-backups", {
     site: backupSite,
     bucket: backupBucket,
     dataset: "waris-milvus",
-    // The job deletes thinned and expired backups itself. Deleted versions (and the lock on new ones) last
-    // only as long as every backup is kept anyway: longer, and hourly backups would pile up as versions.
-    retentionDays: Math.ceil(rest.keepEveryBackupForHours / 24),
-    objectLockDays: Math.min(config.backups.objectLockDays, Math.ceil(rest.keepEveryBackupForHours / 24)),
+    retentionDays: everyBackupDays,
+    objectLockDays: Math.min(config.backups.objectLockDays, everyBackupDays),
   });
   milvus = new MilvusPrimary(
     "waris-milvus",

@@ -7,7 +7,7 @@ import { DatabaseCluster } from "@pulumi/digitalocean/databaseCluster";
 import { DatabaseReplica } from "@pulumi/digitalocean/databaseReplica";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { DATASET_TAG, DataClass, LAG_ALERT_FOR_TAG, REPLICA_OF_TAG, placementTags } from "./labels";
-import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, DIGITALOCEAN_BACKUP_DAYS, RDS_LOG_UPLOAD_MINUTES, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes } from "./recovery";
+import { AZURE_REPLICATION_DELAY_METRIC, DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, DIGITALOCEAN_BACKUP_DAYS, RDS_LOG_UPLOAD_MINUTES, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes } from "./recovery";
 import { describeThaiRegions, isRegionInThailand } from "./residency";
 import { Site, SiteSpec } from "./site";
 
@@ -313,8 +313,7 @@ export class ManagedPostgres extends pulumi.ComponentResource {
               {
                 criterionType: "StaticThresholdCriterion",
                 name: "replication-delay",
-                // The metric the policy pack's lag-alert rule looks for on Azure replicas.
-                metricName: "physical_replication_delay_in_seconds",
+                metricName: AZURE_REPLICATION_DELAY_METRIC,
                 operator: "GreaterThan",
                 threshold: args.replicationLagTargetSeconds ?? 60,
                 timeAggregation: "Maximum",

@@ -270,5 +270,8 @@ export function postgresDurationToMinutes(value: string): number {
 /** How often Amazon RDS ships transaction logs to its point-in-time-recovery store, minutes. */
 export const RDS_LOG_UPLOAD_MINUTES = 5;
 
+/** The Azure Monitor metric of a flexible-server read replica's lag, seconds: what lag alerts watch. */
+export const AZURE_REPLICATION_DELAY_METRIC = "physical_replication_delay_in_seconds";
+
 /** Days DigitalOcean keeps the backups (and point-in-time recovery) of a managed database; fixed by the service. */
 export const DIGITALOCEAN_BACKUP_DAYS = 7;

@@ -5,6 +5,7 @@
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
 import {
+  AZURE_REPLICATION_DELAY_METRIC,
   CronSchedule,
   DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND,
   STANDBY_PROMOTION_MINUTES,
@@ -13,9 +14,6 @@ import {
 } from "../components/recovery";
 import { LAG_ALERT_FOR_TAG } from "../components/labels";
 import { AZURE_POSTGRES_SERVER, DO_DATABASE_CLUSTER, Dataset, collectDatasets } from "./datasets";
-
-/** The Azure Monitor metric of a flexible server read replica's lag, seconds. */
-const AZURE_REPLICATION_DELAY_METRIC = "physical_replication_delay_in_seconds";
 import { list, str } from "./placement";
 
 /** Config of {@link recoveryObjectivesPolicy}. */
