@@ -168,7 +168,7 @@ export class ManagedPostgres extends pulumi.ComponentResource {
     this.rtoMinutes =
       replicas > 0 || args.multiAz !== false
         ? STANDBY_PROMOTION_MINUTES
-        : estimatedRtoMinutes({ datasetSizeGiB: args.allocatedStorageGiB ?? 100, restoreThroughputMiBPerSecond: args.restoreThroughputMiBPerSecond ?? DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND });
+        : estimatedRtoMinutes({ datasetSizeGiB: args.allocatedStorageGiB ?? (kind === "azure" ? 128 : 100), restoreThroughputMiBPerSecond: args.restoreThroughputMiBPerSecond ?? DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND });
     const built = kind === "aws" ? this.rds(name, args) : kind === "azure" ? this.azureFlexibleServer(name, args) : this.digitaloceanCluster(name, args);
     this.endpoint = built.endpoint;
     this.replicaEndpoints = built.replicaEndpoints;

@@ -357,6 +357,19 @@ export interface MilvusBackupConfigArgs {
  */
 export function milvusBackupConfig(c: MilvusBackupConfigArgs): string {
   const q = JSON.stringify;
+  // The backup store's keys are the data store's with a `backup` prefix (`address` → `backupAddress`).
+  const store = (prefix: "" | "backup", s: MilvusBackupStore): string[] =>
+    Object.entries({
+      storageType: q("minio"),
+      address: q(s.host),
+      port: String(s.port),
+      region: q(s.region ?? "us-east-1"),
+      accessKeyID: q(s.accessKeyId),
+      secretAccessKey: q(s.secretAccessKey),
+      useSSL: "true",
+      bucketName: q(s.bucket),
+      rootPath: q(c.rootPath),
+    }).map(([key, value]) => `  ${prefix ? prefix + key[0]!.toUpperCase() + key.slice(1) : key}: ${value}`);
   return [
     "log:",
     "  level: info",
@@ -371,24 +384,8 @@ export function milvusBackupConfig(c: MilvusBackupConfigArgs): string {
     `  caCertPath: "/app/configs/ca.crt"`,
     `  serverName: ${q(c.host)}`,
     "minio:",
-    `  storageType: "minio"`,
-    `  address: ${q(c.dataStore.host)}`,
-    `  port: ${c.dataStore.port}`,
-    `  region: ${q(c.dataStore.region ?? "us-east-1")}`,
-    `  accessKeyID: ${q(c.dataStore.accessKeyId)}`,
-    `  secretAccessKey: ${q(c.dataStore.secretAccessKey)}`,
-    "  useSSL: true",
-    `  bucketName: ${q(c.dataStore.bucket)}`,
-    `  rootPath: ${q(c.rootPath)}`,
-    `  backupStorageType: "minio"`,
-    `  backupAddress: ${q(c.backupStore.host)}`,
-    `  backupPort: ${c.backupStore.port}`,
-    `  backupRegion: ${q(c.backupStore.region ?? "us-east-1")}`,
-    `  backupAccessKeyID: ${q(c.backupStore.accessKeyId)}`,
-    `  backupSecretAccessKey: ${q(c.backupStore.secretAccessKey)}`,
-    "  backupUseSSL: true",
-    `  backupBucketName: ${q(c.backupStore.bucket)}`,
-    `  backupRootPath: ${q(c.rootPath)}`,
+    ...store("", c.dataStore),
+    ...store("backup", c.backupStore),
     `  crossStorage: ${q(String(c.crossStorage))}`,
     "backup:",
     "  gcPause:",
