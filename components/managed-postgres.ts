@@ -80,6 +80,11 @@ const MANAGED_KINDS = ["aws", "azure", "digitalocean"] as const;
 /** Storage sizes an Azure flexible server can have, GiB. */
 export const AZURE_POSTGRES_STORAGE_GIB = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767] as const;
 
+/** Storage of a managed database, GiB: as given, else the cloud's default (DigitalOcean's size sets its own; 100 stands in for estimates). */
+function storageGiB(kind: string, args: Pick<ManagedPostgresArgs, "allocatedStorageGiB">): number {
+  return args.allocatedStorageGiB ?? (kind === "azure" ? 128 : 100);
+}
+
 const whole = (n: unknown, min: number, max = Infinity): boolean => typeof n === "number" && Number.isInteger(n) && n >= min && n <= max;
 
 /** What {@link validateManagedPostgresArgs} needs besides the site: which of the cloud-specific inputs are given. */
@@ -115,7 +120,7 @@ export function validateManagedPostgresArgs(site: SiteSpec, args: ManagedPostgre
   if (kind === "digitalocean" && args.backupRetentionDays !== DIGITALOCEAN_BACKUP_DAYS) {
     add("backupRetentionDays", `is ${show(args.backupRetentionDays)}; DigitalOcean keeps backups ${DIGITALOCEAN_BACKUP_DAYS} days, fixed: set ${DIGITALOCEAN_BACKUP_DAYS} to accept that (longer retention needs dumps to a Thai store, which this component does not make)`);
   }
-  const storage = args.allocatedStorageGiB ?? (kind === "azure" ? 128 : 100);
+  const storage = storageGiB(kind, args);
   if (kind === "aws" && !whole(storage, 20)) add("allocatedStorageGiB", `is ${show(storage)}; at least 20 GiB`);
   if (kind === "azure" && !(AZURE_POSTGRES_STORAGE_GIB as readonly number[]).includes(storage)) add("allocatedStorageGiB", `is ${show(storage)}; an Azure flexible server has ${AZURE_POSTGRES_STORAGE_GIB.join(", ")} GiB`);
   if (kind === "digitalocean" && args.allocatedStorageGiB !== undefined && !whole(args.allocatedStorageGiB, 10)) add("allocatedStorageGiB", `is ${show(args.allocatedStorageGiB)}; a whole number of GiB, at least 10`);
@@ -168,7 +173,7 @@ export class ManagedPostgres extends pulumi.ComponentResource {
     this.rtoMinutes =
       replicas > 0 || args.multiAz !== false
         ? STANDBY_PROMOTION_MINUTES
-        : estimatedRtoMinutes({ datasetSizeGiB: args.allocatedStorageGiB ?? (kind === "azure" ? 128 : 100), restoreThroughputMiBPerSecond: args.restoreThroughputMiBPerSecond ?? DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND });
+        : estimatedRtoMinutes({ datasetSizeGiB: storageGiB(kind, args), restoreThroughputMiBPerSecond: args.restoreThroughputMiBPerSecond ?? DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND });
     const built = kind === "aws" ? this.rds(name, args) : kind === "azure" ? this.azureFlexibleServer(name, args) : this.digitaloceanCluster(name, args);
     this.endpoint = built.endpoint;
     this.replicaEndpoints = built.replicaEndpoints;
@@ -178,7 +183,7 @@ export class ManagedPostgres extends pulumi.ComponentResource {
   private rds(name: string, args: ManagedPostgresArgs): { endpoint: pulumi.Output<string>; replicaEndpoints: pulumi.Output<string>[] } {
     const o = { parent: this, provider: args.site.awsProvider };
     const version = args.engineVersion ?? "17";
-    const storage = args.allocatedStorageGiB ?? 100;
+    const storage = storageGiB("aws", args);
     const tags = { ...placementTags(args.site.spec.name, args.dataClass ?? "confidential"), [DATASET_TAG]: name };
     const parameters = new rds.ParameterGroup(
       name,
@@ -258,7 +263,7 @@ export class ManagedPostgres extends pulumi.ComponentResource {
       resourceGroupName: args.resourceGroupName!,
       location: args.site.spec.region,
       sku: { name: args.instanceClass ?? "Standard_D4ds_v5", tier: "GeneralPurpose" },
-      storage: { storageSizeGB: args.allocatedStorageGiB ?? 128, autoGrow: "Enabled" },
+      storage: { storageSizeGB: storageGiB("azure", args), autoGrow: "Enabled" },
       // Private access only: the servers live in a delegated subnet, reached through the private DNS zone.
       network: { publicNetworkAccess: "Disabled", delegatedSubnetResourceId: args.delegatedSubnetId, privateDnsZoneArmResourceId: args.privateDnsZoneId },
       // Service-managed keys: AES-256 at rest, as for every flexible server; stated so the pack can see it.
