@@ -1,12 +1,13 @@
 /**
- * Another team's view: the packed tarball installed into a fresh project (dependencies from this
- * repository's npm cache, no network), a program using the components type-checked with tsc and run
- * under mocks with the policy pack.
+ * Another team's view: the packed tarball installed into a fresh project (its dependencies from this
+ * repository's lock file and the npm cache that `npm ci` filled, never the network), a program using
+ * the components type-checked with tsc and run under mocks with the policy pack.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, realpathSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { installOffline } from "./offline-install";
 
 const root = path.resolve(__dirname, "..");
 const bin = (name: string): string => path.join(root, "node_modules", ".bin", name);
@@ -56,7 +57,6 @@ describe("the npm package, as another team installs and uses it", () => {
     tarball = path.join(work, packed[0]!.filename);
     execFileSync("mkdir", ["-p", consumer]);
     const sdkVersion = (require(path.join(root, "node_modules", "@pulumi", "pulumi", "package.json")) as { version: string }).version;
-    writeFileSync(path.join(consumer, "package.json"), JSON.stringify({ name: "team-program", private: true, dependencies: { "@waris/hybrid-infra": `file:${tarball}`, "@pulumi/pulumi": sdkVersion } }));
     writeFileSync(path.join(consumer, "Pulumi.yaml"), "name: team-program\nruntime: nodejs\n");
     writeFileSync(
       path.join(consumer, "Pulumi.dev.yaml"),
@@ -67,8 +67,8 @@ describe("the npm package, as another team installs and uses it", () => {
       JSON.stringify({ compilerOptions: { strict: true, module: "nodenext", moduleResolution: "nodenext", target: "ES2022", skipLibCheck: true, noEmit: true, types: [] }, files: ["index.ts"] }),
     );
     writeFileSync(path.join(consumer, "index.ts"), CONSUMER_PROGRAM);
-    // Offline: everything comes from the npm cache that `npm ci` filled for this repository.
-    execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"], { cwd: consumer, stdio: "pipe", timeout: 180000 });
+    // Offline, from nothing but what `npm ci` of this repository fetched (see offline-install.ts).
+    installOffline(root, consumer, tarball, { "@pulumi/pulumi": sdkVersion });
   }, 240000);
 
   test("the tarball holds the built library, its types, README and CHANGELOG only", () => {
