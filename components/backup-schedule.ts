@@ -9,6 +9,7 @@ import { BARMAN_CLOUD_PLUGIN } from "./postgres-cluster";
 import {
   CronSchedule,
   DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND,
+  countCoveringDays,
   estimatedRtoMinutes,
   longestGapMinutes,
   parseCron,
@@ -263,7 +264,9 @@ export class BackupSchedule extends pulumi.ComponentResource {
             schedule: args.schedule,
             storageName: storage.name,
             type: "physical",
-            retention: { type: "days", count: args.retentionDays, deleteFromStorage: true },
+            // Percona keeps backups by count only (CRD 1.22.0: retention.type enum ["count"]): keep as many
+            // as the schedule takes in the retention period.
+            retention: { type: "count", count: countCoveringDays(args.retentionDays!, cron!), deleteFromStorage: true },
           },
         ],
       };

@@ -11,13 +11,25 @@ import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, STANDBY_PROMOTION_MINUTES, e
 import { isRegionInThailand } from "./residency";
 import { KUBECONFIG_SITE_KINDS, Site } from "./site";
 
-/** Pinned Percona Server for MongoDB operator chart (repository `https://percona.github.io/percona-helm-charts/`). */
-export const PSMDB_OPERATOR_CHART: HelmChartRef = { repo: "https://percona.github.io/percona-helm-charts/", chart: "psmdb-operator", version: "1.23.1" };
+/**
+ * Pinned Percona Server for MongoDB operator chart (repository `https://percona.github.io/percona-helm-charts/`).
+ * 1.22.0 is the newest release (tag `psmdb-operator-1.22.0`; no 1.23 chart or operator is released);
+ * the CRs' `crVersion` is the same operator version.
+ */
+export const PSMDB_OPERATOR_CHART: HelmChartRef = { repo: "https://percona.github.io/percona-helm-charts/", chart: "psmdb-operator", version: "1.22.0" };
 
-/** Images of the replica set. */
+/**
+ * Images of the replica set: the ones Percona certifies for operator 1.22.0 (release notes of Percona
+ * Operator for MongoDB 1.22.0, "Percona certified images").
+ */
 export const MONGO_IMAGES = {
   /** Percona Server for MongoDB. */
-  mongod: "percona/percona-server-mongodb:8.0.12-4",
+  mongod: "percona/percona-server-mongodb:8.0.17-6",
+  /**
+   * Percona Backup for MongoDB: the CRD requires `spec.backup.image` even when backups are off (the
+   * operator runs the pbm-agent sidecar from it).
+   */
+  backup: "percona/percona-backup-mongodb:2.11.0",
   /** Prometheus exporter; `--compatible-mode` keeps the classic metric names the alerts use. */
   exporter: "percona/mongodb_exporter:0.44.0",
 } as const;
@@ -245,7 +257,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
               },
             ],
             sharding: { enabled: false },
-            backup: active && args.backup ? args.backup : { enabled: false },
+            backup: { image: MONGO_IMAGES.backup, ...(active && args.backup ? args.backup : { enabled: false }) },
           },
         },
         { ...o, dependsOn: [...operator, ...secrets] },

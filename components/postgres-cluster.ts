@@ -424,7 +424,8 @@ export class PostgresCluster extends pulumi.ComponentResource {
         repositoryOpts: { repo: POSTGRES_CHARTS.cloudnativePg.repo },
         chart: POSTGRES_CHARTS.cloudnativePg.chart,
         version: POSTGRES_CHARTS.cloudnativePg.version,
-        values: { commonLabels: labels, monitoring: { podMonitorEnabled: true } },
+        // The chart has no commonLabels (values.yaml of cloudnative-pg 0.26.0): its pods take podLabels.
+        values: { podLabels: labels, monitoring: { podMonitorEnabled: true } },
         atomic: true,
       },
       opts,
@@ -437,7 +438,8 @@ export class PostgresCluster extends pulumi.ComponentResource {
         repositoryOpts: { repo: POSTGRES_CHARTS.barmanCloud.repo },
         chart: POSTGRES_CHARTS.barmanCloud.chart,
         version: POSTGRES_CHARTS.barmanCloud.version,
-        values: { customLabels: labels },
+        // plugin-barman-cloud 0.4.0 reads podLabels (templates/deployment.yaml); customLabels is no value of it.
+        values: { podLabels: labels },
         atomic: true,
       },
       { ...opts, dependsOn: [certManager, operator] },

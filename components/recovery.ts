@@ -275,3 +275,37 @@ export const AZURE_REPLICATION_DELAY_METRIC = "physical_replication_delay_in_sec
 
 /** Days DigitalOcean keeps the backups (and point-in-time recovery) of a managed database; fixed by the service. */
 export const DIGITALOCEAN_BACKUP_DAYS = 7;
+
+/**
+ * The shortest time, in minutes, between two consecutive runs of a schedule (over the same four-year
+ * window as {@link longestGapMinutes}); Infinity when it fires at most once.
+ */
+export function shortestGapMinutes(schedule: CronSchedule): number {
+  const times: number[] = [];
+  for (const h of [...schedule.hours].sort((a, b) => a - b)) for (const m of [...schedule.minutes].sort((a, b) => a - b)) times.push(h * 60 + m);
+  let previous: number | undefined;
+  let shortest = Infinity;
+  for (let day = 0; day < WINDOW_DAYS; day++) {
+    if (!firesOnDay(schedule, new Date(WINDOW_START + day * MINUTES_PER_DAY * 60000))) continue;
+    for (const t of times) {
+      const at = day * MINUTES_PER_DAY + t;
+      if (previous !== undefined) shortest = Math.min(shortest, at - previous);
+      previous = at;
+    }
+  }
+  return shortest;
+}
+
+/**
+ * Retention by count (the only kind the Percona operator has: `retention.type: count`, CRD 1.22.0)
+ * expressed in days: with backups at least `shortestGapMinutes` apart, keeping `count` of them covers
+ * at least `(count - 1)` such gaps back from the newest.
+ */
+export function daysCoveredByCount(count: number, schedule: CronSchedule): number {
+  return ((count - 1) * shortestGapMinutes(schedule)) / MINUTES_PER_DAY;
+}
+
+/** The fewest backups of `schedule` to keep so that they cover `days` ({@link daysCoveredByCount}). */
+export function countCoveringDays(days: number, schedule: CronSchedule): number {
+  return Math.ceil((days * MINUTES_PER_DAY) / shortestGapMinutes(schedule)) + 1;
+}

@@ -5,7 +5,7 @@
  */
 import type { PolicyResource } from "@pulumi/policy";
 import { DATASET_LABEL, BACKUP_OF_LABEL, DATASET_SIZE_ANNOTATION, DATASET_SIZE_TAG, DATASET_TAG, REPLICA_OF_TAG, RETENTION_DAYS_ANNOTATION, STORE_LABEL } from "../components/labels";
-import { CronSchedule, DIGITALOCEAN_BACKUP_DAYS, RDS_LOG_UPLOAD_MINUTES, parseCron, postgresDurationToMinutes, quantityToGiB, retentionToDays } from "../components/recovery";
+import { CronSchedule, DIGITALOCEAN_BACKUP_DAYS, daysCoveredByCount, RDS_LOG_UPLOAD_MINUTES, parseCron, postgresDurationToMinutes, quantityToGiB, retentionToDays } from "../components/recovery";
 import { at, list, siteLabelOf, str } from "./placement";
 
 /** Kinds of dataset, which decide the retention they need. */
@@ -192,7 +192,19 @@ function mongoDatasets(resources: readonly PolicyResource[], cronJobs: Map<strin
         ...(backupOn ? tasks.map((t) => schedule(`backup task ${str(t, "name")}`, str(t, "schedule"), false)) : []),
         ...(cronJobs.get(id) ?? []).map((r) => schedule(`CronJob ${name(r)}`, str(r.props, "spec", "schedule"), false)),
       ];
-      const days = tasks.map((t) => at(t, "retention", "type") === "days" ? Number(at(t, "retention", "count")) : NaN).filter((n) => Number.isFinite(n));
+      // Percona retention is a count of backups (the only type its CRD allows); the days it covers follow
+      // from the task's schedule.
+      const days = tasks
+        .map((t) => {
+          const count = Number(at(t, "retention", "count"));
+          if (at(t, "retention", "type") !== "count" || !Number.isFinite(count)) return NaN;
+          try {
+            return daysCoveredByCount(count, parseCron(str(t, "schedule") ?? ""));
+          } catch {
+            return NaN;
+          }
+        })
+        .filter((n) => Number.isFinite(n));
       return {
         id,
         kind: "mongodb" as const,

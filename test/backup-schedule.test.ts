@@ -177,7 +177,7 @@ describe("BackupSchedule methods and guarantees", () => {
       enabled: true,
       storages: { gcloud: { type: "s3", s3: { bucket: "waris-prod-mongo", region: "th-bangkok-1", endpointUrl: "https://s3.gdcc.go.th", credentialsSecret: "mongo-backup", serverSideEncryption: { sseAlgorithm: "AES256" } } } },
       pitr: { enabled: true, oplogSpanMin: 10, compressionType: "gzip" },
-      tasks: [{ name: "full", enabled: true, schedule: "0 3 * * *", storageName: "gcloud", type: "physical", retention: { type: "days", count: 30, deleteFromStorage: true } }],
+      tasks: [{ name: "full", enabled: true, schedule: "0 3 * * *", storageName: "gcloud", type: "physical", retention: { type: "count", count: 31, deleteFromStorage: true } }],
     });
   });
 

@@ -46,7 +46,7 @@ describe("MongoReplicaSet in prod", () => {
       enabled: true,
       pitr: { enabled: true, oplogSpanMin: 10 },
       storages: { gcloud: { type: "s3", s3: { bucket: "waris-prod-mongodb", endpointUrl: "https://s3.gdcc.go.th", credentialsSecret: "waris-mongo-backup", serverSideEncryption: { sseAlgorithm: "AES256" } } } },
-      tasks: [{ schedule: "0 3 * * *", retention: { type: "days", count: 30 } }],
+      tasks: [{ schedule: "0 3 * * *", retention: { type: "count", count: 31 } }],
     });
     expect(run.outputs["mongoReplicaSet"]).toMatchObject({ rpoMinutes: 10, rtoMinutes: 15 });
   });

@@ -328,6 +328,18 @@ describe("waris-backup-retention and waris-replication-lag-alerts", () => {
     ]);
   });
 
+  test("MongoDB retention is a count of backups (Percona's only kind); the days it covers follow from the schedule", async () => {
+    const mongo = (count: number, schedule: string) => (kit: Kit, s: Record<keyof typeof SITE_ARGS, SiteObj>) => {
+      cr(kit, s.onprem, "psmdb.percona.com/v1", "PerconaServerMongoDB", "docs", {
+        backup: { enabled: true, pitr: { enabled: true, oplogSpanMin: 10 }, tasks: [{ name: "full", enabled: true, schedule, retention: { type: "count", count, deleteFromStorage: true } }] },
+      }, { "waris.io/dataset": "docs" });
+    };
+    const retention = async (count: number, schedule: string) => of(await diagnostics(mongo(count, schedule)), "waris-backup-retention").map((d) => d.message);
+    // 31 daily backups span 30 days; 31 backups every 12 hours only 15.
+    expect(await retention(31, "0 3 * * *")).toEqual([]);
+    expect(await retention(31, "0 3,15 * * *")).toEqual([expect.stringMatching(/mongodb dataset "docs" .* keeps backups 15 days; keep them at least 30 days/)]);
+  });
+
   test("deny a standby without a lag alert", async () => {
     const ds = await diagnostics((kit, s) => {
       pgCluster(kit, s.onprem, "pg-onprem", "pg-onprem", "pg-gcloud");
