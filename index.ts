@@ -19,6 +19,9 @@ import { Site } from "./components/site";
 import { readStackConfig } from "./stack/config";
 
 const config = readStackConfig();
+// Every datastore and the inference cluster take their site from the failover model, never from
+// activeSite directly (components/failover.ts).
+const roles = config.roles;
 
 const sites: Record<string, Site> = {};
 for (const spec of config.sites) {
@@ -50,7 +53,7 @@ if (config.postgres) {
     {
       ...pg,
       sites: dataSites,
-      activeSite: config.activeSite,
+      roles,
       backupSite,
       rpoMinutes: config.recovery.rpoMinutes,
       replicationLagTargetSeconds: config.recovery.replicationLagTargetSeconds,
@@ -63,9 +66,9 @@ if (config.postgres) {
       kind: "postgresql",
       dataset: postgres.dataset,
       // Base backups are taken where the primary is; failover moves them with it.
-      site: sites[config.activeSite]!,
+      site: sites[roles.primarySite]!,
       namespace: postgres.namespace,
-      postgresCluster: postgres.clusterNames[config.activeSite]!,
+      postgresCluster: postgres.clusterNames[roles.primarySite]!,
       schedule: config.backups.postgresFullBackupSchedule,
       retentionDays: pg.backupRetentionDays ?? 30,
       continuousArchiveMinutes: postgres.rpoMinutes,
@@ -92,7 +95,7 @@ if (config.mongodb) {
   const schedule = new BackupSchedule("waris-mongo-full", {
     kind: "mongodb",
     dataset: "waris-mongo",
-    site: sites[config.activeSite]!,
+    site: sites[roles.primarySite]!,
     schedule: mongo.backupSchedule,
     retentionDays: mongo.backupRetentionDays,
     continuousArchiveMinutes: mongo.pitrMinutes,
@@ -114,7 +117,7 @@ if (config.mongodb) {
     {
       ...mongo,
       sites: dataSites,
-      activeSite: config.activeSite,
+      activeSite: roles.primarySite,
       backup: schedule.perconaBackupSpec,
       backupSite,
       backupCredentialsSecret: "waris-mongo-backup",
@@ -140,7 +143,7 @@ if (config.redis) {
   });
   redis = new RedisPrimary(
     "waris-redis",
-    { ...sizes, site: sites[config.activeSite]!, password, backupSite, backupBucket, backupRetentionDays, restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond },
+    { ...sizes, site: sites[roles.primarySite]!, password, backupSite, backupBucket, backupRetentionDays, restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond },
     { dependsOn: [bucket] },
   );
 }
@@ -163,7 +166,7 @@ if (config.milvus) {
     "waris-milvus",
     {
       ...rest,
-      site: sites[config.activeSite]!,
+      site: sites[roles.primarySite]!,
       backupSite,
       backupBucket,
       backupSchedule,
@@ -205,14 +208,21 @@ if (config.inference) {
     ...inf,
     sites: servingSites.map((s) => sites[s]!),
     pools: servingSites.map((s) => gpuPools[pools[s]!]!),
-    activeSite: config.activeSite,
+    activeSite: roles.servingSite,
     apiKey,
     modelStore: store ? sites[store] : undefined,
   });
 }
 
-/** Which site is primary now; flip `activeSite` and run `pulumi up` to fail over or back. */
-export const activeSite = config.activeSite;
+/** Which site holds the primary copies now (see `npm run runbook` to move it). */
+export const activeSite = roles.primarySite;
+
+/** The failover situation and each data site's role in it (components/failover.ts). */
+export const failover = {
+  procedure: roles.situation.procedure ? `${roles.situation.procedure.procedure} ${roles.situation.procedure.phase}` : "none",
+  servingSite: roles.servingSite,
+  roles: Object.fromEntries(Object.values(roles.bySite).map((r) => [r.site, { role: r.role, follows: r.follows, generation: r.generation, condition: r.condition, ...(r.frozen ? { unchanged: true } : {}) }])),
+};
 
 /** Every site with its current role. */
 export const siteRoles = config.sites.map((s) => ({ name: s.name, kind: s.kind, region: s.region, country: s.country, role: s.role }));

@@ -9,6 +9,7 @@ import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, STANDBY_PROMOTION_MINUTES, e
 import { isRegionInThailand } from "./residency";
 import { IssuedCertificate, SharedCertificateAuthority } from "./pki";
 import { KUBECONFIG_SITE_KINDS, Site } from "./site";
+import type { SiteDatastoreRole, SiteRoles } from "./failover";
 
 /** Pinned charts installed on every database site. */
 export const POSTGRES_CHARTS: Readonly<Record<"cloudnativePg" | "barmanCloud" | "certManager", HelmChartRef>> = {
@@ -23,6 +24,9 @@ export const POSTGRES_CHARTS: Readonly<Record<"cloudnativePg" | "barmanCloud" | 
 /** Name of the Barman Cloud plugin in a cluster's `spec.plugins`. */
 export const BARMAN_CLOUD_PLUGIN = "barman-cloud.cloudnative-pg.io";
 
+/** CloudNativePG's fencing annotation: a JSON list of instance names, `["*"]` for all (docs/src/fencing.md). */
+export const FENCED_INSTANCES_ANNOTATION = "cnpg.io/fencedInstances";
+
 /** Namespace of the CloudNativePG operator and the Barman Cloud plugin (the plugin must share it). */
 export const CNPG_OPERATOR_NAMESPACE = "cnpg-system";
 
@@ -30,22 +34,13 @@ export const CNPG_OPERATOR_NAMESPACE = "cnpg-system";
 export interface PostgresClusterArgs {
   /** Database sites: one (no standby) or two (primary and standby); Kubernetes sites in Thailand. */
   readonly sites: readonly Site[];
-  /** Name of the site whose cluster is primary now. Flip it to fail over or back. */
-  readonly activeSite: string;
   /**
-   * Name of the site whose cluster was created empty (`initdb`); the other was cloned from it.
-   * Default: `activeSite`. Keep it fixed after the first deployment: bootstrap happens once.
+   * Each site's role, from the failover model (`deriveSiteRoles` of `components/failover.ts`; for a stack
+   * with no procedure under way, `steadyRoles(sites, activeSite)`). The clusters are rendered from it:
+   * CloudNativePG's distributed topology (`spec.replica.primary`), demotion and promotion with the
+   * demotion token, fencing of a returning site, and re-cloning into a new generation.
    */
-  readonly homeSite?: string;
-  /**
-   * Controlled switchover in progress from this site to `activeSite`. Without {@link promotionToken},
-   * the old primary is demoted and the new one waits as a replica; with it, the new one is promoted
-   * once it has replayed up to the token. Leave unset for a failover (the old primary site is gone)
-   * and in steady state.
-   */
-  readonly switchoverFrom?: string;
-  /** The demoted cluster's `status.demotionToken`, second step of a switchover. */
-  readonly promotionToken?: string;
+  readonly roles: SiteRoles;
   /** Site whose S3-compatible object store holds the WAL archive and base backups. */
   readonly backupSite: Site;
   /** Bucket in that store (created by the object-store component). */
@@ -95,7 +90,8 @@ const whole = (n: unknown, min: number): boolean => typeof n === "number" && Num
 
 /** Every problem with the arguments (pure: the stack configuration runs it before anything is registered). */
 export function validatePostgresClusterArgs(
-  args: Omit<PostgresClusterArgs, "sites" | "backupSite" | "appPassword"> & {
+  args: Omit<PostgresClusterArgs, "sites" | "backupSite" | "appPassword" | "roles"> & {
+    readonly roles: { readonly bySite: Readonly<Record<string, unknown>> };
     readonly sites: readonly { readonly name: string; readonly kind: string; readonly region: string; readonly country: string }[];
     readonly backupSite: { readonly name: string; readonly kind: string; readonly region: string; readonly country: string; readonly hasObjectStore: boolean };
   },
@@ -109,12 +105,8 @@ export function validatePostgresClusterArgs(
     if (!(KUBECONFIG_SITE_KINDS as readonly string[]).includes(s.kind)) add("sites", `site "${s.name}" is ${s.kind}; CloudNativePG runs on the onprem/gcloud Kubernetes sites (use the managed variants on clouds)`);
     if (s.country !== "TH" || !isRegionInThailand(s.kind as never, s.region)) add("sites", `site "${s.name}" (${s.kind} ${s.region}, ${s.country}) is outside Thailand; database sites must be in Thailand`);
   }
-  if (!names.includes(args.activeSite)) add("activeSite", `is ${show(args.activeSite)}, not a database site; allowed: ${names.join(", ")}`);
-  if (args.homeSite !== undefined && !names.includes(args.homeSite)) add("homeSite", `is ${show(args.homeSite)}, not a database site; allowed: ${names.join(", ")}`);
-  if (args.switchoverFrom !== undefined && (!names.includes(args.switchoverFrom) || args.switchoverFrom === args.activeSite)) {
-    add("switchoverFrom", `is ${show(args.switchoverFrom)}; it must name the other database site (${names.filter((n) => n !== args.activeSite).join(", ") || "none"})`);
-  }
-  if (args.promotionToken !== undefined && args.switchoverFrom === undefined) add("promotionToken", "is set without switchoverFrom; a token only completes a switchover");
+  const roleSites = Object.keys(args.roles.bySite).sort();
+  if (roleSites.join(",") !== [...names].sort().join(",")) add("roles", `cover the sites ${roleSites.join(", ") || "(none)"}; they must cover exactly the database sites ${names.join(", ")}`);
   if (names.length === 2) {
     for (const n of names) if (!args.replicationHosts?.[n]) add(`replicationHosts.${n}`, "is required with two sites: the other site replicates from this host");
   }
@@ -185,8 +177,11 @@ export class PostgresCluster extends pulumi.ComponentResource {
 
     const namespace = args.namespace ?? "waris-postgres";
     const siteNames = args.sites.map((s) => s.spec.name);
-    const home = args.homeSite ?? args.activeSite;
-    const clusterName = (site: string): string => `${name}-${site}`;
+    const roleOf = (site: string): SiteDatastoreRole => args.roles.bySite[site]!;
+    // A rebuilt site's cluster gets a new name: a new Cluster (new volumes, bootstrapped from the other
+    // site) and a new WAL archive path (the Barman serverName defaults to the cluster name), so the
+    // re-clone never meets the old archive ("Expected empty archive").
+    const clusterName = (site: string): string => (roleOf(site).generation === 1 ? `${name}-${site}` : `${name}-${site}-g${roleOf(site).generation}`);
     const storeName = `${name}-store`;
     const dataClass = args.dataClass ?? "confidential";
     const archiveTimeout = args.archiveTimeoutMinutes ?? 5;
@@ -201,7 +196,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
     this.objectStoreName = storeName;
     this.endpoint = `${name}.${namespace}.svc.cluster.local`;
     this.appSecretName = `${name}-app`;
-    this.activeSite = args.activeSite;
+    this.activeSite = args.roles.primarySite;
     this.clusterNames = Object.fromEntries(siteNames.map((s) => [s, clusterName(s)]));
     this.rpoMinutes = archiveTimeout;
     this.rtoMinutes = twoSites
@@ -271,7 +266,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
       );
 
       const other = siteNames.find((n) => n !== siteName);
-      const primary = this.primaryFor(siteName, args);
+      const role = roleOf(siteName);
       const externalCluster = (s: string) => ({
         name: clusterName(s),
         connectionParameters: { host: args.replicationHosts?.[s] ?? "", user: "streaming_replica", dbname: "postgres", sslmode: "verify-full" },
@@ -285,7 +280,14 @@ export class PostgresCluster extends pulumi.ComponentResource {
         {
           apiVersion: "postgresql.cnpg.io/v1",
           kind: "Cluster",
-          metadata: { name: clusterName(siteName), namespace: ns.metadata.name, labels },
+          metadata: {
+            name: clusterName(siteName),
+            namespace: ns.metadata.name,
+            labels,
+            // A site back from a loss is fenced before users or the other site reach it: CloudNativePG
+            // shuts every instance down and keeps the volumes (docs/src/fencing.md).
+            annotations: role.role === "fenced" ? { [FENCED_INSTANCES_ANNOTATION]: '["*"]' } : undefined,
+          },
           spec: {
             instances: args.instancesPerSite ?? 2,
             primaryUpdateStrategy: "unsupervised",
@@ -306,16 +308,21 @@ export class PostgresCluster extends pulumi.ComponentResource {
               ? { serverCASecret: `${name}-ca`, serverTLSSecret: `${name}-server`, clientCASecret: `${name}-ca`, replicationTLSSecret: `${name}-replication` }
               : undefined,
             plugins: [{ name: BARMAN_CLOUD_PLUGIN, isWALArchiver: true, parameters: { barmanObjectName: storeName } }],
+            // Only the home site's first cluster starts empty. Every other cluster (the standby at the first
+            // deployment, a rebuilt one) is cloned by pg_basebackup from the other site over the
+            // replication link: it needs no base backup in the archive (a recovery bootstrap would wait for
+            // the first scheduled one, cloudnative-pg issue 1313), and the webhook accepts a replica only
+            // with pg_basebackup or recovery (internal/webhook/v1/cluster_webhook.go, validateReplicaMode).
             bootstrap:
-              siteName === home
+              siteName === args.roles.homeSite && role.generation === 1
                 ? { initdb: { database: args.database ?? "waris", owner: args.owner ?? "waris", secret: { name: this.appSecretName } } }
-                : { recovery: { source: clusterName(home) } },
+                : { pg_basebackup: { source: clusterName(other!) } },
             replica: other
               ? {
                   self: clusterName(siteName),
-                  primary: clusterName(primary),
+                  primary: clusterName(role.follows),
                   source: clusterName(other),
-                  promotionToken: primary === siteName && args.switchoverFrom !== undefined ? args.promotionToken : undefined,
+                  promotionToken: role.promotionToken,
                 }
               : undefined,
             externalClusters: other ? [externalCluster(siteName), externalCluster(other)] : undefined,
@@ -361,16 +368,17 @@ export class PostgresCluster extends pulumi.ComponentResource {
         opts,
       );
 
-      // The name the applications use. On the active site it is the local primary; elsewhere, the
-      // active site's primary over the VPN. Flipping activeSite moves it.
-      const local = siteName === args.activeSite;
+      // The name the applications use. On the serving site it is the local primary; elsewhere, the
+      // serving site's primary over the VPN. A site that cannot be reached keeps what it had.
+      const serving = role.frozen ? role.follows : args.roles.servingSite;
+      const local = siteName === serving;
       new corev1.Service(
         `${name}-${siteName}-endpoint`,
         {
-          metadata: { name, namespace: ns.metadata.name, labels, annotations: { "waris.io/active-site": args.activeSite } },
+          metadata: { name, namespace: ns.metadata.name, labels, annotations: { "waris.io/active-site": serving } },
           spec: {
             type: "ExternalName",
-            externalName: local ? `${clusterName(siteName)}-rw.${namespace}.svc.cluster.local` : args.replicationHosts![args.activeSite]!,
+            externalName: local ? `${clusterName(siteName)}-rw.${namespace}.svc.cluster.local` : args.replicationHosts![serving]!,
             ports: [{ name: "postgres", port: 5432, targetPort: 5432 }],
           },
         },
@@ -390,14 +398,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
     });
   }
 
-  /**
-   * Which cluster a site's cluster should name as primary. Steady state and failover: the active site's.
-   * Switchover step 1 (no token yet): the old primary demotes itself and the new one keeps following it.
-   */
-  private primaryFor(site: string, args: PostgresClusterArgs): string {
-    if (args.switchoverFrom !== undefined && args.promotionToken === undefined && site === args.activeSite) return args.switchoverFrom;
-    return args.activeSite;
-  }
+
 
   private installOperators(prefix: string, siteName: string, opts: pulumi.CustomResourceOptions): pulumi.Resource[] {
     const labels = placementLabels(siteName, "none");

@@ -1,6 +1,7 @@
-// PostgreSQL on-prem with a G-Cloud standby; flip activeSite to fail over.
+// PostgreSQL on-prem with a G-Cloud standby. Roles come from the failover model: steady state here;
+// deriveSiteRoles() of a switchover, disaster or failback phase moves the primary (see npm run runbook).
 import * as pulumi from "@pulumi/pulumi";
-import { PostgresCluster } from "@waris/hybrid-infra";
+import { PostgresCluster, steadyRoles } from "@waris/hybrid-infra";
 import { backups } from "./object-storage-bucket";
 import { gcloud, onprem } from "./site";
 
@@ -10,8 +11,7 @@ export const postgres = new PostgresCluster(
   "waris-postgres",
   {
     sites: [onprem, gcloud],
-    activeSite: config.get("activeSite") ?? "onprem",
-    homeSite: "onprem",
+    roles: steadyRoles(["onprem", "gcloud"], config.get("activeSite") ?? "onprem"),
     backupSite: gcloud,
     backupBucket: backups.bucket,
     replicationHosts: { onprem: "pg.onprem.waris.internal", gcloud: "pg.gcloud.waris.internal" },

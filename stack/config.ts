@@ -10,6 +10,7 @@ import { GPU_MODEL_NAMES, MIG_PROFILES } from "../components/gpu-catalog";
 import { GPU_WORKLOADS, TAINT_EFFECTS, validateGpuNodePoolArgs } from "../components/gpu-node-pool";
 import { DATA_CLASSES } from "../components/labels";
 import { validatePostgresClusterArgs } from "../components/postgres-cluster";
+import { PROCEDURE_PHASES, deriveSiteRoles, promotionTokenProblem, validateSituation, type FailoverPhase, type FailoverProcedure, type FailoverSituation, type SiteRoles } from "../components/failover";
 import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, longestGapMinutes, parseCron } from "../components/recovery";
 import { GPU_MODELS } from "../components/gpu-catalog";
 import { PRECISION_BYTES, Precision, validateInferenceClusterArgs } from "../components/inference-cluster";
@@ -122,8 +123,6 @@ const postgresSchema = z.strictObject({
   cpu: z.string().min(1).optional(),
   memoryGiB: positiveWhole.optional(),
   archiveTimeoutMinutes: z.number().positive().optional(),
-  switchoverFrom: z.string().min(1).optional(),
-  promotionToken: z.string().min(1).optional(),
 });
 
 /** PostgreSQL settings as written in the stack file (`waris-hybrid:postgres`). */
@@ -202,6 +201,18 @@ const inferenceSchema = z.strictObject({
 /** Inference settings as written (`waris-hybrid:inference`). */
 export type InferenceSettings = z.infer<typeof inferenceSchema>;
 
+const failoverSchema = z.strictObject({
+  procedure: z.enum(Object.keys(PROCEDURE_PHASES) as [FailoverProcedure, ...FailoverProcedure[]]).optional(),
+  phase: z.enum([...new Set(Object.values(PROCEDURE_PHASES).flat())] as [FailoverPhase, ...FailoverPhase[]]).optional(),
+  from: z.string().min(1).optional(),
+  promotionToken: z.string().min(1).optional(),
+  conditions: z.record(z.string(), z.enum(["up", "isolated", "lost"])).optional(),
+  generations: z.record(z.string(), z.number().int()).optional(),
+});
+
+/** The failover situation as written (`waris-hybrid:failover`); see components/failover.ts. */
+export type FailoverSettings = z.infer<typeof failoverSchema>;
+
 const poolNameSchema = z.string().regex(SITE_NAME_PATTERN, "a pool name must be lowercase letters, digits and '-', start with a letter, at most 24 characters");
 
 /**
@@ -219,6 +230,7 @@ export const settingSchemas = {
   mongodb: mongodbSchema.optional(),
   redis: redisSchema.optional(),
   milvus: milvusSchema.optional(),
+  failover: failoverSchema.default({}),
 };
 
 /** Config keys of the non-secret settings (scalars are plain strings; the rest are objects). */
@@ -247,6 +259,8 @@ export interface StackSettings {
   readonly redis?: RedisSettings;
   /** Milvus, when the stack has it. */
   readonly milvus?: MilvusSettings;
+  /** The failover situation (procedure, phase, site conditions, generations); empty in steady state. */
+  readonly failover: FailoverSettings;
 }
 
 /** The data sites (primary and standby roles), in the order written. */
@@ -315,6 +329,41 @@ function gpuPoolsIssues(parsed: Partial<StackSettings>): Issue[] {
   return issues;
 }
 
+/**
+ * The failover situation the settings state: the data sites (the home primary first), `activeSite`, and
+ * `failover` (procedure, phase, from, promotion token, site conditions, generations).
+ */
+export function failoverSituation(settings: Pick<StackSettings, "sites" | "activeSite" | "failover">): FailoverSituation {
+  const { procedure, phase, from, promotionToken, conditions, generations } = settings.failover;
+  const home = homePrimary(settings.sites);
+  return {
+    sites: dataSiteNames(settings.sites),
+    activeSite: settings.activeSite,
+    ...(home ? { homeSite: home } : {}),
+    ...(procedure && phase && from ? { procedure: { procedure, phase, from, ...(promotionToken !== undefined ? { promotionToken } : {}) } } : {}),
+    ...(conditions ? { conditions } : {}),
+    ...(generations ? { generations } : {}),
+  };
+}
+
+/** The failover situation is one the model accepts (components/failover.ts, validateSituation). */
+function failoverIssues(parsed: Partial<StackSettings>): Issue[] {
+  if (!parsed.sites || parsed.activeSite === undefined || !parsed.failover || !parsed.sites[parsed.activeSite]) return [];
+  const f = parsed.failover;
+  if ((f.procedure || f.phase || f.from || f.promotionToken) && !(f.procedure && f.phase && f.from)) {
+    const missing = (["procedure", "phase", "from"] as const).filter((k) => !f[k]);
+    return [{ path: ["failover", missing[0]!], message: `is required with the other procedure settings: a procedure is stated by procedure, phase and from together` }];
+  }
+  // The model's paths (procedure.phase, conditions.onprem, ...) as stack keys (failover.phase, ...).
+  const keyOf = (path: string): string[] =>
+    path === "activeSite" ? ["activeSite"] : path === "homeSite" ? ["sites"] : ["failover", ...(path === "procedure" ? ["procedure"] : path.replace(/^procedure\./, "").split("."))];
+  const tokenProblem = f.promotionToken !== undefined ? promotionTokenProblem(f.promotionToken) : undefined;
+  return [
+    ...validateSituation(failoverSituation(parsed as StackSettings)).map((p) => ({ path: keyOf(p.path), message: p.message })),
+    ...(tokenProblem ? [{ path: ["failover", "promotionToken"], message: tokenProblem }] : []),
+  ];
+}
+
 /** PostgreSQL passes the component's own validator, with the sites, backup site and recovery targets it will get. */
 function postgresIssues(parsed: Partial<StackSettings>): Issue[] {
   const issues: Issue[] = [];
@@ -333,8 +382,7 @@ function postgresIssues(parsed: Partial<StackSettings>): Issue[] {
       const problems = validatePostgresClusterArgs({
         ...parsed.postgres,
         sites: dataSiteNames(sites).map((n) => ({ name: n, ...sites[n]! })),
-        activeSite: parsed.activeSite,
-        homeSite: homePrimary(sites),
+        roles: { bySite: Object.fromEntries(dataSiteNames(sites).map((n) => [n, n])) },
         backupSite: { name: backupSite!, ...backup, hasObjectStore: backup.objectStore !== undefined },
         rpoMinutes: parsed.recovery?.rpoMinutes,
         replicationLagTargetSeconds: parsed.recovery?.replicationLagTargetSeconds,
@@ -513,6 +561,7 @@ function recoveryIssues(parsed: Partial<StackSettings>): Issue[] {
 function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, stack: string): Issue[] {
   return [
     ...activeSiteIssues(parsed, rawSites),
+    ...failoverIssues(parsed),
     ...gpuPoolsIssues(parsed),
     ...postgresIssues(parsed),
     ...inferenceIssues(parsed, stack),
@@ -593,7 +642,7 @@ export interface StackConfig {
   /** GPU pools as written, keyed by pool name; each names its site. */
   readonly gpuPools: Readonly<Record<string, GpuPoolSettings>>;
   /** PostgreSQL, when configured: settings with the derived backup and home sites, and the password secret. */
-  readonly postgres?: PostgresSettings & { readonly backupSite: string; readonly homeSite: string; readonly appPassword: pulumi.Output<string> };
+  readonly postgres?: PostgresSettings & { readonly backupSite: string; readonly appPassword: pulumi.Output<string> };
   /** Backup settings, defaults applied. */
   readonly backups: BackupSettings;
   /** MongoDB, when configured. */
@@ -606,6 +655,8 @@ export interface StackConfig {
   readonly backupSite?: string;
   /** LLM inference, when configured, with its bearer token secret. */
   readonly inference?: InferenceSettings & { readonly apiKey: pulumi.Output<string> };
+  /** Every data site's role in the failover situation the stack states (components/failover.ts). */
+  readonly roles: SiteRoles;
   /** The validated settings as written (roles as configured, before `activeSite`). */
   readonly settings: StackSettings;
 }
@@ -823,7 +874,7 @@ export function readStackConfig(): StackConfig {
     };
   }
   const postgres = settings.postgres
-    ? { ...settings.postgres, backupSite: backupSiteName(settings)!, homeSite: homePrimary(settings.sites)!, appPassword: secret("postgresAppPassword") }
+    ? { ...settings.postgres, backupSite: backupSiteName(settings)!, appPassword: secret("postgresAppPassword") }
     : undefined;
-  return { stack, activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, mongodb: settings.mongodb, backupSite: backupSiteName(settings), redis: settings.redis && { ...settings.redis, password: secret("redisPassword") }, milvus: settings.milvus, inference: settings.inference && { ...settings.inference, apiKey: secret("inferenceApiKey") }, settings };
+  return { stack, roles: deriveSiteRoles(failoverSituation(settings)), activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, mongodb: settings.mongodb, backupSite: backupSiteName(settings), redis: settings.redis && { ...settings.redis, password: secret("redisPassword") }, milvus: settings.milvus, inference: settings.inference && { ...settings.inference, apiKey: secret("inferenceApiKey") }, settings };
 }

@@ -14,7 +14,7 @@ const bin = (name: string): string => path.join(root, "node_modules", ".bin", na
 
 const CONSUMER_PROGRAM = `
 import * as pulumi from "@pulumi/pulumi";
-import { BackupSchedule, GpuNodePool, InferenceCluster, ObjectStorageBucket, PostgresCluster, Site } from "@waris/hybrid-infra";
+import { BackupSchedule, GpuNodePool, InferenceCluster, ObjectStorageBucket, PostgresCluster, Site, steadyRoles } from "@waris/hybrid-infra";
 
 const config = new pulumi.Config();
 const hq = new Site("hq", { kind: "onprem", region: "pwa-region-5", country: "TH", role: "primary", kubeconfig: config.requireSecret("hqKubeconfig") });
@@ -26,7 +26,7 @@ const hqGpus = new GpuNodePool("hq-gpus", { site: hq, gpuModel: "H100", gpusPerN
 const drGpus = new GpuNodePool("dr-gpus", { site: dr, gpuModel: "A100", gpusPerNode: 2, workload: "inference", nodeNames: ["dr-gpu-1"] });
 const bucket = new ObjectStorageBucket("team-db-backups", { site: dr, bucket: "team-db-backups", dataset: "team-db", retentionDays: 30, objectLockDays: 7 });
 const db = new PostgresCluster("team-db", {
-  sites: [hq, dr], activeSite: "hq", backupSite: dr, backupBucket: "team-db-backups",
+  sites: [hq, dr], roles: steadyRoles(["hq", "dr"], "hq"), backupSite: dr, backupBucket: "team-db-backups",
   replicationHosts: { hq: "db.hq.team.internal", dr: "db.dr.team.internal" },
   appPassword: config.requireSecret("dbPassword"), storageSizeGiB: 50,
 }, { dependsOn: [bucket] });

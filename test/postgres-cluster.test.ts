@@ -1,5 +1,5 @@
 import type { RecordedResource } from "../plan/mock-runtime";
-import { EditableSetting, Run, editSetting, resource, runProgram } from "./harness";
+import { EditableSetting, Run, SAMPLE_PROMOTION_TOKEN, editSetting, resource, runProgram } from "./harness";
 import { validatePostgresClusterArgs } from "../components/postgres-cluster";
 
 const P = "waris-hybrid";
@@ -30,7 +30,9 @@ describe("PostgresCluster in prod (on-prem primary, G-Cloud standby)", () => {
     expect(c["onprem"]!.spec.replica).toEqual({ self: "waris-postgres-onprem", primary: "waris-postgres-onprem", source: "waris-postgres-gcloud" });
     expect(c["gcloud"]!.spec.replica).toEqual({ self: "waris-postgres-gcloud", primary: "waris-postgres-onprem", source: "waris-postgres-onprem" });
     expect(c["onprem"]!.spec.bootstrap).toEqual({ initdb: { database: "waris", owner: "waris", secret: { name: "waris-postgres-app" } } });
-    expect(c["gcloud"]!.spec.bootstrap).toEqual({ recovery: { source: "waris-postgres-onprem" } });
+    // The standby is cloned over the replication link, not restored from a base backup that the weekly
+    // schedule would take only days later (cloudnative-pg issue 1313).
+    expect(c["gcloud"]!.spec.bootstrap).toEqual({ pg_basebackup: { source: "waris-postgres-onprem" } });
   });
 
   test("both sites list each other under externalClusters, over verify-full TLS and the other's WAL archive", () => {
@@ -102,37 +104,58 @@ describe("PostgresCluster in prod (on-prem primary, G-Cloud standby)", () => {
   });
 });
 
-describe("failover and failback with activeSite", () => {
-  test("activeSite = gcloud (failover, primary site gone): G-Cloud promotes, on-prem follows it, the endpoint moves", async () => {
-    const run = await runProgram("prod", (c) => (c[`${P}:activeSite`] = "gcloud"));
+describe("roles from the failover model (components/failover.ts)", () => {
+  const situation = (activeSite: string, failover: Record<string, unknown>) => (c: Record<string, string>) => {
+    c[`${P}:activeSite`] = activeSite;
+    c[`${P}:failover`] = JSON.stringify(failover);
+  };
+
+  test("disaster promote (on-prem lost): G-Cloud promotes without a token; nothing on-prem changes", async () => {
+    const steady = clusters(await runProgram("prod"));
+    const run = await runProgram("prod", situation("gcloud", { procedure: "disaster", phase: "promote", from: "onprem", conditions: { onprem: "lost" } }));
     expect(run.error).toBeUndefined();
     const c = clusters(run);
     expect(c["gcloud"]!.spec.replica).toEqual({ self: "waris-postgres-gcloud", primary: "waris-postgres-gcloud", source: "waris-postgres-onprem" });
-    expect(c["onprem"]!.spec.replica!.primary).toBe("waris-postgres-gcloud");
-    // Bootstrap is history: it does not move with the active site.
-    expect(c["onprem"]!.spec.bootstrap).toHaveProperty("initdb");
+    expect(c["onprem"]!.r.inputs).toEqual(steady["onprem"]!.r.inputs);
     expect(resource(run, "kubernetes:core/v1:Service", "waris-postgres-gcloud-endpoint")!.inputs["spec"]).toMatchObject({ externalName: "waris-postgres-gcloud-rw.waris-postgres.svc.cluster.local" });
+    expect(resource(run, "kubernetes:core/v1:Service", "waris-postgres-onprem-endpoint")!.inputs["spec"]).toMatchObject({ externalName: "waris-postgres-onprem-rw.waris-postgres.svc.cluster.local" });
+  });
+
+  test("disaster fence (on-prem back, isolated): on-prem is fenced and follows G-Cloud; its endpoint moves", async () => {
+    const run = await runProgram("prod", situation("gcloud", { procedure: "disaster", phase: "fence", from: "onprem", conditions: { onprem: "isolated" } }));
+    const c = clusters(run);
+    const onprem = resource(run, "kubernetes:postgresql.cnpg.io/v1:Cluster", "waris-postgres-onprem")!.inputs["metadata"] as { annotations?: Record<string, string> };
+    expect(onprem.annotations).toEqual({ "cnpg.io/fencedInstances": '["*"]' });
+    expect(c["onprem"]!.spec.replica!.primary).toBe("waris-postgres-gcloud");
     expect(resource(run, "kubernetes:core/v1:Service", "waris-postgres-onprem-endpoint")!.inputs["spec"]).toMatchObject({ externalName: "pg.gcloud.waris.internal" });
   });
 
-  test("controlled switchover, step 1: the old primary is demoted and the new one keeps following it", async () => {
-    const run = await runProgram("prod", (c) => {
-      c[`${P}:activeSite`] = "gcloud";
-      editPostgres((pg) => (pg["switchoverFrom"] = "onprem"))(c);
-    });
+  test("failback rebuild: on-prem is a new cluster (generation 2), cloned by pg_basebackup from G-Cloud", async () => {
+    const run = await runProgram("prod", situation("onprem", { procedure: "failback", phase: "rebuild", from: "gcloud", generations: { onprem: 2 } }));
+    expect(run.error).toBeUndefined();
     const c = clusters(run);
-    expect(c["onprem"]!.spec.replica!.primary).toBe("waris-postgres-gcloud");
-    expect(c["gcloud"]!.spec.replica).toEqual({ self: "waris-postgres-gcloud", primary: "waris-postgres-onprem", source: "waris-postgres-onprem" });
+    const onprem = resource(run, "kubernetes:postgresql.cnpg.io/v1:Cluster", "waris-postgres-onprem")!.inputs as { metadata: { name: string }; spec: Spec };
+    expect(onprem.metadata.name).toBe("waris-postgres-onprem-g2");
+    expect(onprem.spec.bootstrap).toEqual({ pg_basebackup: { source: "waris-postgres-gcloud" } });
+    expect(onprem.spec.replica).toEqual({ self: "waris-postgres-onprem-g2", primary: "waris-postgres-gcloud", source: "waris-postgres-gcloud" });
+    expect(c["gcloud"]!.spec.replica).toEqual({ self: "waris-postgres-gcloud", primary: "waris-postgres-gcloud", source: "waris-postgres-onprem-g2" });
   });
 
-  test("controlled switchover, step 2: the new primary is promoted with the demotion token", async () => {
-    const run = await runProgram("prod", (c) => {
-      c[`${P}:activeSite`] = "gcloud";
-      editPostgres((pg) => Object.assign(pg, { switchoverFrom: "onprem", promotionToken: "eyJzeXN0ZW1JRCI6IjcyNDc" }))(c);
-    });
-    const c = clusters(run);
-    expect(c["gcloud"]!.spec.replica).toEqual({ self: "waris-postgres-gcloud", primary: "waris-postgres-gcloud", source: "waris-postgres-onprem", promotionToken: "eyJzeXN0ZW1JRCI6IjcyNDc" });
-    expect(c["onprem"]!.spec.replica!.promotionToken).toBeUndefined();
+  test("switchover demote, then promote with the demotion token", async () => {
+    const demote = clusters(await runProgram("prod", situation("gcloud", { procedure: "switchover", phase: "demote", from: "onprem" })));
+    expect(demote["onprem"]!.spec.replica!.primary).toBe("waris-postgres-gcloud");
+    expect(demote["gcloud"]!.spec.replica).toEqual({ self: "waris-postgres-gcloud", primary: "waris-postgres-onprem", source: "waris-postgres-onprem" });
+    const promote = clusters(await runProgram("prod", situation("gcloud", { procedure: "switchover", phase: "promote", from: "onprem", promotionToken: SAMPLE_PROMOTION_TOKEN })));
+    expect(promote["gcloud"]!.spec.replica).toEqual({ self: "waris-postgres-gcloud", primary: "waris-postgres-gcloud", source: "waris-postgres-onprem", promotionToken: SAMPLE_PROMOTION_TOKEN });
+    expect(promote["onprem"]!.spec.replica!.promotionToken).toBeUndefined();
+  });
+
+  test("a situation the procedures do not allow is refused under its key before anything is registered", async () => {
+    const run = await runProgram("prod", situation("gcloud", { procedure: "switchover", phase: "promote", from: "onprem", promotionToken: "t" }));
+    expect((run.error as Error).message).toMatch(/waris-hybrid:failover.promotionToken = "t": is not a CloudNativePG demotion token/);
+    const lost = await runProgram("prod", situation("gcloud", { procedure: "switchover", phase: "demote", from: "onprem", conditions: { onprem: "lost" } }));
+    expect((lost.error as Error).message).toMatch(/waris-hybrid:failover.conditions.onprem = "lost": is lost; the switchover demote phase needs it up: a switchover needs both sites up; with one lost, run procedure: disaster/);
+    expect(lost.recording.resources.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
   });
 });
 
@@ -156,7 +179,7 @@ describe("PostgresCluster refuses bad arguments", () => {
   const th = (name: string, kind = "onprem") => ({ name, kind, region: "x", country: "TH" });
   const base = {
     sites: [th("onprem"), th("gcloud", "gcloud")],
-    activeSite: "onprem",
+    roles: { bySite: { onprem: "primary", gcloud: "replica" } },
     backupSite: { ...th("gcloud", "gcloud"), hasObjectStore: true },
     backupBucket: "waris-pg",
     replicationHosts: { onprem: "a", gcloud: "b" },
@@ -169,19 +192,17 @@ describe("PostgresCluster refuses bad arguments", () => {
 
   test("the baseline is valid", () => expect(validatePostgresClusterArgs(base)).toEqual([]));
   test("a standby on the same site as the primary", () => expect(problem({ sites: [th("onprem"), th("onprem")] }, "sites")).toMatch(/lists site "onprem" twice: the standby must be on a different site/));
-  test("activeSite not a database site", () => expect(problem({ activeSite: "aws" }, "activeSite")).toMatch(/"aws", not a database site; allowed: onprem, gcloud/));
+  test("roles that do not cover the database sites", () => expect(problem({ roles: { bySite: { onprem: "primary", aws: "replica" } } }, "roles")).toMatch(/cover the sites aws, onprem; they must cover exactly the database sites onprem, gcloud/));
   test("a standby site outside Thailand", () =>
     expect(problem({ sites: [th("onprem"), { name: "sg", kind: "gcloud", region: "x", country: "SG" }] }, "sites")).toMatch(/site "sg" .* is outside Thailand/));
   test("a lag target above the RPO", () => expect(problem({ replicationLagTargetSeconds: 7200, rpoMinutes: 60 }, "replicationLagTargetSeconds")).toMatch(/7200 s, above the RPO of 60 min/));
   test("an archive timeout above the RPO", () => expect(problem({ archiveTimeoutMinutes: 90 }, "archiveTimeoutMinutes")).toMatch(/90 min, above the RPO of 60 min/));
-  test("switchover from the active site itself", () => expect(problem({ switchoverFrom: "onprem" }, "switchoverFrom")).toMatch(/must name the other database site \(gcloud\)/));
-  test("a promotion token without a switchover", () => expect(problem({ promotionToken: "t" }, "promotionToken")).toMatch(/without switchoverFrom/));
   test("two sites without replication hosts", () => expect(problem({ replicationHosts: { onprem: "a" } }, "replicationHosts.gcloud")).toMatch(/required with two sites/));
   test("backups on a site without an object store", () => expect(problem({ backupSite: { ...th("onprem"), hasObjectStore: false } }, "backupSite")).toMatch(/has no S3-compatible object store/));
 
   test("in the stack file, the problem is reported under its setting before anything is registered", async () => {
-    const run = await runProgram("prod", editPostgres((pg) => Object.assign(pg, { switchoverFrom: "mars", archiveTimeoutMinutes: 120 })));
-    expect((run.error as Error).message).toMatch(/waris-hybrid:postgres.switchoverFrom = "mars": PostgreSQL: is "mars"; it must name the other database site/);
+    const run = await runProgram("prod", editPostgres((pg) => Object.assign(pg, { replicationHosts: { onprem: "pg.onprem.waris.internal" }, archiveTimeoutMinutes: 120 })));
+    expect((run.error as Error).message).toMatch(/waris-hybrid:postgres.replicationHosts.gcloud = \(not set\): PostgreSQL: is required with two sites/);
     expect((run.error as Error).message).toMatch(/waris-hybrid:postgres.archiveTimeoutMinutes = 120: PostgreSQL: is 120 min, above the RPO of 60 min/);
     expect(run.recording.resources.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
   });

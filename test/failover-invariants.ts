@@ -1,0 +1,245 @@
+/**
+ * The failover invariants, checked on what the components really register in each phase: the changes
+ * from one phase to the next are the engine's actions (one per created, updated, replaced or deleted
+ * resource); the engine may apply them in any order (they are independent resources on two clusters),
+ * and the actions on a site that cannot be reached are never applied. After every prefix of every
+ * order, a model of the operators (CloudNativePG here) says which copies are writable.
+ *
+ * CloudNativePG semantics used (docs/src/replica_cluster.md, "Distributed topology"; docs/src/fencing.md;
+ * webhook internal/webhook/v1/cluster_webhook.go, v1.27):
+ * - a Cluster is primary when `spec.replica.primary` names itself; one that names the other demotes;
+ * - promotion without a `promotionToken` is immediate (a failover); with one, the cluster waits until it
+ *   has replayed up to the token, which exists only once the other cluster has demoted;
+ * - `cnpg.io/fencedInstances: ["*"]` stops every instance: a fenced cluster writes nothing;
+ * - a Cluster created as a replica must bootstrap by `pg_basebackup` or `recovery`, and a promotion token
+ *   is only allowed on a cluster that names itself primary.
+ */
+import type { RecordedResource } from "../plan/mock-runtime";
+import type { FailoverSituation, SiteCondition } from "../components/failover";
+
+/** One resource as a phase registers it. */
+export interface PhaseResource {
+  readonly key: string;
+  readonly type: string;
+  readonly site: string | undefined;
+  readonly inputs: Record<string, unknown>;
+}
+
+/** One phase: its situation and what it registers. */
+export interface Phase {
+  readonly label: string;
+  readonly situation: FailoverSituation;
+  readonly resources: ReadonlyMap<string, PhaseResource>;
+  /** What the phase declares it discards (a rebuild): `<site>` of each data-bearing resource it may delete. */
+  readonly discards?: readonly string[];
+}
+
+/** An engine action: bring one resource from its state in one phase to its state in the next. */
+export interface Action {
+  readonly key: string;
+  readonly site: string | undefined;
+  readonly kind: "create" | "update" | "replace" | "delete";
+  readonly before?: PhaseResource;
+  readonly after?: PhaseResource;
+}
+
+/** Types whose deletion destroys data (the database's own objects and what holds its volumes). */
+export const DATA_BEARING_TYPES = new Set([
+  "kubernetes:postgresql.cnpg.io/v1:Cluster",
+  "kubernetes:core/v1:PersistentVolumeClaim",
+  "kubernetes:core/v1:Namespace",
+  "kubernetes:apps/v1:StatefulSet",
+  "kubernetes:psmdb.percona.com/v1:PerconaServerMongoDB",
+  "kubernetes:milvus.io/v1beta1:Milvus",
+  "aws:s3/bucket:Bucket",
+]);
+
+const CLUSTER = "kubernetes:postgresql.cnpg.io/v1:Cluster";
+
+/** The registered resources of a run, keyed by URN (the engine's identity of a resource). */
+export function phaseResources(resources: readonly RecordedResource[]): Map<string, PhaseResource> {
+  return new Map(
+    resources
+      .filter((r) => r.custom)
+      .map((r) => {
+        const labels = ((r.inputs["metadata"] as { labels?: Record<string, string> } | undefined)?.labels ?? {}) as Record<string, string>;
+        return [r.urn, { key: r.urn, type: r.type, site: labels["waris.io/site"], inputs: r.inputs }];
+      }),
+  );
+}
+
+const metaName = (r: PhaseResource | undefined): string | undefined => (r?.inputs["metadata"] as { name?: string } | undefined)?.name;
+const metaNamespace = (r: PhaseResource | undefined): string | undefined => (r?.inputs["metadata"] as { namespace?: string } | undefined)?.namespace;
+
+/** The engine's actions between two phases (a changed name or namespace is a replacement, as the Kubernetes provider does it). */
+export function actionsBetween(from: Phase, to: Phase): Action[] {
+  const actions: Action[] = [];
+  for (const [key, after] of to.resources) {
+    const before = from.resources.get(key);
+    if (!before) actions.push({ key, site: after.site, kind: "create", after });
+    else if (JSON.stringify(before.inputs) !== JSON.stringify(after.inputs)) {
+      const replaced = metaName(before) !== metaName(after) || metaNamespace(before) !== metaNamespace(after);
+      actions.push({ key, site: after.site ?? before.site, kind: replaced ? "replace" : "update", before, after });
+    }
+  }
+  for (const [key, before] of from.resources) if (!to.resources.has(key)) actions.push({ key, site: before.site, kind: "delete", before });
+  return actions;
+}
+
+/** A PostgreSQL cluster as applied on a site. */
+interface ClusterState {
+  readonly name: string;
+  readonly claimsPrimary: boolean;
+  readonly token: boolean;
+  readonly fenced: boolean;
+  readonly bootstrap: string;
+  readonly generationName: string;
+}
+
+function clusterState(r: PhaseResource): ClusterState {
+  const spec = r.inputs["spec"] as { replica?: { self: string; primary: string; promotionToken?: string }; bootstrap?: Record<string, unknown> };
+  const annotations = (r.inputs["metadata"] as { annotations?: Record<string, string> }).annotations ?? {};
+  const fenced = JSON.parse(annotations["cnpg.io/fencedInstances"] ?? "[]") as string[];
+  return {
+    name: metaName(r)!,
+    claimsPrimary: !spec.replica || spec.replica.primary === spec.replica.self,
+    token: spec.replica?.promotionToken !== undefined,
+    fenced: fenced.includes("*"),
+    bootstrap: Object.keys(spec.bootstrap ?? {})[0] ?? "none",
+    generationName: metaName(r)!,
+  };
+}
+
+/**
+ * What is really on the sites after a transition: the previous state with the reachable sites' actions
+ * applied (an unreachable site keeps what it had, whatever the phase wanted there).
+ */
+export function appliedAfter(from: Phase, to: Phase): Phase {
+  const condition = (site: string | undefined): SiteCondition => (site === undefined ? "up" : (to.situation.conditions?.[site] ?? "up"));
+  const resources = new Map(from.resources);
+  for (const a of actionsBetween(from, to)) {
+    if (condition(a.site) === "lost") continue;
+    if (a.after) resources.set(a.key, a.after);
+    else resources.delete(a.key);
+  }
+  return { ...to, resources };
+}
+
+/** A violated invariant, with the order of actions that shows it. */
+export interface Violation {
+  readonly invariant: string;
+  readonly transition: string;
+  readonly order: readonly string[];
+  readonly detail: string;
+}
+
+/** The world while one phase is applied: which sites users reach, and the clusters as applied so far. */
+function writablePrimaries(clusters: ReadonlyMap<string, ClusterState>, conditions: (site: string) => SiteCondition): string[] {
+  const writable: string[] = [];
+  for (const [site, c] of clusters) {
+    if (!c.claimsPrimary || c.fenced || conditions(site) !== "up") continue;
+    // With a token the promotion waits for the other cluster's demotion (its token exists only then).
+    const othersStillPrimary = [...clusters].some(([s, o]) => s !== site && o.claimsPrimary && !o.fenced);
+    if (c.token && othersStillPrimary) continue;
+    writable.push(site);
+  }
+  return writable;
+}
+
+/** Every order of a list (Heap's algorithm); the lists here are a handful of actions long. */
+export function* permutations<T>(items: readonly T[]): Generator<T[]> {
+  const a = [...items];
+  const c = new Array<number>(a.length).fill(0);
+  yield [...a];
+  let i = 1;
+  while (i < a.length) {
+    if (c[i]! < i) {
+      const j = i % 2 === 0 ? 0 : c[i]!;
+      [a[j], a[i]] = [a[i]!, a[j]!];
+      yield [...a];
+      c[i]!++;
+      i = 1;
+    } else {
+      c[i] = 0;
+      i++;
+    }
+  }
+}
+
+/** The history a check needs: which cluster names each site had when it was lost. */
+export interface History {
+  readonly lostClusters: Map<string, string>;
+}
+
+/**
+ * Checks one transition over the given orders of its actions.
+ *
+ * @param orders - the orders to try (every permutation, or a sample of them).
+ */
+export function checkTransition(from: Phase, to: Phase, orders: Iterable<readonly Action[]>, history: History): Violation[] {
+  const violations: Violation[] = [];
+  const transition = `${from.label} → ${to.label}`;
+  const condition = (site: string): SiteCondition => to.situation.conditions?.[site] ?? "up";
+  const reachable = (site: string | undefined): boolean => site === undefined || condition(site) !== "lost";
+  const actions = actionsBetween(from, to);
+
+  // A phase run while a site is unreachable needs no change there.
+  for (const a of actions) {
+    if (!reachable(a.site)) violations.push({ invariant: "no change on an unreachable site", transition, order: [], detail: `${a.kind} ${a.key} on ${a.site}` });
+  }
+  // No data-bearing resource is deleted or replaced, except by a phase that names what it discards, once
+  // the data is held by another site's primary.
+  for (const a of actions) {
+    if ((a.kind === "delete" || a.kind === "replace") && DATA_BEARING_TYPES.has((a.before ?? a.after)!.type)) {
+      const named = a.site !== undefined && (to.discards ?? []).includes(a.site);
+      const heldElsewhere = [...from.resources.values()].some((r) => r.type === CLUSTER && r.site !== a.site && clusterState(r).claimsPrimary && !clusterState(r).fenced);
+      if (!named || !heldElsewhere) violations.push({ invariant: "no data-bearing resource deleted or replaced", transition, order: [], detail: `${a.kind} ${a.key}${named ? " while no other site holds the data" : " in a phase that does not name it as discarded"}` });
+    }
+  }
+
+  const start = new Map<string, ClusterState>();
+  for (const r of from.resources.values()) if (r.type === CLUSTER && r.site) start.set(r.site, clusterState(r));
+  for (const order of orders) {
+    const clusters = new Map(start);
+    const steps: string[] = [];
+    const check = (): void => {
+      const writers = writablePrimaries(clusters, condition);
+      if (writers.length > 1) violations.push({ invariant: "at most one writable primary", transition, order: [...steps], detail: `writable on ${writers.join(" and ")}` });
+      for (const [site, lostName] of history.lostClusters) {
+        const c = clusters.get(site);
+        if (condition(site) === "up" && c && !c.fenced && (c.name === lostName || c.bootstrap !== "pg_basebackup")) {
+          violations.push({ invariant: "a lost site serves again only fenced or re-cloned", transition, order: [...steps], detail: `${site} runs ${c.name} (${c.bootstrap}) unfenced` });
+        }
+      }
+    };
+    check();
+    for (const a of order.filter((x) => reachable(x.site))) {
+      steps.push(`${a.kind} ${a.key.split("::").pop()}`);
+      if ((a.before ?? a.after)!.type === CLUSTER && a.site) {
+        if (a.after) clusters.set(a.site, clusterState(a.after));
+        else clusters.delete(a.site);
+      }
+      check();
+    }
+    if (violations.length > 0) break;
+  }
+  // Record the cluster of each site that this phase loses, for the rejoin rule.
+  for (const [site, c] of start) if (condition(site) === "lost" && !history.lostClusters.has(site)) history.lostClusters.set(site, c.name);
+  return violations;
+}
+
+/** The CloudNativePG webhook's rules on a Cluster being created (validateReplicaMode, validatePromotionToken). */
+export function webhookProblems(r: PhaseResource, creating: boolean): string[] {
+  const spec = r.inputs["spec"] as { replica?: { self: string; primary: string; source: string; promotionToken?: string }; bootstrap?: Record<string, unknown>; externalClusters?: Array<{ name: string }> };
+  const problems: string[] = [];
+  const replica = spec.replica;
+  if (!replica) return problems;
+  const isReplica = replica.primary !== replica.self;
+  if (creating && isReplica && !spec.bootstrap?.["pg_basebackup"] && !spec.bootstrap?.["recovery"]) problems.push("replica mode bootstrap is compatible only with pg_basebackup or recovery");
+  if (replica.promotionToken !== undefined && isReplica) problems.push("promotionToken is only allowed for primary clusters");
+  const external = new Set((spec.externalClusters ?? []).map((e) => e.name));
+  for (const [field, name] of Object.entries({ source: replica.source, self: replica.self, primary: replica.primary })) {
+    if (!external.has(name)) problems.push(`replica.${field}: external cluster ${name} not found`);
+  }
+  return problems;
+}

@@ -1,0 +1,123 @@
+/**
+ * Failover and failback proven by invariants over every phase of every procedure and every order in
+ * which the engine may apply a phase's changes (test/failover-invariants.ts), on what PostgresCluster
+ * really registers for each situation of the failover model; and the same checks fail on the 0.2.0
+ * behaviour (a plain flip of activeSite, and the disaster path without fencing).
+ */
+import fc from "fast-check";
+import type { FailoverSituation } from "../components/failover";
+import { SAMPLE_PROMOTION_TOKEN, runIsolated, stackConfig } from "./harness";
+import { actionsBetween, appliedAfter, checkTransition, permutations, phaseResources, webhookProblems, type History, type Phase } from "./failover-invariants";
+
+const SITES = ["onprem", "gcloud"] as const;
+
+/** Registers the two sites and PostgreSQL for one situation, under mocks. */
+async function phase(label: string, situation: FailoverSituation): Promise<Phase> {
+  let discards: string[] = [];
+  const run = await runIsolated("prod", stackConfig("prod"), async () => {
+    const lib = require("../components") as typeof import("../components");
+    discards = lib.discardedSites(situation);
+    const onprem = new lib.Site("onprem", { kind: "onprem", region: "pwa-hq-bangkok", country: "TH", role: "primary", kubeconfig: "k" });
+    const gcloud = new lib.Site("gcloud", {
+      kind: "gcloud", region: "gdcc-bangkok", country: "TH", role: "standby", kubeconfig: "k",
+      objectStore: { endpoint: "https://s3.gdcc.go.th", accessKeyId: "a", secretAccessKey: "s" },
+    });
+    new lib.PostgresCluster("waris-postgres", {
+      sites: [onprem, gcloud], roles: lib.deriveSiteRoles(situation), backupSite: gcloud, backupBucket: "waris-pg",
+      replicationHosts: { onprem: "pg.onprem.waris.internal", gcloud: "pg.gcloud.waris.internal" }, appPassword: "p", installOperators: false,
+    });
+  });
+  if (run.error) throw run.error;
+  return { label, situation, resources: phaseResources(run.recording.resources), discards };
+}
+
+const cache = new Map<string, Promise<Phase>>();
+const phaseOf = (label: string, situation: FailoverSituation): Promise<Phase> => {
+  const key = JSON.stringify(situation);
+  if (!cache.has(key)) cache.set(key, phase(label, situation));
+  return cache.get(key)!;
+};
+
+/** The phases of procedures in sequence, with the program's own step list (components/failover.ts). */
+async function journey(...legs: Array<{ to: string; procedure: "switchover" | "disaster" | "failback"; generations?: Record<string, number> }>): Promise<Phase[]> {
+  const { procedurePhases } = require("../components/failover") as typeof import("../components/failover");
+  const phases: Phase[] = [];
+  for (const leg of legs) {
+    for (const step of procedurePhases(SITES, leg.to, leg.procedure, leg.generations, SAMPLE_PROMOTION_TOKEN)) {
+      const p = await phaseOf(step.label, { ...step.situation, homeSite: "onprem" });
+      if (phases.length === 0 || JSON.stringify(phases.at(-1)!.situation) !== JSON.stringify(p.situation)) phases.push(p);
+    }
+  }
+  return phases;
+}
+
+/** Checks every transition of a journey over every order of its actions (or a fast-check sample when there are many). */
+function violationsOf(phases: readonly Phase[]): string[] {
+  const history: History = { lostClusters: new Map() };
+  const found: string[] = [];
+  // What is really applied: a phase's changes on an unreachable site never happen.
+  let applied = phases[0]!;
+  for (let i = 1; i < phases.length; i++) {
+    const actions = actionsBetween(applied, phases[i]!);
+    const orders: Array<readonly (typeof actions)[number][]> = [];
+    if (actions.length <= 7) for (const o of permutations(actions)) orders.push(o);
+    else fc.assert(fc.property(fc.shuffledSubarray(actions, { minLength: actions.length, maxLength: actions.length }), (o) => void orders.push(o)), { numRuns: 2000 });
+    for (const v of checkTransition(applied, phases[i]!, orders, history)) found.push(`${v.invariant} in ${v.transition}: ${v.detail}${v.order.length ? ` after [${v.order.join(", ")}]` : ""}`);
+    applied = appliedAfter(applied, phases[i]!);
+  }
+  return found;
+}
+
+describe("the failover model keeps the invariants for PostgreSQL", () => {
+  test("switchover to G-Cloud and back, both sites up", async () => {
+    const phases = await journey({ to: "gcloud", procedure: "switchover" }, { to: "onprem", procedure: "switchover" });
+    expect(phases.map((p) => p.label)).toEqual(["steady", "switchover demote", "switchover promote", "steady", "switchover demote", "switchover promote", "steady"]);
+    expect(violationsOf(phases)).toEqual([]);
+  }, 60000);
+
+  test("disaster failover to G-Cloud, fencing, failback by re-cloning on-prem, switchover back", async () => {
+    const phases = await journey({ to: "gcloud", procedure: "disaster" }, { to: "onprem", procedure: "failback" });
+    expect(phases.map((p) => p.label)).toEqual(["steady", "disaster promote", "disaster fence", "failback rebuild", "failback demote", "failback promote", "steady"]);
+    expect(violationsOf(phases)).toEqual([]);
+    // The rebuild is the only phase that replaces data, and it names the site whose copy it discards.
+    const replaced = phases.flatMap((p, i) => (i === 0 ? [] : actionsBetween(phases[i - 1]!, p).filter((a) => a.kind === "replace" || a.kind === "delete").map((a) => `${p.label}: ${a.kind} ${a.key.split("::").pop()}`)));
+    expect(replaced).toEqual(["failback rebuild: replace waris-postgres-onprem"]);
+    expect(phases[3]!.discards).toEqual(["onprem"]);
+  }, 60000);
+
+  test("a second disaster, now of G-Cloud, after on-prem was rebuilt once", async () => {
+    const phases = await journey({ to: "onprem", procedure: "disaster", generations: { onprem: 2 } }, { to: "gcloud", procedure: "failback", generations: { onprem: 2 } });
+    expect(violationsOf(phases)).toEqual([]);
+  }, 60000);
+
+  test("every Cluster a phase creates passes the CloudNativePG webhook's replica and token rules", async () => {
+    const phases = await journey({ to: "gcloud", procedure: "disaster" }, { to: "onprem", procedure: "failback" }, { to: "gcloud", procedure: "switchover", generations: { onprem: 2 } });
+    const problems = phases.flatMap((p, i) =>
+      [...p.resources.values()]
+        .filter((r) => r.type === "kubernetes:postgresql.cnpg.io/v1:Cluster")
+        .flatMap((r) => {
+          const before = i === 0 ? undefined : phases[i - 1]!.resources.get(r.key);
+          const creating = !before || (before.inputs["metadata"] as { name: string }).name !== (r.inputs["metadata"] as { name: string }).name;
+          return webhookProblems(r, creating).map((m) => `${p.label} ${r.site}: ${m}`);
+        }),
+    );
+    expect(problems).toEqual([]);
+  }, 60000);
+});
+
+describe("the same invariants fail on the 0.2.0 procedures", () => {
+  test("a plain flip of activeSite with both sites up: both clusters can be primary at once", async () => {
+    const phases = [await phaseOf("steady", { sites: SITES, activeSite: "onprem", homeSite: "onprem" }), await phaseOf("steady", { sites: SITES, activeSite: "gcloud", homeSite: "onprem" })];
+    expect(violationsOf(phases)).toContainEqual(expect.stringMatching(/^at most one writable primary in steady → steady: writable on .* after \[update waris-postgres-gcloud\]/));
+  }, 60000);
+
+  test("the 0.2.0 disaster path: on-prem returns unfenced and still primary", async () => {
+    // 0.2.0 flipped activeSite with on-prem unreachable, then ran pulumi up again once it was back.
+    const flipped = await phaseOf("steady", { sites: SITES, activeSite: "gcloud", homeSite: "onprem" });
+    const lost: Phase = { ...flipped, label: "flip while lost", situation: { ...flipped.situation, conditions: { onprem: "lost" } } };
+    const phases = [await phaseOf("steady", { sites: SITES, activeSite: "onprem", homeSite: "onprem" }), lost, { ...flipped, label: "on-prem back" }];
+    const violations = violationsOf(phases);
+    expect(violations).toContainEqual(expect.stringMatching(/^no change on an unreachable site in steady → flip while lost/));
+    expect(violations).toContainEqual(expect.stringMatching(/^at most one writable primary in flip while lost → on-prem back: writable on onprem and gcloud$/));
+  }, 60000);
+});
