@@ -24,6 +24,14 @@ export const POSTGRES_CHARTS: Readonly<Record<"cloudnativePg" | "barmanCloud" | 
 /** Name of the Barman Cloud plugin in a cluster's `spec.plugins`. */
 export const BARMAN_CLOUD_PLUGIN = "barman-cloud.cloudnative-pg.io";
 
+/**
+ * Name of a site's CloudNativePG cluster: `<dataset>-<site>`, and `<dataset>-<site>-g<n>` once the site's
+ * data was rebuilt into generation n (a new Cluster with a new WAL archive path).
+ */
+export function postgresClusterName(dataset: string, site: string, generation = 1): string {
+  return generation === 1 ? `${dataset}-${site}` : `${dataset}-${site}-g${generation}`;
+}
+
 /** CloudNativePG's fencing annotation: a JSON list of instance names, `["*"]` for all (docs/src/fencing.md). */
 export const FENCED_INSTANCES_ANNOTATION = "cnpg.io/fencedInstances";
 
@@ -181,7 +189,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
     // A rebuilt site's cluster gets a new name: a new Cluster (new volumes, bootstrapped from the other
     // site) and a new WAL archive path (the Barman serverName defaults to the cluster name), so the
     // re-clone never meets the old archive ("Expected empty archive").
-    const clusterName = (site: string): string => (roleOf(site).generation === 1 ? `${name}-${site}` : `${name}-${site}-g${roleOf(site).generation}`);
+    const clusterName = (site: string): string => postgresClusterName(name, site, roleOf(site).generation);
     const storeName = `${name}-store`;
     const dataClass = args.dataClass ?? "confidential";
     const archiveTimeout = args.archiveTimeoutMinutes ?? 5;

@@ -1,0 +1,191 @@
+/**
+ * The operator's runbook, generated from the failover model (components/failover.ts): for each phase of
+ * a switchover, a disaster failover or a failback, the stack settings to write, the `pulumi up` to run
+ * (targeted at the reachable site when one is lost), the resources it changes, and what to check before
+ * the next phase, mapped onto the seed's eight-step procedures.
+ */
+import { deriveSiteRoles, discardedSites, procedurePhases, type FailoverProcedure, type FailoverSituation, type ProcedureStep } from "../components/failover";
+import { postgresClusterName } from "../components/postgres-cluster";
+
+/** What the runbook needs to know of the stack. */
+export interface RunbookStack {
+  readonly stack: string;
+  /** Data sites, the home primary first. */
+  readonly sites: readonly string[];
+  readonly homeSite: string;
+  /** Current generations (`failover.generations`). */
+  readonly generations: Readonly<Record<string, number>>;
+  /** Whether the stack has PostgreSQL, and its dataset name and namespace. */
+  readonly postgres?: { readonly dataset: string; readonly namespace: string };
+}
+
+/** The resources a phase changes, per site, as the offline plan shows them (computed by the caller). */
+export type PhaseChanges = ReadonlyArray<{ readonly urn: string; readonly site: string | undefined; readonly change: "create" | "update" | "replace" | "delete" }>;
+
+/** One phase of the runbook. */
+export interface RunbookPhase {
+  readonly step: ProcedureStep;
+  /** The `failover` setting and `activeSite` of the phase, as stack YAML. */
+  readonly settingsYaml: string;
+  /** `pulumi config` commands that write them. */
+  readonly configCommands: readonly string[];
+  /** The `pulumi up` to run. */
+  readonly up: string;
+  /** What happens, per site, in words. */
+  readonly effects: readonly string[];
+  /** What to check (and the command that shows it) before the next phase. */
+  readonly checks: readonly string[];
+  /** Sites whose data the phase discards. */
+  readonly discards: readonly string[];
+}
+
+const q = (s: string): string => (/^[\w.:/@-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+
+/** The settings of a situation, as stack YAML (what `Pulumi.<stack>.yaml` holds for the phase). */
+function settingsYaml(s: FailoverSituation, project: string): string {
+  const lines = [`  ${project}:activeSite: ${s.activeSite}`];
+  const f: Record<string, unknown> = {};
+  if (s.procedure) Object.assign(f, { procedure: s.procedure.procedure, phase: s.procedure.phase, from: s.procedure.from, ...(s.procedure.promotionToken ? { promotionToken: s.procedure.promotionToken } : {}) });
+  if (s.conditions && Object.keys(s.conditions).length) f["conditions"] = s.conditions;
+  if (s.generations && Object.values(s.generations).some((g) => g > 1)) f["generations"] = s.generations;
+  if (Object.keys(f).length === 0) return `${lines[0]}\n  # no ${project}:failover key (or an empty one): steady state`;
+  lines.push(`  ${project}:failover:`);
+  for (const [k, v] of Object.entries(f)) {
+    if (typeof v === "object") {
+      lines.push(`    ${k}:`);
+      for (const [kk, vv] of Object.entries(v as Record<string, unknown>)) lines.push(`      ${kk}: ${String(vv)}`);
+    } else lines.push(`    ${k}: ${k === "promotionToken" ? `"${String(v)}"` : String(v)}`);
+  }
+  return lines.join("\n");
+}
+
+/** `pulumi config` commands that move the stack from one situation's settings to the next's. */
+function configCommands(stack: string, from: FailoverSituation | undefined, to: FailoverSituation): string[] {
+  const flat = (s: FailoverSituation | undefined): Map<string, string> => {
+    const m = new Map<string, string>();
+    if (!s) return m;
+    m.set("activeSite", s.activeSite);
+    if (s.procedure) {
+      m.set("failover.procedure", s.procedure.procedure);
+      m.set("failover.phase", s.procedure.phase);
+      m.set("failover.from", s.procedure.from);
+      if (s.procedure.promotionToken) m.set("failover.promotionToken", s.procedure.promotionToken);
+    }
+    for (const [site, c] of Object.entries(s.conditions ?? {})) m.set(`failover.conditions.${site}`, c);
+    for (const [site, g] of Object.entries(s.generations ?? {})) if (g > 1) m.set(`failover.generations.${site}`, String(g));
+    return m;
+  };
+  const before = flat(from);
+  const after = flat(to);
+  const commands: string[] = [];
+  for (const [key] of before) if (!after.has(key)) commands.push(`pulumi config rm -s ${stack} --path ${q(key)}`);
+  for (const [key, value] of after) {
+    if (before.get(key) === value) continue;
+    const literal = key === "failover.promotionToken" && value.startsWith("<") ? `"$(kubectl --context ${from?.procedure?.from ?? "<old primary>"} -n <ns> get cluster <cluster> -o jsonpath='{.status.demotionToken}')"` : q(value);
+    commands.push(`pulumi config set -s ${stack} ${key.includes(".") ? "--path " : ""}${q(key)} ${literal}${key.startsWith("failover.generations") ? " --type int" : ""}`);
+  }
+  return commands;
+}
+
+/**
+ * The phases of a procedure moving the primary role to `to`, each with its settings, command, effects and
+ * checks.
+ *
+ * @param changes - per phase (same order as the procedure's steps), the resources that phase changes,
+ *   when the caller computed them from offline plans; used for `--target` when a site is lost.
+ */
+export function buildRunbook(stack: RunbookStack, to: string, procedure: FailoverProcedure, project = "waris-hybrid", changes?: readonly PhaseChanges[]): RunbookPhase[] {
+  const steps = procedurePhases(stack.sites, to, procedure, stack.generations).map((s) => ({ ...s, situation: { ...s.situation, homeSite: stack.homeSite } }));
+  const pg = stack.postgres;
+  const kubectl = (site: string, rest: string): string => `kubectl --context ${site} -n ${pg?.namespace ?? "<namespace>"} ${rest}`;
+  return steps.map((step, i) => {
+    const s = step.situation;
+    const roles = deriveSiteRoles({ ...s, procedure: s.procedure && { ...s.procedure, promotionToken: s.procedure.promotionToken } });
+    const cluster = (site: string): string => postgresClusterName(pg?.dataset ?? "waris-postgres", site, roles.bySite[site]!.generation);
+    const lost = Object.entries(s.conditions ?? {}).filter(([, c]) => c === "lost").map(([site]) => site);
+    const phaseChanges = changes?.[i] ?? [];
+    const targets = lost.length > 0 ? phaseChanges.filter((c) => c.site === undefined || !lost.includes(c.site)).map((c) => `--target ${q(c.urn)}`) : [];
+    const up = `pulumi up -s ${stack.stack} --policy-pack policy${targets.length ? ` ${targets.join(" ")}` : lost.length ? " --target <the changed resources of the reachable site: npm run runbook without --no-targets lists them>" : ""}`;
+    const effects = Object.values(roles.bySite).map((r) => {
+      const what: Record<string, string> = {
+        primary: r.frozen ? "unreachable: left exactly as it was (no change is sent there)" : r.promotionToken ? "promoted once it has replayed up to the demotion token (no transaction lost)" : "primary",
+        replica: `replica of ${r.follows}`,
+        demoted: `demoted: a replica of ${r.follows}, which is not promoted yet (writes pause until the next phase)`,
+        fenced: `fenced (cnpg.io/fencedInstances ["*"]: PostgreSQL stopped, volumes kept), following ${r.follows}`,
+        rebuilding: `rebuilt: a new cluster ${pg ? cluster(r.site) : ""} cloned by pg_basebackup from ${r.follows}; the old one and its volumes are deleted`,
+      };
+      return `${r.site}: ${what[r.role]}`;
+    });
+    effects.push(`users and other systems are sent to ${roles.servingSite} (the endpoint Service on each reachable site)`);
+    const checks: string[] = [];
+    if (pg) {
+      const p = s.procedure;
+      if (!p) checks.push(`${kubectl(roles.primarySite, `get cluster ${cluster(roles.primarySite)} -o jsonpath='{.status.currentPrimary}'`)}  # a primary instance is named`);
+      else if (p.phase === "demote") checks.push(`${kubectl(p.from, `get cluster ${cluster(p.from)} -o jsonpath='{.status.demotionToken}'`)}  # not empty: the demotion is done; this token goes into the next phase`);
+      else if (p.phase === "promote" && p.procedure !== "disaster") checks.push(`kubectl cnpg --context ${s.activeSite} -n ${pg.namespace} status ${cluster(s.activeSite)}  # "Primary instance" and no replication lag`);
+      else if (p.phase === "promote") checks.push(`kubectl cnpg --context ${s.activeSite} -n ${pg.namespace} status ${cluster(s.activeSite)}  # the designated primary is promoted and accepts writes`, `before ${p.from} is reconnected: reconnect its management network only, then run the fence phase`);
+      else if (p.phase === "fence") checks.push(`${kubectl(p.from, `get cluster ${cluster(p.from)} -o jsonpath='{.metadata.annotations.cnpg\\.io/fencedInstances}'`)}  # ["*"], and no instance pod is Ready: only then reconnect ${p.from} to users and the VPN (mark it up)`);
+      else if (p.phase === "rebuild") checks.push(`kubectl cnpg --context ${s.activeSite} -n ${pg.namespace} status ${cluster(s.activeSite)}  # streaming from ${p.from}, lag near 0; verify data integrity read-only before the switchover`);
+    }
+    return {
+      step,
+      settingsYaml: settingsYaml(s, project),
+      configCommands: configCommands(stack.stack, steps[i - 1]?.situation, s),
+      up,
+      effects,
+      checks,
+      discards: discardedSites(s),
+    };
+  });
+}
+
+/** The seed's eight steps (seed 000, "Failover Procedure" / "Failback Procedure"), each with how this runbook does it. */
+export function seedSteps(procedure: FailoverProcedure, to: string, from: string): string[] {
+  if (procedure === "failback") {
+    return [
+      `1. Repair the ${to} infrastructure: manual; bring it back on the management network only (condition isolated) and run the disaster fence phase first if it has not run.`,
+      `2. Sync data from ${from}: automated by the rebuild phase (pg_basebackup, then streaming).`,
+      `3. Verify data integrity: manual, read-only on the rebuilt replica (the rebuild phase's check).`,
+      `4. Test ${to} services: manual, read-only against the replica.`,
+      `5. Schedule a maintenance window: manual; the demote phase pauses writes until promote.`,
+      `6. Switch DNS back to ${to}: automated by the demote/promote phases (the endpoint Services follow the serving site); DNS records outside the clusters are not managed yet.`,
+      `7. Verify service health: the promote phase's check, then the applications' health checks.`,
+      `8. Leave failover mode: the last phase (steady) removes the procedure settings.`,
+    ];
+  }
+  return [
+    `1. Detect failure: automated by the PrometheusRules the components create (PostgresReplicationLagHigh, PostgresWalArchiveStale, the MongoDB lag alert); a site-down probe and Alertmanager routing are not built yet (monitoring issue), so today an operator watches these alerts.`,
+    `2. Notify the operations team: manual until Alertmanager receivers exist.`,
+    `3. Verify the ${to} standby: kubectl cnpg --context ${to} status <cluster> shows it replaying.`,
+    `4. Switch DNS to ${to}: automated by the promote phase (the endpoint Service on every reachable site points at ${to}); DNS records outside the clusters are not managed yet.`,
+    `5. Activate the standby databases: automated by the promote phase (${procedure === "disaster" ? "immediate promotion" : "promotion at the demotion token"}).`,
+    `6. Verify service health: the promote phase's check, then the applications' health checks.`,
+    `7. Notify users: manual.`,
+    `8. Document the incident: manual; record the detection time, each phase's pulumi up time and, for a disaster, the data loss window (the replication lag or the age of the last archived WAL at detection).`,
+  ];
+}
+
+/** Where Pulumi's state and secrets must live so that `pulumi up` still works when either site is lost. */
+export const STATE_ADVICE = [
+  "Pulumi state and secrets must survive the loss of either site, and stay in Thailand:",
+  "- state: a self-managed S3 backend in a versioned bucket of the G-Cloud store (pulumi login 's3://waris-pulumi-state?endpoint=<G-Cloud S3 endpoint>&s3ForcePathStyle=true'),",
+  "  replicated to a bucket of the on-prem MinIO (bucket replication), so either copy can be logged into when the other site is gone;",
+  "  never a backend on one site only (losing that site would make the failover impossible), nor Pulumi Cloud (outside Thailand).",
+  "- secrets provider: a passphrase (PULUMI_CONFIG_PASSPHRASE) held by two operators and kept sealed on each site, or Vault transit",
+  "  replicated to both sites; never a KMS or Vault that runs on one site only.",
+];
+
+/** The whole runbook as text. */
+export function renderRunbook(stack: RunbookStack, to: string, procedure: FailoverProcedure, phases: readonly RunbookPhase[]): string {
+  const from = stack.sites.find((s) => s !== to)!;
+  const out: string[] = [`# ${procedure} of stack ${stack.stack}: primary role to ${to} (from ${from})`, "", ...STATE_ADVICE, "", "## The seed's steps", ...seedSteps(procedure, to, from), "", "## Phases"];
+  phases.forEach((p, i) => {
+    out.push("", `### ${i + 1}. ${p.step.label}${i === 0 ? " (where the procedure starts)" : ""}`);
+    out.push("Stack settings:", "```yaml", p.settingsYaml, "```");
+    if (i > 0) out.push("Commands:", "```sh", ...p.configCommands, p.up, "```");
+    out.push("Effect:", ...p.effects.map((e) => `- ${e}`));
+    if (p.discards.length) out.push(`Discards: the data of ${p.discards.join(", ")} (replaced by a copy of the active site); reached only once the active site holds the data.`);
+    if (p.checks.length) out.push("Check before the next phase:", ...p.checks.map((c) => `- ${c}`));
+  });
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,62 @@
+/**
+ * The runbook generated from the failover model: every phase for prod, both directions, all modes; the
+ * settings, commands and checks of each; targets that leave a lost site alone.
+ */
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { buildRunbook, renderRunbook, type RunbookStack } from "../plan/runbook";
+
+const root = path.resolve(__dirname, "..");
+const prod: RunbookStack = { stack: "prod", sites: ["onprem", "gcloud"], homeSite: "onprem", generations: {}, postgres: { dataset: "waris-postgres", namespace: "waris-postgres" } };
+
+describe.each([
+  ["gcloud", "onprem"],
+  ["onprem", "gcloud"],
+])("to %s (from %s)", (to, from) => {
+  test("switchover: steady, demote, promote with the token read from the demoted cluster, steady", () => {
+    const phases = buildRunbook(prod, to, "switchover");
+    expect(phases.map((p) => p.step.label)).toEqual(["steady", "switchover demote", "switchover promote", "steady"]);
+    expect(phases[2]!.configCommands).toContainEqual(expect.stringMatching(new RegExp(`--path failover.promotionToken "\\$\\(kubectl --context ${from} .*status.demotionToken`)));
+    expect(phases[1]!.checks[0]).toMatch(new RegExp(`kubectl --context ${from} -n waris-postgres get cluster waris-postgres-${from} -o jsonpath='\\{.status.demotionToken\\}'`));
+    expect(phases[3]!.configCommands).toEqual(expect.arrayContaining(["pulumi config rm -s prod --path failover.procedure", "pulumi config rm -s prod --path failover.promotionToken"]));
+    expect(phases.every((p) => !p.up.includes("--target"))).toBe(true);
+  });
+
+  test("disaster: promote with the other site lost (targeted at the survivor), fence once it is isolated", () => {
+    const changes = [[], [{ urn: `urn:x::a$b::${to}-cluster`, site: to, change: "update" as const }, { urn: `urn:x::a$b::${from}-deployment`, site: from, change: "update" as const }], []];
+    const phases = buildRunbook(prod, to, "disaster", "waris-hybrid", changes);
+    expect(phases.map((p) => p.step.label)).toEqual(["steady", "disaster promote", "disaster fence"]);
+    expect(phases[1]!.settingsYaml).toContain(`conditions:\n      ${from}: lost`);
+    expect(phases[1]!.up).toBe(`pulumi up -s prod --policy-pack policy --target 'urn:x::a$b::${to}-cluster'`);
+    expect(phases[1]!.effects).toContain(`${from}: unreachable: left exactly as it was (no change is sent there)`);
+    expect(phases[2]!.effects).toContainEqual(expect.stringMatching(new RegExp(`^${from}: fenced`)));
+    expect(phases[2]!.checks[0]).toMatch(/fencedInstances/);
+  });
+
+  test("failback: rebuild into a new generation (naming what it discards), demote, promote, steady", () => {
+    const phases = buildRunbook(prod, from, "failback");
+    expect(phases.map((p) => p.step.label)).toEqual(["disaster fence", "failback rebuild", "failback demote", "failback promote", "steady"]);
+    expect(phases[1]!.discards).toEqual([from]);
+    expect(phases[1]!.configCommands).toContain(`pulumi config set -s prod --path failover.generations.${from} 2 --type int`);
+    expect(phases[1]!.effects).toContainEqual(expect.stringMatching(new RegExp(`${from}: rebuilt: a new cluster waris-postgres-${from}-g2 cloned by pg_basebackup from ${to}`)));
+    expect(phases.filter((p) => p.discards.length > 0)).toHaveLength(1);
+  });
+});
+
+test("the text covers the seed's eight steps, where state and secrets live, and every phase", () => {
+  const text = renderRunbook(prod, "gcloud", "disaster", buildRunbook(prod, "gcloud", "disaster"));
+  for (let i = 1; i <= 8; i++) expect(text).toMatch(new RegExp(`^${i}\\. `, "m"));
+  expect(text).toMatch(/self-managed S3 backend .* replicated to a bucket of the on-prem MinIO/s);
+  expect(text).toMatch(/### 2\. disaster promote[\s\S]*### 3\. disaster fence/);
+});
+
+test("npm run runbook prints the procedure for prod; bad arguments exit 2", () => {
+  const tsx = path.join(root, "node_modules", ".bin", "tsx");
+  const ok = spawnSync(tsx, ["plan/runbook-cli.ts", "--stack", "prod", "--to", "onprem", "--mode", "failback", "--no-targets"], { cwd: root, encoding: "utf8" });
+  expect(ok.stderr).toBe("");
+  expect(ok.status).toBe(0);
+  expect(ok.stdout).toMatch(/### 2\. failback rebuild[\s\S]*### 5\. steady/);
+  const bad = spawnSync(tsx, ["plan/runbook-cli.ts", "--stack", "prod", "--to", "mars", "--mode", "disaster"], { cwd: root, encoding: "utf8" });
+  expect(bad.status).toBe(2);
+  expect(bad.stderr).toMatch(/--to mars: the stack's data sites are onprem, gcloud/);
+});
