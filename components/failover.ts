@@ -32,8 +32,11 @@ export type SiteCondition =
 
 /** The phases of each procedure, in order. */
 export const PROCEDURE_PHASES = {
+  /** Both sites up: demote the old primary, then promote the new one with the demotion token. */
   switchover: ["demote", "promote"],
+  /** The old primary's site lost: promote the survivor, then fence the lost site when it returns. */
   disaster: ["promote", "fence"],
+  /** Back to the fenced site: rebuild it as a replica, then demote and promote as in a switchover. */
   failback: ["rebuild", "demote", "promote"],
 } as const satisfies Record<FailoverProcedure, readonly string[]>;
 
@@ -42,7 +45,9 @@ export type FailoverPhase = (typeof PROCEDURE_PHASES)[FailoverProcedure][number]
 
 /** A procedure under way. */
 export interface ProcedureState {
+  /** Which procedure. */
   readonly procedure: FailoverProcedure;
+  /** Its phase now (one of {@link PROCEDURE_PHASES} for that procedure). */
   readonly phase: FailoverPhase;
   /** The site that gives up (or, in a disaster, lost) the primary role; in a failback, the site that holds it until `promote`. */
   readonly from: string;
@@ -88,7 +93,9 @@ export type DatastoreRole =
 
 /** One site's role, with what a datastore component needs to render it. */
 export interface SiteDatastoreRole {
+  /** The site's name. */
   readonly site: string;
+  /** What its datastores are. */
   readonly role: DatastoreRole;
   /** The site whose copy this site treats as the primary (itself when primary). */
   readonly follows: string;
@@ -107,6 +114,7 @@ export interface SiteDatastoreRole {
 
 /** The roles of all data sites, and where users are sent. */
 export interface SiteRoles {
+  /** Each data site's role, keyed by site name. */
   readonly bySite: Readonly<Record<string, SiteDatastoreRole>>;
   /** The site holding the writable copy after this phase (or about to, in a `demote` phase). */
   readonly primarySite: string;
@@ -122,6 +130,7 @@ export interface SiteRoles {
 export interface SituationProblem {
   /** `activeSite`, `procedure.phase`, `conditions.<site>`, ... */
   readonly path: string;
+  /** What is wrong and what is allowed. */
   readonly message: string;
 }
 
@@ -264,6 +273,7 @@ export function promotionTokenProblem(token: string): string | undefined {
 export interface ProcedureStep {
   /** `steady`, or `<procedure> <phase>`. */
   readonly label: string;
+  /** The situation the stack states in that step. */
   readonly situation: FailoverSituation;
 }
 
