@@ -16,6 +16,7 @@ import { PRECISION_BYTES, Precision, validateInferenceClusterArgs } from "../com
 import { validateMongoReplicaSetArgs } from "../components/mongo-replica-set";
 import { validateRedisPrimaryArgs } from "../components/redis-primary";
 import { MILVUS_MODES, validateMilvusPrimaryArgs } from "../components/milvus-primary";
+import { knownNamespaces, unknownNamespaceKeys } from "./namespaces";
 
 /** The Pulumi project name; config keys are `waris-hybrid:<key>`. */
 export const PROJECT = "waris-hybrid";
@@ -735,23 +736,57 @@ function isSecretKey(key: string): boolean {
   return SITE_SECRET_SUFFIXES.some((suffix) => key.endsWith(suffix)) || (STACK_SECRET_KEYS as readonly string[]).includes(key);
 }
 
+/** The setting a stack-wide secret belongs to (site secrets belong to `sites`). */
+const SECRET_OWNER: Readonly<Record<(typeof STACK_SECRET_KEYS)[number], keyof typeof settingSchemas>> = {
+  postgresAppPassword: "postgres",
+  inferenceApiKey: "inference",
+  redisPassword: "redis",
+};
+
+function ownerOfSecret(key: string): string {
+  return (SECRET_OWNER as Readonly<Record<string, string>>)[key] ?? "sites";
+}
+
+/** A problem for each key in a namespace nobody reads (a misspelt project name drops its setting silently). */
+function namespaceProblems(otherKeys: readonly string[]): SettingProblem[] {
+  return unknownNamespaceKeys(otherKeys, PROJECT).map((u) => ({
+    key: u.key,
+    value: "(not shown)",
+    message:
+      `is in namespace "${u.namespace}", which nothing reads, so this setting would be ignored` +
+      (u.suggestion ? ` (did you mean ${u.suggestion}:${u.name}?)` : "") +
+      `; known namespaces: ${knownNamespaces(PROJECT).join(", ")}`,
+  }));
+}
+
 /**
  * Validates settings and secrets together, from raw config values and a secret lookup.
- * Throws {@link StackConfigError}: settings problems first; then missing secrets (with the command that
- * sets each), secrets stored in plain text, and secrets no setting needs.
+ * Throws {@link StackConfigError}: keys in unknown namespaces and settings problems first; then missing
+ * secrets (with the command that sets each), secrets stored in plain text, and secrets no setting needs
+ * (except those whose setting sits in a misspelt namespace: one mistake, one problem).
  *
  * @param raw - config values keyed by key without the project prefix.
  * @param stack - stack name.
  * @param isSecret - whether a key was stored as a secret (`pulumi config set --secret`).
+ * @param otherKeys - the full keys (`<namespace>:<key>`) of the stack outside the project's namespace;
+ *   each must be in `pulumi:` or a provider's namespace. Default none.
  */
 export function checkStackConfig(
   raw: Readonly<Record<string, string | undefined>>,
   stack: string,
   isSecret: (key: string) => boolean,
+  otherKeys: readonly string[] = [],
 ): { settings: StackSettings; secrets: SecretRequirement[] } {
-  const settings = parseStackSettings(Object.fromEntries(Object.entries(raw).filter(([key]) => !isSecretKey(key))), stack);
+  const misplaced = namespaceProblems(otherKeys);
+  let settings: StackSettings;
+  try {
+    settings = parseStackSettings(Object.fromEntries(Object.entries(raw).filter(([key]) => !isSecretKey(key))), stack);
+  } catch (e) {
+    if (e instanceof StackConfigError && misplaced.length > 0) throw new StackConfigError(stack, [...misplaced, ...e.problems]);
+    throw e;
+  }
   const secrets = requiredSecrets(settings, stack);
-  const problems: SettingProblem[] = [];
+  const problems: SettingProblem[] = [...misplaced];
   for (const need of secrets) {
     if (raw[need.key] === undefined) {
       problems.push({ key: `${PROJECT}:${need.key}`, value: "(not set)", message: `missing secret (${need.purpose}); run: ${need.command}` });
@@ -763,8 +798,9 @@ export function checkStackConfig(
       });
     }
   }
+  const misplacedSettings = new Set(unknownNamespaceKeys(otherKeys, PROJECT).map((u) => u.name.split(".")[0]));
   for (const key of Object.keys(raw)) {
-    if (isSecretKey(key) && raw[key] !== undefined && !secrets.some((s) => s.key === key)) {
+    if (isSecretKey(key) && raw[key] !== undefined && !secrets.some((s) => s.key === key) && !misplacedSettings.has(ownerOfSecret(key))) {
       problems.push({
         key: `${PROJECT}:${key}`,
         value: "(secret, not shown)",
@@ -793,10 +829,12 @@ export function readStackConfig(): StackConfig {
   const stack = pulumi.getStack();
   const prefix = `${PROJECT}:`;
   const raw: Record<string, string> = {};
+  const otherKeys: string[] = [];
   for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
     if (fullKey.startsWith(prefix)) raw[fullKey.slice(prefix.length)] = value;
+    else otherKeys.push(fullKey);
   }
-  const { settings, secrets } = checkStackConfig(raw, stack, (key) => isConfigSecret(prefix + key));
+  const { settings, secrets } = checkStackConfig(raw, stack, (key) => isConfigSecret(prefix + key), otherKeys);
   const config = new pulumi.Config(PROJECT);
   const secret = (key: string): pulumi.Output<string> => config.requireSecret(key);
 

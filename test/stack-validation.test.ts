@@ -1,0 +1,99 @@
+/**
+ * Issue 20: every bad stack setting is refused before the first resource is registered, with a message
+ * naming the key. Each case edits a copy of Pulumi.prod.yaml, runs the real program (`index.ts`) under
+ * the mock runtime and counts what it registered: only the stack itself.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { dump, load } from "js-yaml";
+import { readFileSync } from "node:fs";
+import { engineConfigForStack } from "../plan/offline-plan";
+import { Run, runIsolated } from "./harness";
+
+const root = path.resolve(__dirname, "..");
+const dir = mkdtempSync(path.join(tmpdir(), "waris-issue20-"));
+const P = "waris-hybrid";
+
+/** The prod stack file's `config:` section, as YAML values keyed by full key. */
+type StackDoc = Record<string, unknown>;
+// Loosely typed on purpose: the cases put wrong values in.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = Record<string, any>;
+
+let fileCount = 0;
+/** Writes an edited copy of Pulumi.prod.yaml and returns its path. */
+function prodFile(edit: (config: StackDoc, setting: (key: string) => Loose) => void): string {
+  const doc = load(readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8")) as { config: StackDoc };
+  edit(doc.config, (key) => doc.config[`${P}:${key}`] as Loose);
+  const file = path.join(dir, `Pulumi.prod-${++fileCount}.yaml`);
+  writeFileSync(file, dump(doc));
+  return file;
+}
+
+/** Runs index.ts with a stack file's config, as the offline plan and `pulumi up` would. */
+async function runWith(file: string): Promise<Run> {
+  const engine = engineConfigForStack({ stack: "prod", stackFile: file });
+  return runIsolated("prod", engine, async () => require("../index") as Record<string, unknown>);
+}
+
+/** One case: kind of the issue, what it breaks, the edit, the key the message must name, and what it says. */
+type Case = [kind: number, name: string, edit: (config: StackDoc, setting: (key: string) => Loose) => void, key: string, message: RegExp];
+
+const cases: Case[] = [
+  // 1. Unknown namespaces.
+  [1, "waris-hybird:redis (the issue's case) drops no datastore silently", (c) => {
+    c["waris-hybird:redis"] = c[`${P}:redis`];
+    delete c[`${P}:redis`];
+  }, "waris-hybird:redis", /namespace "waris-hybird", which nothing reads.*did you mean waris-hybrid:redis\?/],
+  [1, "a key in a namespace of no provider the program uses (gcp:)", (c) => {
+    c["gcp:region"] = "asia-southeast1";
+  }, "gcp:region", /namespace "gcp", which nothing reads.*known namespaces: waris-hybrid, pulumi, aws/],
+];
+
+describe("issue 20: each bad setting is refused before anything is registered, naming the key", () => {
+  test.each(cases)("kind %i: %s", async (_kind, _name, edit, key, message) => {
+    const run = await runWith(prodFile(edit));
+    expect(run.error).toBeDefined();
+    expect((run.error as Error).name).toBe("StackConfigError");
+    const problems = (run.error as { problems: Array<{ key: string; message: string }> }).problems;
+    // One mistake, one problem.
+    expect(problems.map((p) => p.key)).toEqual([key]);
+    expect(problems[0]!.message).toMatch(message);
+    expect(run.recording.resources.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
+  });
+
+  test("providers' and pulumi: keys are accepted", async () => {
+    const engine = engineConfigForStack({ stack: "prod", stackFile: prodFile((c) => {
+      c["kubernetes:enableServerSideApply"] = true;
+      c["pulumi:disable-default-providers"] = ["*"];
+    }) });
+    expect(engine.config["kubernetes:enableServerSideApply"]).toBe("true");
+    const { unknownNamespaceKeys } = await import("../stack/namespaces");
+    expect(unknownNamespaceKeys(Object.keys(engine.config), P)).toEqual([]);
+  });
+});
+
+describe("issue 20, kind 6: stack files that cannot be read name the file, line and problem", () => {
+  test("a YAML syntax error names the file, the line and the column", () => {
+    const file = path.join(dir, "Pulumi.syntax.yaml");
+    writeFileSync(file, ["config:", "  waris-hybrid:activeSite: onprem", "  waris-hybrid:recovery:", "    rpoMinutes: [60", ""].join("\n"));
+    expect(() => engineConfigForStack({ stack: "prod", stackFile: file })).toThrow(/Pulumi\.syntax\.yaml: YAML syntax error at line 5, column 1: unexpected end of the stream within a flow collection/);
+  });
+
+  test("a tab-indented key (a second kind of syntax error) names its line", () => {
+    const file = path.join(dir, "Pulumi.tab.yaml");
+    writeFileSync(file, ["config:", "  waris-hybrid:activeSite: onprem", "\twaris-hybrid:recovery: {}", ""].join("\n"));
+    expect(() => engineConfigForStack({ stack: "prod", stackFile: file })).toThrow(/Pulumi\.tab\.yaml: YAML syntax error at line 3, column 1/);
+  });
+
+  test("a directory is not a stack file", () => {
+    expect(() => engineConfigForStack({ stack: "prod", stackFile: dir })).toThrow(/is a directory, not a YAML file/);
+  });
+
+  test("config: as a list is refused, naming the file", () => {
+    const file = path.join(dir, "Pulumi.list.yaml");
+    writeFileSync(file, "config:\n  - waris-hybrid:activeSite\n");
+    expect(() => engineConfigForStack({ stack: "prod", stackFile: file })).toThrow(/Pulumi\.list\.yaml: `config:` must be a mapping/);
+  });
+});
