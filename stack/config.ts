@@ -17,6 +17,8 @@ import { validateMongoReplicaSetArgs } from "../components/mongo-replica-set";
 import { validateRedisPrimaryArgs } from "../components/redis-primary";
 import { MILVUS_MODES, validateMilvusPrimaryArgs } from "../components/milvus-primary";
 import { knownNamespaces, unknownNamespaceKeys } from "./namespaces";
+import { policyThresholdIssues } from "./policy-checks";
+import { RECOVERY_POLICY_DEFAULTS } from "../policy/thresholds";
 
 /** The Pulumi project name; config keys are `waris-hybrid:<key>`. */
 export const PROJECT = "waris-hybrid";
@@ -38,8 +40,8 @@ const siteSettingsSchema = z.strictObject({
 });
 
 const recoverySchema = z.strictObject({
-  rpoMinutes: z.number().positive().default(60),
-  rtoMinutes: z.number().positive().default(240),
+  rpoMinutes: z.number().positive().default(RECOVERY_POLICY_DEFAULTS.rpoMinutes),
+  rtoMinutes: z.number().positive().default(RECOVERY_POLICY_DEFAULTS.rtoMinutes),
   replicationLagTargetSeconds: z.number().positive().default(60),
   restoreThroughputMiBPerSecond: z.number().positive().default(DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND),
 });
@@ -212,7 +214,12 @@ const poolNameSchema = z.string().regex(SITE_NAME_PATTERN, "a pool name must be 
 export const settingSchemas = {
   sites: sitesSchema,
   activeSite: z.string().min(1),
-  recovery: recoverySchema.default({ rpoMinutes: 60, rtoMinutes: 240, replicationLagTargetSeconds: 60, restoreThroughputMiBPerSecond: DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND }),
+  recovery: recoverySchema.default({
+    rpoMinutes: RECOVERY_POLICY_DEFAULTS.rpoMinutes,
+    rtoMinutes: RECOVERY_POLICY_DEFAULTS.rtoMinutes,
+    replicationLagTargetSeconds: 60,
+    restoreThroughputMiBPerSecond: DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND,
+  }),
   backups: backupsSchema.default({ postgresFullBackupSchedule: "0 2 * * 0", modelArtifactVersions: 5, objectLockDays: 7 }),
   gpuPools: z.record(poolNameSchema, gpuPoolSchema).default({}),
   postgres: postgresSchema.optional(),
@@ -522,6 +529,7 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, s
     ...milvusIssues(parsed),
     ...backupsIssues(parsed),
     ...recoveryIssues(parsed),
+    ...policyThresholdIssues(parsed),
   ];
 }
 

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { dump, load } from "js-yaml";
 import { readFileSync } from "node:fs";
 import { engineConfigForStack } from "../plan/offline-plan";
+import { unknownNamespaceKeys } from "../stack/namespaces";
 import { Run, runIsolated } from "./harness";
 
 const root = path.resolve(__dirname, "..");
@@ -49,6 +50,11 @@ const cases: Case[] = [
   [1, "a key in a namespace of no provider the program uses (gcp:)", (c) => {
     c["gcp:region"] = "asia-southeast1";
   }, "gcp:region", /namespace "gcp", which nothing reads.*known namespaces: waris-hybrid, pulumi, aws/],
+  // 2. The policy pack's thresholds, from its own definition.
+  [2, "postgres.backupRetentionDays: 7 (the issue's case; the pack requires 30)", (_, s) => (s("postgres").backupRetentionDays = 7), `${P}:postgres.backupRetentionDays`, /is 7, below the 30 that the policy pack requires \(waris-backup-retention, databaseRetentionDays\)/],
+  [2, "milvus.backupRetentionDays: 7 (the pack requires 14 for vectors)", (_, s) => (s("milvus").backupRetentionDays = 7), `${P}:milvus.backupRetentionDays`, /is 7, below the 14 .*vectorRetentionDays/],
+  [2, "backups.modelArtifactVersions: 3 (the pack keeps 5)", (_, s) => (s("backups").modelArtifactVersions = 3), `${P}:backups.modelArtifactVersions`, /is 3, below the 5 .*modelArtifactVersions/],
+  [2, "recovery.rpoMinutes: 120, looser than the pack's 60", (_, s) => (s("recovery").rpoMinutes = 120), `${P}:recovery.rpoMinutes`, /is 120 min, looser than the 60 min .*waris-recovery-objectives/],
 ];
 
 describe("issue 20: each bad setting is refused before anything is registered, naming the key", () => {
@@ -63,13 +69,12 @@ describe("issue 20: each bad setting is refused before anything is registered, n
     expect(run.recording.resources.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
   });
 
-  test("providers' and pulumi: keys are accepted", async () => {
+  test("providers' and pulumi: keys are accepted", () => {
     const engine = engineConfigForStack({ stack: "prod", stackFile: prodFile((c) => {
       c["kubernetes:enableServerSideApply"] = true;
       c["pulumi:disable-default-providers"] = ["*"];
     }) });
     expect(engine.config["kubernetes:enableServerSideApply"]).toBe("true");
-    const { unknownNamespaceKeys } = await import("../stack/namespaces");
     expect(unknownNamespaceKeys(Object.keys(engine.config), P)).toEqual([]);
   });
 });
