@@ -3,6 +3,7 @@
  * (which checks them from the resources alone): cron schedules to intervals, worst-case RPO, estimated RTO.
  */
 import { CronExpression, CronExpressionParser } from "cron-parser";
+import { parseQuantity } from "./quantity";
 
 /** A parsed cron schedule: the sets of values each field fires on. */
 export interface CronSchedule {
@@ -186,26 +187,11 @@ export function estimatedRtoMinutes(r: RestoreSettings): number {
   return Math.ceil(seconds / 60) + (r.restoreOverheadMinutes ?? DEFAULT_RESTORE_OVERHEAD_MINUTES);
 }
 
-/** Parses a Kubernetes quantity of bytes (`500Gi`, `1Ti`, `200G`) to GiB. */
+/** Parses a Kubernetes quantity of bytes (`500Gi`, `1Ti`, `200G`) to GiB. Throws when it is not a quantity. */
 export function quantityToGiB(quantity: string): number {
-  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P)?$/.exec(quantity.trim());
-  if (!match) throw new Error(`${JSON.stringify(quantity)} is not a storage quantity such as "500Gi"`);
-  const n = Number(match[1]);
-  const unit = match[2] ?? "";
-  const factor: Record<string, number> = {
-    "": 1 / 1024 ** 3,
-    Ki: 1 / 1024 ** 2,
-    Mi: 1 / 1024,
-    Gi: 1,
-    Ti: 1024,
-    Pi: 1024 ** 2,
-    K: 1e3 / 1024 ** 3,
-    M: 1e6 / 1024 ** 3,
-    G: 1e9 / 1024 ** 3,
-    T: 1e12 / 1024 ** 3,
-    P: 1e15 / 1024 ** 3,
-  };
-  return n * factor[unit]!;
+  const bytes = parseQuantity(quantity.trim());
+  if (bytes === undefined) throw new Error(`${JSON.stringify(quantity)} is not a storage quantity such as "500Gi"`);
+  return bytes / 1024 ** 3;
 }
 
 /** Parses a Barman/CloudNativePG retention policy (`30d`, `4w`, `3m`) to days. */

@@ -18,6 +18,7 @@ import { validateRedisPrimaryArgs } from "../components/redis-primary";
 import { MILVUS_MODES, validateMilvusPrimaryArgs } from "../components/milvus-primary";
 import { knownNamespaces, unknownNamespaceKeys } from "./namespaces";
 import { policyThresholdIssues } from "./policy-checks";
+import * as limits from "./limits";
 import { RECOVERY_POLICY_DEFAULTS } from "../policy/thresholds";
 
 /** The Pulumi project name; config keys are `waris-hybrid:<key>`. */
@@ -88,25 +89,25 @@ const sitesSchema = z
 const gpuPoolSchema = z.strictObject({
   site: z.string().min(1),
   gpuModel: z.enum(GPU_MODEL_NAMES),
-  gpusPerNode: z.number(),
+  gpusPerNode: limits.gpusPerNode,
   workload: z.enum(GPU_WORKLOADS),
   dataClass: z.enum(DATA_CLASSES).optional(),
-  nodeNames: z.array(z.string().min(1)).optional(),
-  nodeCount: z.number().optional(),
-  minNodes: z.number().optional(),
-  maxNodes: z.number().optional(),
+  nodeNames: z.array(limits.kubernetesName).optional(),
+  nodeCount: limits.nodeCount.optional(),
+  minNodes: limits.nodeCount.optional(),
+  maxNodes: limits.nodeCount.optional(),
   spot: z.boolean().optional(),
   driverOnHost: z.boolean().optional(),
   toolkitOnHost: z.boolean().optional(),
   installOperator: z.boolean().optional(),
   timeSlicingReplicas: z.number().optional(),
   migProfile: z.enum(MIG_PROFILES).optional(),
-  labels: z.record(z.string(), z.string()).optional(),
-  extraTaints: z.array(z.strictObject({ key: z.string(), value: z.string().optional(), effect: z.enum(TAINT_EFFECTS) })).optional(),
+  labels: z.record(limits.qualifiedName, limits.labelValue).optional(),
+  extraTaints: z.array(z.strictObject({ key: limits.qualifiedName, value: limits.labelValue.optional(), effect: z.enum(TAINT_EFFECTS) })).optional(),
   clusterName: z.string().min(1).optional(),
   subnetIds: z.array(z.string().min(1)).optional(),
   resourceGroupName: z.string().min(1).optional(),
-  diskSizeGiB: z.number().optional(),
+  diskSizeGiB: limits.volumeGiB.optional(),
 });
 
 /** One GPU pool as written in the stack file (`waris-hybrid:gpuPools.<name>`). */
@@ -117,13 +118,13 @@ const postgresSchema = z.strictObject({
   backupBucket: z.string().min(1),
   backupSite: z.string().min(1).optional(),
   backupRetentionDays: positiveWhole.optional(),
-  replicationHosts: z.record(z.string(), z.string().min(1)).optional(),
+  replicationHosts: z.record(z.string(), limits.hostName).optional(),
   instancesPerSite: positiveWhole.optional(),
-  storageSizeGiB: positiveWhole.optional(),
-  walStorageSizeGiB: positiveWhole.optional(),
-  storageClass: z.string().min(1).optional(),
-  cpu: z.string().min(1).optional(),
-  memoryGiB: positiveWhole.optional(),
+  storageSizeGiB: limits.volumeGiB.optional(),
+  walStorageSizeGiB: limits.volumeGiB.optional(),
+  storageClass: limits.kubernetesName.optional(),
+  cpu: limits.cpuQuantity.optional(),
+  memoryGiB: limits.memoryGiB.optional(),
   archiveTimeoutMinutes: z.number().positive().optional(),
   switchoverFrom: z.string().min(1).optional(),
   promotionToken: z.string().min(1).optional(),
@@ -138,9 +139,9 @@ const mongodbSchema = z.strictObject({
   backupRetentionDays: z.number().int().positive().default(30),
   pitrMinutes: z.number().positive().default(10),
   membersPerSite: z.number().int().optional(),
-  storageSizeGiB: z.number().int().positive().optional(),
-  storageClass: z.string().min(1).optional(),
-  memberHosts: z.record(z.string(), z.array(z.string().min(1))).optional(),
+  storageSizeGiB: limits.volumeGiB.optional(),
+  storageClass: limits.kubernetesName.optional(),
+  memberHosts: z.record(z.string(), z.array(limits.hostName)).optional(),
 });
 
 /** MongoDB settings as written (`waris-hybrid:mongodb`), defaults applied. */
@@ -150,8 +151,8 @@ const redisSchema = z.strictObject({
   backupBucket: z.string().min(1),
   backupSchedule: z.string().default("0 * * * *"),
   backupRetentionDays: z.number().int().positive().default(30),
-  memoryGiB: z.number().int().positive().optional(),
-  storageSizeGiB: z.number().int().positive().optional(),
+  memoryGiB: limits.memoryGiB.optional(),
+  storageSizeGiB: limits.volumeGiB.optional(),
 });
 
 /** Redis settings as written (`waris-hybrid:redis`), defaults applied. */
@@ -165,9 +166,9 @@ const milvusSchema = z.strictObject({
   keepEveryBackupForHours: z.number().int().positive().default(48),
   mode: z.enum(MILVUS_MODES).optional(),
   dataSizeGiB: z.number().int().positive().optional(),
-  etcdStorageGiB: z.number().int().positive().optional(),
-  cpu: z.string().min(1).optional(),
-  memoryGiB: z.number().int().positive().optional(),
+  etcdStorageGiB: limits.volumeGiB.optional(),
+  cpu: limits.cpuQuantity.optional(),
+  memoryGiB: limits.memoryGiB.optional(),
 });
 
 /** Milvus settings as written (`waris-hybrid:milvus`), defaults applied. */
@@ -183,18 +184,18 @@ const modelSchema = z.strictObject({
   gpuMemoryUtilization: z.number().optional(),
   minReplicas: z.number().int().optional(),
   maxReplicas: z.number().int().optional(),
-  cpu: z.string().min(1).optional(),
-  memoryGiB: z.number().int().positive().optional(),
+  cpu: limits.cpuQuantity.optional(),
+  memoryGiB: limits.memoryGiB.optional(),
 });
 
 const inferenceSchema = z.strictObject({
   /** Site name → the GPU pool (in `gpuPools`) that serves there. */
   pools: z.record(z.string(), z.string()),
-  appNamespace: z.string().min(1),
+  appNamespace: limits.kubernetesLabelName,
   primary: modelSchema,
   overflow: modelSchema.optional(),
-  gatewayHosts: z.record(z.string(), z.string().min(1)).optional(),
-  modelCacheGiB: z.number().int().positive().optional(),
+  gatewayHosts: z.record(z.string(), limits.hostName).optional(),
+  modelCacheGiB: limits.volumeGiB.optional(),
   allowHubDownload: z.boolean().optional(),
   spillOverConcurrency: z.number().int().optional(),
   queueDepthTarget: z.number().optional(),
@@ -364,9 +365,13 @@ function postgresIssues(parsed: Partial<StackSettings>): Issue[] {
   return issues;
 }
 
-/** Inference: its pools exist on its sites, no hub downloads on prod, and the component's own validator. */
-function inferenceIssues(parsed: Partial<StackSettings>, stack: string): Issue[] {
+/**
+ * Inference: its pools exist on its sites, no hub downloads on prod, and the component's own validator.
+ * Skipped when one of its pools is itself invalid (that problem is reported under the pool).
+ */
+function inferenceIssues(parsed: Partial<StackSettings>, stack: string, brokenPools: ReadonlySet<string>): Issue[] {
   const issues: Issue[] = [];
+  if (parsed.inference && Object.values(parsed.inference.pools).some((pool) => brokenPools.has(pool))) return issues;
   if (parsed.inference && parsed.sites && parsed.activeSite !== undefined) {
     const inf = parsed.inference;
     const sites = parsed.sites;
@@ -518,12 +523,15 @@ function recoveryIssues(parsed: Partial<StackSettings>): Issue[] {
 }
 
 /** Checks between settings, run on whichever settings parsed. */
-function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, stack: string): Issue[] {
+function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, stack: string, brokenPools: ReadonlySet<string>): Issue[] {
+  const poolIssues = gpuPoolsIssues(parsed);
+  // One mistake, one problem: what is built on a pool already reported is not checked again.
+  const broken = new Set([...brokenPools, ...poolIssues.map((i) => i.path[1]!)]);
   return [
     ...activeSiteIssues(parsed, rawSites),
-    ...gpuPoolsIssues(parsed),
+    ...poolIssues,
     ...postgresIssues(parsed),
-    ...inferenceIssues(parsed, stack),
+    ...inferenceIssues(parsed, stack, broken),
     ...mongodbIssues(parsed),
     ...redisIssues(parsed),
     ...milvusIssues(parsed),
@@ -722,12 +730,30 @@ export function parseStackSettings(raw: Readonly<Record<string, string | undefin
         problems.push({
           key: `${PROJECT}:${path.join(".")}`,
           value: render(valueAt(input, path)),
-          message: issue.code === "unrecognized_keys" ? "unknown setting" : issue.message,
+          message:
+            issue.code === "unrecognized_keys"
+              ? "unknown setting"
+              : // A bad record key (a pool name, a label key): zod's own words are only "Invalid key in record".
+                issue.code === "invalid_key"
+                ? issue.issues.map((i) => i.message).join("; ")
+                : issue.message,
         });
       }
     }
   }
-  for (const issue of crossSettingIssues(parsed, input["sites"], stack)) {
+  // A pool that does not parse is reported under its own key; the valid pools are still checked.
+  const brokenPools = new Set<string>();
+  const rawPools = input["gpuPools"];
+  if (parsed.gpuPools === undefined && !unparsable.has("gpuPools") && rawPools !== null && typeof rawPools === "object" && !Array.isArray(rawPools)) {
+    const valid: Record<string, GpuPoolSettings> = {};
+    for (const [name, pool] of Object.entries(rawPools)) {
+      const result = gpuPoolSchema.safeParse(pool);
+      if (result.success && poolNameSchema.safeParse(name).success) valid[name] = result.data;
+      else brokenPools.add(name);
+    }
+    parsed.gpuPools = valid;
+  }
+  for (const issue of crossSettingIssues(parsed, input["sites"], stack, brokenPools)) {
     problems.push({ key: `${PROJECT}:${issue.path.join(".")}`, value: render(valueAt(input, issue.path)), message: issue.message });
   }
   if (problems.length === 0) return parsed as StackSettings;

@@ -55,6 +55,18 @@ const cases: Case[] = [
   [2, "milvus.backupRetentionDays: 7 (the pack requires 14 for vectors)", (_, s) => (s("milvus").backupRetentionDays = 7), `${P}:milvus.backupRetentionDays`, /is 7, below the 14 .*vectorRetentionDays/],
   [2, "backups.modelArtifactVersions: 3 (the pack keeps 5)", (_, s) => (s("backups").modelArtifactVersions = 3), `${P}:backups.modelArtifactVersions`, /is 3, below the 5 .*modelArtifactVersions/],
   [2, "recovery.rpoMinutes: 120, looser than the pack's 60", (_, s) => (s("recovery").rpoMinutes = 120), `${P}:recovery.rpoMinutes`, /is 120 min, looser than the 60 min .*waris-recovery-objectives/],
+  // 4. Sanity bounds and formats.
+  [4, "postgres.memoryGiB: 1048576 (the issue's case, 1 PiB)", (_, s) => (s("postgres").memoryGiB = 1048576), `${P}:postgres.memoryGiB`, /is more memory than any machine has/],
+  [4, "postgres.cpu: lots (the issue's case)", (_, s) => (s("postgres").cpu = "lots"), `${P}:postgres.cpu`, /is not a Kubernetes CPU quantity such as "4", "1.5" or "500m"/],
+  [4, "milvus.cpu: 2000 cores", (_, s) => (s("milvus").cpu = "2000"), `${P}:milvus.cpu`, /is 2000 cores, more than any machine has/],
+  [4, "mongodb.storageSizeGiB: 1 PiB volume", (_, s) => (s("mongodb").storageSizeGiB = 1048576), `${P}:mongodb.storageSizeGiB`, /is larger than any single volume/],
+  [4, "postgres.replicationHosts.gcloud is not a DNS host name", (_, s) => (s("postgres").replicationHosts.gcloud = "pg_gcloud.waris.internal"), `${P}:postgres.replicationHosts.gcloud`, /is not a DNS host name/],
+  [4, "inference.appNamespace is not a DNS-1123 label", (_, s) => (s("inference").appNamespace = "Waris.App"), `${P}:inference.appNamespace`, /is not a DNS-1123 label/],
+  [4, "postgres.storageClass is not a Kubernetes name", (_, s) => (s("postgres").storageClass = "Fast SSD"), `${P}:postgres.storageClass`, /is not a Kubernetes name/],
+  [4, "a GPU label key that Kubernetes refuses", (_, s) => (s("gpuPools")["onprem-inference"].labels = { "team name": "llm" }), `${P}:gpuPools.onprem-inference.labels.team name`, /is not a Kubernetes label key/],
+  // One mistake, one problem: a bad GPU count is reported once, not again as pools that "do not exist".
+  [4, "gpusPerNode: \"two\" gives one problem", (_, s) => (s("gpuPools")["onprem-inference"].gpusPerNode = "two"), `${P}:gpuPools.onprem-inference.gpusPerNode`, /expected number/],
+  [4, "gpusPerNode: 64, above any node", (_, s) => (s("gpuPools")["onprem-inference"].gpusPerNode = 64), `${P}:gpuPools.onprem-inference.gpusPerNode`, /is more GPUs than one node holds \(at most 16\)/],
 ];
 
 describe("issue 20: each bad setting is refused before anything is registered, naming the key", () => {
