@@ -152,6 +152,20 @@ export function validateBackupScheduleArgs(args: Omit<BackupScheduleArgs, "site"
 }
 
 /**
+ * The estimated RTO, minutes, of a dataset protected by a schedule (pure): the standby's promotion time
+ * when there is one, else the restore of `datasetSizeGiB` at the throughput (default 100 MiB/s) plus the
+ * fixed overhead; `undefined` when neither a standby nor a size is known. {@link BackupSchedule.rtoMinutes}.
+ */
+export function backupScheduleRtoMinutes(args: Pick<BackupScheduleArgs, "standbyPromotionMinutes" | "datasetSizeGiB" | "restoreThroughputMiBPerSecond">): number | undefined {
+  if (args.standbyPromotionMinutes === undefined && args.datasetSizeGiB === undefined) return undefined;
+  return estimatedRtoMinutes({
+    standbyPromotionMinutes: args.standbyPromotionMinutes,
+    datasetSizeGiB: args.datasetSizeGiB ?? 0,
+    restoreThroughputMiBPerSecond: args.restoreThroughputMiBPerSecond ?? DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND,
+  });
+}
+
+/**
  * The backups of one dataset: the schedule, the method and the retention, and the recovery guarantees
  * they give (worst-case RPO, estimated RTO).
  *
@@ -186,14 +200,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
     const schedules = cron ? [cron] : [];
     const continuous = args.kind === "model-artifacts" ? 0 : args.continuousArchiveMinutes;
     this.rpoMinutes = worstCaseRpoMinutes({ continuousArchiveMinutes: continuous, backupSchedules: schedules });
-    this.rtoMinutes =
-      args.standbyPromotionMinutes !== undefined || args.datasetSizeGiB !== undefined
-        ? estimatedRtoMinutes({
-            standbyPromotionMinutes: args.standbyPromotionMinutes,
-            datasetSizeGiB: args.datasetSizeGiB ?? 0,
-            restoreThroughputMiBPerSecond: args.restoreThroughputMiBPerSecond ?? DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND,
-          })
-        : undefined;
+    this.rtoMinutes = backupScheduleRtoMinutes(args);
     const every = cron ? `${describeGap(longestGapMinutes(schedules))} full (${args.schedule})` : "";
     const method: Record<BackupDatasetKind, string> = {
       postgresql: `${every} base backup + continuous WAL archive (${args.continuousArchiveMinutes ?? "?"} min)`,

@@ -55,6 +55,14 @@ const cases: Case[] = [
   [2, "milvus.backupRetentionDays: 7 (the pack requires 14 for vectors)", (_, s) => (s("milvus").backupRetentionDays = 7), `${P}:milvus.backupRetentionDays`, /is 7, below the 14 .*vectorRetentionDays/],
   [2, "backups.modelArtifactVersions: 3 (the pack keeps 5)", (_, s) => (s("backups").modelArtifactVersions = 3), `${P}:backups.modelArtifactVersions`, /is 3, below the 5 .*modelArtifactVersions/],
   [2, "recovery.rpoMinutes: 120, looser than the pack's 60", (_, s) => (s("recovery").rpoMinutes = 120), `${P}:recovery.rpoMinutes`, /is 120 min, looser than the 60 min .*waris-recovery-objectives/],
+  // 3. Components' own validators, run before anything is registered.
+  [3, "redis.backupBucket: Waris_Prod_Redis (the issue's case; ObjectStorageBucket refused it after 97 resources)", (_, s) => (s("redis").backupBucket = "Waris_Prod_Redis"), `${P}:redis.backupBucket`, /is "Waris_Prod_Redis"; an S3 bucket name is 3-63 lowercase.*ObjectStorageBucket "redis-backups"/],
+  [3, "milvus.backupBucket too short for S3", (_, s) => (s("milvus").backupBucket = "wm"), `${P}:milvus.backupBucket`, /is "wm"; an S3 bucket name .*ObjectStorageBucket "milvus-backups"/],
+  [3, "backups.modelArtifactsBucket with capitals", (_, s) => (s("backups").modelArtifactsBucket = "Waris-Models"), `${P}:backups.modelArtifactsBucket`, /ObjectStorageBucket "model-artifacts"/],
+  // 5. Targets the stack states against what the program computes.
+  [5, "recovery.rtoMinutes: 10 (the issue's case; the table shows 15 and 65 min)", (_, s) => (s("recovery").rtoMinutes = 10), `${P}:recovery.rtoMinutes`, /is 10 min, but the program's own estimates exceed it: waris-postgres 15 min .*waris-milvus 65 min .*state an RTO of at least 65 min/],
+  [5, "milvus.dataSizeGiB: 20000 restores in 3444 min, over the RTO of 240", (_, s) => (s("milvus").dataSizeGiB = 20000), `${P}:recovery.rtoMinutes`, /waris-milvus 3444 min \(restore of 20000 GiB \(milvus.dataSizeGiB\) at 100 MiB\/s\); the policy pack allows at most 240 min/],
+  [5, "a slow restore throughput stated: 1 MiB/s", (_, s) => (s("recovery").restoreThroughputMiBPerSecond = 1), `${P}:recovery.rtoMinutes`, /model-artifacts 2590 min .*waris-milvus 3444 min/],
   // 4. Sanity bounds and formats.
   [4, "postgres.memoryGiB: 1048576 (the issue's case, 1 PiB)", (_, s) => (s("postgres").memoryGiB = 1048576), `${P}:postgres.memoryGiB`, /is more memory than any machine has/],
   [4, "postgres.cpu: lots (the issue's case)", (_, s) => (s("postgres").cpu = "lots"), `${P}:postgres.cpu`, /is not a Kubernetes CPU quantity such as "4", "1.5" or "500m"/],
