@@ -101,6 +101,8 @@ export interface RecoveryReport {
   readonly retention: string;
   /** How: e.g. `weekly full (0 2 * * 0) + continuous WAL archive (5 min)`. */
   readonly method: string;
+  /** The 5-field cron (UTC) of the full backups or dumps, when they run on a schedule. */
+  readonly schedule?: string;
   /** Where the backups live. */
   readonly location: string;
 }
@@ -220,6 +222,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
             ? `${args.retentionDays} days (every backup for ${args.keepEveryBackupForHours} h, then the first of each day)`
             : `${args.retentionDays} days`,
       method: method[args.kind],
+      schedule: args.schedule,
       location: args.location,
     };
 

@@ -117,6 +117,7 @@ export class RedisPrimary extends pulumi.ComponentResource {
       rtoMinutes: this.rtoMinutes,
       retention: `${retention} days`,
       method: `RDB dump (${schedule}) + AOF on the primary`,
+      schedule,
       location: `s3://${args.backupBucket}/${name}/ on ${args.backupSite.spec.name}`,
     };
 

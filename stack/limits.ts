@@ -45,11 +45,12 @@ export const nodeCount = z
   .min(0)
   .max(HARDWARE_LIMITS.clusterNodes, `is more nodes than a Kubernetes cluster holds (at most ${HARDWARE_LIMITS.clusterNodes})`);
 
-/** GPUs in one node, 1 to {@link HARDWARE_LIMITS}.gpusPerNode. */
+/**
+ * GPUs in one node, at most {@link HARDWARE_LIMITS}.gpusPerNode (the lower bound and wholeness are
+ * `GpuNodePool`'s own check, run on the stack settings too).
+ */
 export const gpusPerNode = z
   .number()
-  .int()
-  .min(1)
   .max(HARDWARE_LIMITS.gpusPerNode, `is more GPUs than one node holds (at most ${HARDWARE_LIMITS.gpusPerNode})`);
 
 /** A Kubernetes CPU quantity (`"4"`, `"500m"`, `"1.5"`), above 0 and at most {@link HARDWARE_LIMITS}.cpuCores. */

@@ -44,6 +44,8 @@ describe("npm run plan", () => {
     expect(text.stdout).toMatch(/└─ pulumi:providers:aws {2}onprem-object-store {2}\[site: onprem\]/);
     expect(text.stdout).toMatch(/Resources by type:\n(.*\n)*\s+2 {2}waris:index:Site/);
     expect(text.stdout).toMatch(/Secrets replaced by fake values.*waris-hybrid:onpremKubeconfig/);
+    // Schedules in words (cronstrue) in the recovery table.
+    expect(text.stdout).toMatch(/waris-postgres .* At 02:00, only on Sunday {2}s3:\/\/waris-prod-postgres/);
   });
 
   test("--json prints the same plan for machines, secrets hidden", async () => {
