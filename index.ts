@@ -13,10 +13,10 @@ import { MilvusPrimary } from "./components/milvus-primary";
 import { MongoReplicaSet } from "./components/mongo-replica-set";
 import { ObjectStorageBucket } from "./components/object-storage-bucket";
 import { PostgresCluster } from "./components/postgres-cluster";
-import { STANDBY_PROMOTION_MINUTES } from "./components/recovery";
 import { RedisPrimary } from "./components/redis-primary";
 import { Site } from "./components/site";
 import { readStackConfig } from "./stack/config";
+import { DEFAULT_POSTGRES_RETENTION_DAYS, modelArtifactsRestore, mongodbRestore, postgresRestore, stackBuckets } from "./stack/datasets";
 
 const config = readStackConfig();
 // Every datastore and the inference cluster take their site from the failover model, never from
@@ -37,17 +37,18 @@ const dataSites = config.sites.filter((s) => s.role !== "burst").map((s) => site
 
 const schedules: BackupSchedule[] = [];
 
+// The buckets' arguments are derived (and were validated) by the stack configuration.
+const bucketPlans = config.backupSite ? stackBuckets(config.settings, config.backupSite) : [];
+function makeBucket(name: string): ObjectStorageBucket {
+  const plan = bucketPlans.find((b) => b.name === name)!;
+  return new ObjectStorageBucket(name, { ...plan.args, site: sites[plan.siteName]! });
+}
+
 let postgres: PostgresCluster | undefined;
 if (config.postgres) {
   const pg = config.postgres;
   const backupSite = sites[pg.backupSite]!;
-  const bucket = new ObjectStorageBucket("postgres-backups", {
-    site: backupSite,
-    bucket: pg.backupBucket,
-    dataset: "waris-postgres",
-    retentionDays: pg.backupRetentionDays ?? 30,
-    objectLockDays: config.backups.objectLockDays,
-  });
+  const backups = makeBucket("postgres-backups");
   postgres = new PostgresCluster(
     "waris-postgres",
     {
@@ -59,10 +60,11 @@ if (config.postgres) {
       replicationLagTargetSeconds: config.recovery.replicationLagTargetSeconds,
       restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond,
     },
-    { dependsOn: [bucket] },
+    { dependsOn: [backups] },
   );
   schedules.push(
     new BackupSchedule("waris-postgres-full", {
+      ...postgresRestore(config.settings, dataSites.length),
       kind: "postgresql",
       dataset: postgres.dataset,
       // Base backups are taken where the primary is; failover moves them with it.
@@ -70,12 +72,9 @@ if (config.postgres) {
       namespace: postgres.namespace,
       postgresCluster: postgres.clusterNames[roles.primarySite]!,
       schedule: config.backups.postgresFullBackupSchedule,
-      retentionDays: pg.backupRetentionDays ?? 30,
+      retentionDays: pg.backupRetentionDays ?? DEFAULT_POSTGRES_RETENTION_DAYS,
       continuousArchiveMinutes: postgres.rpoMinutes,
-      standbyPromotionMinutes: dataSites.length > 1 ? STANDBY_PROMOTION_MINUTES : undefined,
-      datasetSizeGiB: pg.storageSizeGiB ?? 100,
-      restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond,
-      location: `${bucket.url} on ${bucket.siteName}`,
+      location: `${backups.url} on ${backups.siteName}`,
     }),
   );
 }
@@ -85,23 +84,15 @@ if (config.mongodb) {
   const mongo = config.mongodb;
   // The stack configuration has checked that a backup site with an object store exists.
   const backupSite = sites[config.backupSite!]!;
-  const bucket = new ObjectStorageBucket("mongodb-backups", {
-    site: backupSite,
-    bucket: mongo.backupBucket,
-    dataset: "waris-mongo",
-    retentionDays: mongo.backupRetentionDays,
-    objectLockDays: config.backups.objectLockDays,
-  });
+  const bucket = makeBucket("mongodb-backups");
   const schedule = new BackupSchedule("waris-mongo-full", {
+    ...mongodbRestore(config.settings, dataSites.length),
     kind: "mongodb",
     dataset: "waris-mongo",
     site: sites[roles.primarySite]!,
     schedule: mongo.backupSchedule,
     retentionDays: mongo.backupRetentionDays,
     continuousArchiveMinutes: mongo.pitrMinutes,
-    standbyPromotionMinutes: dataSites.length > 1 ? STANDBY_PROMOTION_MINUTES : undefined,
-    datasetSizeGiB: mongo.storageSizeGiB ?? 100,
-    restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond,
     mongoStorage: {
       name: backupSite.spec.name,
       bucket: mongo.backupBucket,
@@ -132,15 +123,7 @@ let redis: RedisPrimary | undefined;
 if (config.redis) {
   const { password, backupBucket, backupRetentionDays, ...sizes } = config.redis;
   const backupSite = sites[config.backupSite!]!;
-  const bucket = new ObjectStorageBucket("redis-backups", {
-    site: backupSite,
-    bucket: backupBucket,
-    dataset: "waris-redis",
-    // The dump job never prunes: the bucket expires dumps, and a lock keeps the newest safe.
-    retentionDays: backupRetentionDays,
-    expireObjectsAfterDays: backupRetentionDays,
-    objectLockDays: config.backups.objectLockDays,
-  });
+  const bucket = makeBucket("redis-backups");
   redis = new RedisPrimary(
     "waris-redis",
     { ...sizes, site: sites[roles.primarySite]!, password, backupSite, backupBucket, backupRetentionDays, restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond },
@@ -152,16 +135,7 @@ let milvus: MilvusPrimary | undefined;
 if (config.milvus) {
   const { backupBucket, backupSchedule, backupRetentionDays, ...rest } = config.milvus;
   const backupSite = sites[config.backupSite!]!;
-  // The job deletes thinned and expired backups itself. Deleted versions (and the lock on new ones) last
-  // only as long as every backup is kept anyway: longer, and hourly backups would pile up as versions.
-  const everyBackupDays = Math.ceil(rest.keepEveryBackupForHours / 24);
-  const bucket = new ObjectStorageBucket("milvus-backups", {
-    site: backupSite,
-    bucket: backupBucket,
-    dataset: "waris-milvus",
-    retentionDays: everyBackupDays,
-    objectLockDays: Math.min(config.backups.objectLockDays, everyBackupDays),
-  });
+  const bucket = makeBucket("milvus-backups");
   milvus = new MilvusPrimary(
     "waris-milvus",
     {
@@ -178,22 +152,13 @@ if (config.milvus) {
 }
 
 if (config.backups.modelArtifactsBucket) {
-  const site = sites[config.backupSite!]!;
-  const artifacts = new ObjectStorageBucket("model-artifacts", {
-    site,
-    bucket: config.backups.modelArtifactsBucket,
-    dataset: "model-artifacts",
-    dataClass: "internal",
-    keepVersions: config.backups.modelArtifactVersions,
-    datasetSizeGiB: config.backups.modelArtifactsSizeGiB,
-  });
+  const artifacts = makeBucket("model-artifacts");
   schedules.push(
     new BackupSchedule("model-artifacts", {
+      ...modelArtifactsRestore(config.settings),
       kind: "model-artifacts",
       dataset: "model-artifacts",
       keepVersions: config.backups.modelArtifactVersions,
-      datasetSizeGiB: config.backups.modelArtifactsSizeGiB,
-      restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond,
       location: `${artifacts.url} on ${artifacts.siteName} (MLflow artifact store)`,
     }),
   );

@@ -102,6 +102,8 @@ export interface RecoveryReport {
   readonly retention: string;
   /** How: e.g. `weekly full (0 2 * * 0) + continuous WAL archive (5 min)`. */
   readonly method: string;
+  /** The 5-field cron (UTC) of the full backups or dumps, when they run on a schedule. */
+  readonly schedule?: string;
   /** Where the backups live. */
   readonly location: string;
 }
@@ -153,6 +155,20 @@ export function validateBackupScheduleArgs(args: Omit<BackupScheduleArgs, "site"
 }
 
 /**
+ * The estimated RTO, minutes, of a dataset protected by a schedule (pure): the standby's promotion time
+ * when there is one, else the restore of `datasetSizeGiB` at the throughput (default 100 MiB/s) plus the
+ * fixed overhead; `undefined` when neither a standby nor a size is known. {@link BackupSchedule.rtoMinutes}.
+ */
+export function backupScheduleRtoMinutes(args: Pick<BackupScheduleArgs, "standbyPromotionMinutes" | "datasetSizeGiB" | "restoreThroughputMiBPerSecond">): number | undefined {
+  if (args.standbyPromotionMinutes === undefined && args.datasetSizeGiB === undefined) return undefined;
+  return estimatedRtoMinutes({
+    standbyPromotionMinutes: args.standbyPromotionMinutes,
+    datasetSizeGiB: args.datasetSizeGiB ?? 0,
+    restoreThroughputMiBPerSecond: args.restoreThroughputMiBPerSecond ?? DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND,
+  });
+}
+
+/**
  * The backups of one dataset: the schedule, the method and the retention, and the recovery guarantees
  * they give (worst-case RPO, estimated RTO).
  *
@@ -187,14 +203,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
     const schedules = cron ? [cron] : [];
     const continuous = args.kind === "model-artifacts" ? 0 : args.continuousArchiveMinutes;
     this.rpoMinutes = worstCaseRpoMinutes({ continuousArchiveMinutes: continuous, backupSchedules: schedules });
-    this.rtoMinutes =
-      args.standbyPromotionMinutes !== undefined || args.datasetSizeGiB !== undefined
-        ? estimatedRtoMinutes({
-            standbyPromotionMinutes: args.standbyPromotionMinutes,
-            datasetSizeGiB: args.datasetSizeGiB ?? 0,
-            restoreThroughputMiBPerSecond: args.restoreThroughputMiBPerSecond ?? DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND,
-          })
-        : undefined;
+    this.rtoMinutes = backupScheduleRtoMinutes(args);
     const every = cron ? `${describeGap(longestGapMinutes(schedules))} full (${args.schedule})` : "";
     const method: Record<BackupDatasetKind, string> = {
       postgresql: `${every} base backup + continuous WAL archive (${args.continuousArchiveMinutes ?? "?"} min)`,
@@ -214,6 +223,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
             ? `${args.retentionDays} days (every backup for ${args.keepEveryBackupForHours} h, then the first of each day)`
             : `${args.retentionDays} days`,
       method: method[args.kind],
+      schedule: args.schedule,
       location: args.location,
     };
 

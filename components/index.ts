@@ -12,6 +12,7 @@ export * from "./site";
 export * from "./gpu-catalog";
 export * from "./gpu-node-pool";
 export * from "./recovery";
+export * from "./quantity";
 export * from "./failover";
 export * from "./postgres-cluster";
 export * from "./object-storage-bucket";

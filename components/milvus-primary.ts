@@ -4,7 +4,7 @@ import * as random from "@pulumi/random";
 import * as apiextensions from "@pulumi/kubernetes/apiextensions";
 import * as corev1 from "@pulumi/kubernetes/core/v1";
 import { Release } from "@pulumi/kubernetes/helm/v3/release";
-import { BackupSchedule, RecoveryReport, validateBackupScheduleArgs } from "./backup-schedule";
+import { BackupSchedule, RecoveryReport, backupScheduleRtoMinutes, validateBackupScheduleArgs } from "./backup-schedule";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { DATASET_LABEL, DATASET_SIZE_ANNOTATION, DataClass, HelmChartRef, STORE_LABEL, placementLabels } from "./labels";
 import { ObjectStorageBucket, validateObjectStorageBucketArgs } from "./object-storage-bucket";
@@ -116,6 +116,19 @@ export function validateMilvusPrimaryArgs(
   return problems;
 }
 
+/** Size of the vector data, GiB, for the restore estimate: `dataSizeGiB`, default 50. */
+export function milvusDataSizeGiB(args: Pick<MilvusPrimaryArgs, "dataSizeGiB">): number {
+  return args.dataSizeGiB ?? 50;
+}
+
+/**
+ * The estimated RTO of Milvus, minutes (pure): it has no standby, so the restore of its data
+ * ({@link milvusDataSizeGiB}) at the throughput, plus the fixed overhead. {@link MilvusPrimary.rtoMinutes}.
+ */
+export function milvusRtoMinutes(args: Pick<MilvusPrimaryArgs, "dataSizeGiB" | "restoreThroughputMiBPerSecond">): number {
+  return backupScheduleRtoMinutes({ datasetSizeGiB: milvusDataSizeGiB(args), restoreThroughputMiBPerSecond: args.restoreThroughputMiBPerSecond })!;
+}
+
 /** Host and port of an S3 endpoint URL, as Milvus and milvus-backup take them. */
 function hostAndPort(endpoint: string): { host: string; port: number } {
   const url = new URL(endpoint);
@@ -161,7 +174,7 @@ export class MilvusPrimary extends pulumi.ComponentResource {
     const siteName = args.site.spec.name;
     const namespace = args.namespace ?? "waris-milvus";
     const mode = args.mode ?? "standalone";
-    const dataSizeGiB = args.dataSizeGiB ?? 50;
+    const dataSizeGiB = milvusDataSizeGiB(args);
     const memoryGiB = args.memoryGiB ?? 16;
     const service = `${name}-milvus`;
     const host = `${service}.${namespace}.svc.cluster.local`;

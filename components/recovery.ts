@@ -2,6 +2,8 @@
  * Recovery arithmetic shared by the components (which expose their guarantees) and the policy pack
  * (which checks them from the resources alone): cron schedules to intervals, worst-case RPO, estimated RTO.
  */
+import { CronExpression, CronExpressionParser } from "cron-parser";
+import { parseQuantity } from "./quantity";
 
 /** A parsed cron schedule: the sets of values each field fires on. */
 export interface CronSchedule {
@@ -23,78 +25,47 @@ export interface CronSchedule {
   readonly dowRestricted: boolean;
 }
 
-const MONTH_NAMES = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-const DAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-const MACROS: Readonly<Record<string, string>> = {
-  "@yearly": "0 0 1 1 *",
-  "@annually": "0 0 1 1 *",
-  "@monthly": "0 0 1 * *",
-  "@weekly": "0 0 * * 0",
-  "@daily": "0 0 * * *",
-  "@midnight": "0 0 * * *",
-  "@hourly": "0 * * * *",
-};
+/** Cron characters the gap arithmetic cannot walk, and that Kubernetes CronJobs (robfig/cron) refuse. */
+const UNSUPPORTED_CRON = /[LW#]/i;
 
-function parseField(text: string, min: number, max: number, names: readonly string[] | undefined, what: string): Set<number> {
-  const values = new Set<number>();
-  const value = (token: string): number => {
-    const lower = token.toLowerCase();
-    const named = names ? names.indexOf(lower) : -1;
-    const n = named >= 0 ? named + (min === 1 ? 1 : 0) : /^\d+$/.test(token) ? Number(token) : NaN;
-    // Day of week 7 is Sunday too.
-    const normalized = what === "day of week" && n === 7 ? 0 : n;
-    if (!Number.isInteger(normalized) || normalized < min || normalized > max) throw new Error(`${what} ${JSON.stringify(token)} is not in ${min}-${max}`);
-    return normalized;
-  };
-  for (const part of text.split(",")) {
-    const [range, stepText] = part.split("/");
-    if (range === undefined || range === "" || (stepText !== undefined && !/^\d+$/.test(stepText))) throw new Error(`${what} ${JSON.stringify(part)} is malformed`);
-    const step = stepText === undefined ? 1 : Number(stepText);
-    if (step < 1) throw new Error(`${what} step ${JSON.stringify(stepText)} must be at least 1`);
-    let from: number;
-    let to: number;
-    if (range === "*") {
-      from = min;
-      to = what === "day of week" ? 6 : max;
-    } else if (range.includes("-")) {
-      const [a, b] = range.split("-");
-      from = value(a ?? "");
-      to = value(b ?? "");
-      if (what === "day of week" && b === "7") to = 6 + 1;
-      if (from > to) throw new Error(`${what} range ${JSON.stringify(range)} runs backwards`);
-    } else {
-      from = value(range);
-      to = stepText === undefined ? from : max;
-    }
-    for (let v = from; v <= to; v += step) values.add(what === "day of week" ? v % 7 : v);
-  }
-  return values;
-}
+const FIELD_NAMES = ["minute", "hour", "day-of-month", "month", "day-of-week"] as const;
 
 /**
- * Parses a cron expression: 5 fields (minute hour day-of-month month day-of-week), or 6 with seconds
- * first (`withSeconds`, as CloudNativePG's ScheduledBackup takes it). Names (`MON`, `JAN`) and the
- * `@daily`-style macros are accepted. Throws with what is wrong.
+ * Parses a cron expression with `cron-parser`: 5 fields (minute hour day-of-month month day-of-week),
+ * or 6 with seconds first (`withSeconds`, as CloudNativePG's ScheduledBackup takes it). Names (`MON`,
+ * `JAN`), `?` and the `@daily`-style macros are accepted; `L`, `W` and `#` are not (Kubernetes CronJobs
+ * refuse them). Throws an `Error` saying what is wrong.
  */
 export function parseCron(expression: string, withSeconds = false): CronSchedule {
   const trimmed = expression.trim();
-  const macro = MACROS[trimmed.toLowerCase()];
-  const fields = (macro ? (withSeconds ? `0 ${macro}` : macro) : trimmed).split(/\s+/);
   const expected = withSeconds ? 6 : 5;
-  if (fields.length !== expected) {
-    throw new Error(`cron ${JSON.stringify(expression)} has ${fields.length} fields; expected ${expected} (${withSeconds ? "second " : ""}minute hour day-of-month month day-of-week)`);
+  const fields = trimmed.split(/\s+/);
+  const names = `${withSeconds ? "second " : ""}${FIELD_NAMES.join(" ")}`;
+  if (!trimmed.startsWith("@") && fields.length !== expected) {
+    throw new Error(`cron ${JSON.stringify(expression)} has ${fields.length} fields; expected ${expected} (${names})`);
   }
-  if (withSeconds) parseField(fields.shift()!, 0, 59, undefined, "second");
-  const [minute, hour, dom, month, dow] = fields as [string, string, string, string, string];
+  if (UNSUPPORTED_CRON.test(trimmed.startsWith("@") ? "" : trimmed)) {
+    throw new Error(`cron ${JSON.stringify(expression)} uses L, W or #, which Kubernetes CronJobs do not support`);
+  }
+  let parsed: CronExpression;
+  try {
+    // cron-parser takes 5 fields, or 6 with seconds first; macros it expands itself.
+    parsed = CronExpressionParser.parse(trimmed, { tz: "UTC" });
+  } catch (e) {
+    throw new Error(`cron ${JSON.stringify(expression)} is not valid (${names}): ${(e as Error).message}`, { cause: e });
+  }
+  const f = parsed.fields;
+  const numbers = (values: readonly (number | string)[]): Set<number> => new Set(values.filter((v): v is number => typeof v === "number"));
   return {
     expression,
-    minutes: parseField(minute, 0, 59, undefined, "minute"),
-    hours: parseField(hour, 0, 23, undefined, "hour"),
-    daysOfMonth: parseField(dom, 1, 31, undefined, "day of month"),
-    months: parseField(month, 1, 12, MONTH_NAMES, "month"),
-    daysOfWeek: parseField(dow, 0, 7, DAY_NAMES, "day of week"),
-    domRestricted: dom !== "*",
-    dowRestricted: dow !== "*",
+    minutes: numbers(f.minute.values),
+    hours: numbers(f.hour.values),
+    daysOfMonth: numbers(f.dayOfMonth.values),
+    months: numbers(f.month.values),
+    // Day of week 7 is Sunday too.
+    daysOfWeek: new Set([...numbers(f.dayOfWeek.values)].map((d) => d % 7)),
+    domRestricted: !f.dayOfMonth.isWildcard,
+    dowRestricted: !f.dayOfWeek.isWildcard,
   };
 }
 
@@ -216,26 +187,11 @@ export function estimatedRtoMinutes(r: RestoreSettings): number {
   return Math.ceil(seconds / 60) + (r.restoreOverheadMinutes ?? DEFAULT_RESTORE_OVERHEAD_MINUTES);
 }
 
-/** Parses a Kubernetes quantity of bytes (`500Gi`, `1Ti`, `200G`) to GiB. */
+/** Parses a Kubernetes quantity of bytes (`500Gi`, `1Ti`, `200G`) to GiB. Throws when it is not a quantity. */
 export function quantityToGiB(quantity: string): number {
-  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P)?$/.exec(quantity.trim());
-  if (!match) throw new Error(`${JSON.stringify(quantity)} is not a storage quantity such as "500Gi"`);
-  const n = Number(match[1]);
-  const unit = match[2] ?? "";
-  const factor: Record<string, number> = {
-    "": 1 / 1024 ** 3,
-    Ki: 1 / 1024 ** 2,
-    Mi: 1 / 1024,
-    Gi: 1,
-    Ti: 1024,
-    Pi: 1024 ** 2,
-    K: 1e3 / 1024 ** 3,
-    M: 1e6 / 1024 ** 3,
-    G: 1e9 / 1024 ** 3,
-    T: 1e12 / 1024 ** 3,
-    P: 1e15 / 1024 ** 3,
-  };
-  return n * factor[unit]!;
+  const bytes = parseQuantity(quantity.trim());
+  if (bytes === undefined) throw new Error(`${JSON.stringify(quantity)} is not a storage quantity such as "500Gi"`);
+  return bytes / 1024 ** 3;
 }
 
 /** Parses a Barman/CloudNativePG retention policy (`30d`, `4w`, `3m`) to days. */

@@ -68,6 +68,14 @@ export function validateRedisPrimaryArgs(
 }
 
 /**
+ * The estimated RTO of Redis, minutes (pure): restoring a dump the size of its memory (default 4 GiB) at
+ * the throughput (default 100 MiB/s), plus the fixed overhead. {@link RedisPrimary.rtoMinutes}.
+ */
+export function redisRtoMinutes(args: Pick<RedisPrimaryArgs, "memoryGiB" | "restoreThroughputMiBPerSecond">): number {
+  return estimatedRtoMinutes({ datasetSizeGiB: args.memoryGiB ?? 4, restoreThroughputMiBPerSecond: args.restoreThroughputMiBPerSecond ?? DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND });
+}
+
+/**
  * Redis on the active site, as the seed has it: one primary with AOF persistence (fsync every second),
  * password authentication and TLS only. A CronJob dumps it (RDB) to the Thai object store on a schedule
  * (hourly by default: the RPO when the site is lost); the bucket expires old dumps.
@@ -101,7 +109,7 @@ export class RedisPrimary extends pulumi.ComponentResource {
     this.endpoint = `${name}.${namespace}.svc.cluster.local`;
     this.passwordSecretName = `${name}-auth`;
     this.rpoMinutes = longestGapMinutes([cron!]);
-    this.rtoMinutes = estimatedRtoMinutes({ datasetSizeGiB: memoryGiB, restoreThroughputMiBPerSecond: args.restoreThroughputMiBPerSecond ?? DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND });
+    this.rtoMinutes = redisRtoMinutes(args);
     this.report = {
       dataset: name,
       kind: "redis",
@@ -109,6 +117,7 @@ export class RedisPrimary extends pulumi.ComponentResource {
       rtoMinutes: this.rtoMinutes,
       retention: `${retention} days`,
       method: `RDB dump (${schedule}) + AOF on the primary`,
+      schedule,
       location: `s3://${args.backupBucket}/${name}/ on ${args.backupSite.spec.name}`,
     };
 

@@ -1,6 +1,7 @@
 /**
  * `npm run plan -- --stack prod [--json]`: the offline plan of a stack.
- * Exit codes: 0 plan printed; 2 invalid configuration or arguments; 1 the program failed otherwise.
+ * Exit codes: 0 plan printed; 2 invalid configuration, stack file or arguments; 3 mandatory policy
+ * violations; 1 the program failed otherwise.
  */
 import { parseArgs } from "node:util";
 import { StackConfigError } from "../stack/config";
@@ -9,6 +10,7 @@ import * as path from "node:path";
 import { parsePolicyConfig } from "./policy-runner";
 import { policyPackIdentity, runOfflinePlan } from "./offline-plan";
 import { renderPlanText, renderPolicyText } from "./report";
+import { StackFileError } from "./stack-file";
 
 const USAGE = `usage: npm run plan -- [--stack <name>] [--config <stack file>] [--program <dir|file>] [--json]
   --stack     stack to plan (reads Pulumi.<stack>.yaml next to the program); default dev,
@@ -47,7 +49,7 @@ async function main(): Promise<number> {
     process.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlanText(plan)}\n\n${renderPolicyText(plan, `${pack.name}@v${pack.version} (local: policy)`)}\n`);
     return plan.mandatoryViolations > 0 ? 3 : 0;
   } catch (err) {
-    if (err instanceof StackConfigError || (err as Error).name === "InvalidArgumentsError") {
+    if (err instanceof StackConfigError || err instanceof StackFileError || (err as Error).name === "InvalidArgumentsError") {
       process.stderr.write(`${(err as Error).message}\n`);
       return 2;
     }

@@ -4,14 +4,12 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
-// js-yaml, not the `yaml` package: @pulumi/pulumi already loads it, so parsing a stack file costs no module loading.
-import { load as parse } from "js-yaml";
 import { POLICY_PACK_NAME, warisPolicies } from "../policy/policies";
-import { PROJECT, SETTING_KEYS, parseStackSettings, requiredSecrets } from "../stack/config";
+import { PROJECT, SETTING_KEYS, StackConfigError, StackSettings, parseStackSettings, requiredSecrets } from "../stack/config";
 import { RecordedResource, runAsStack, startRecording } from "./mock-runtime";
 import { AnalyzerResource, PackConfig, runPolicies } from "./policy-runner";
 import { Plan, buildPlan } from "./report";
-import { EngineConfig, fakeSecret, readProjectName, readStackFile } from "./stack-file";
+import { EngineConfig, fakeSecret, readProjectName, readStackFile, readYamlFile } from "./stack-file";
 
 /** What to plan. */
 export interface PlanOptions {
@@ -32,8 +30,8 @@ export const REPO_ROOT = path.resolve(__dirname, "..");
 
 /**
  * For this project's own program, the secrets its settings require but the stack file cannot hold in
- * clear text get fake values, so the plan runs without the CLI's key. Invalid settings throw here with
- * the validation message, before the program is loaded.
+ * clear text get fake values, so the plan runs without the CLI's key. Invalid settings fake nothing: the
+ * program's own validation then reports them (with every other problem), before it registers anything.
  */
 function fakeRequiredSecrets(config: Record<string, string>, secretKeys: string[], stack: string): string[] {
   const prefix = `${PROJECT}:`;
@@ -44,8 +42,15 @@ function fakeRequiredSecrets(config: Record<string, string>, secretKeys: string[
     const value = config[prefix + key];
     if (value !== undefined) settings[key] = value;
   }
+  let parsed: StackSettings;
+  try {
+    parsed = parseStackSettings(settings, stack);
+  } catch (e) {
+    if (e instanceof StackConfigError) return [];
+    throw e;
+  }
   const faked: string[] = [];
-  for (const need of requiredSecrets(parseStackSettings(settings, stack), stack)) {
+  for (const need of requiredSecrets(parsed, stack)) {
     const key = prefix + need.key;
     if (config[key] === undefined) {
       config[key] = fakeSecret(key);
@@ -64,7 +69,8 @@ export interface StackEngineConfig extends EngineConfig {
 
 /**
  * Reads the project and stack files into engine config; for this project's own program, required secrets
- * missing from the file get fake values. Throws a {@link StackConfigError} on invalid settings.
+ * missing from the file get fake values (none when the settings are invalid: the program reports them).
+ * Throws a `StackFileError` when a file cannot be read or parsed.
  */
 export function engineConfigForStack(options: PlanOptions): StackEngineConfig {
   const projectDir = path.resolve(options.projectDir ?? REPO_ROOT);
@@ -99,7 +105,7 @@ export function locateProgram(program?: string): ProgramLocation {
   let main: string | undefined;
   const projectFile = path.join(target, "Pulumi.yaml");
   if (existsSync(projectFile)) {
-    const parsed = parse(readFileSync(projectFile, "utf8")) as { main?: unknown } | null;
+    const parsed = readYamlFile(projectFile) as { main?: unknown } | null;
     if (typeof parsed?.main === "string") main = path.resolve(target, parsed.main);
   }
   const candidates = main ? [main, path.join(main, "index.ts"), path.join(main, "index.js")] : [path.join(target, "index.ts"), path.join(target, "index.js")];

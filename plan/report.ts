@@ -2,6 +2,7 @@
  * Turns a recording into the plan an operator reads: a tree of resources (type, name, site), a count per
  * type, the stack outputs with secrets hidden. Also the same as JSON for machines.
  */
+import cronstrue from "cronstrue";
 import { SITE_LABEL } from "../components/labels";
 import { RecordedResource, isSerializedSecret } from "./mock-runtime";
 import { PolicyDiagnostic } from "./policy-runner";
@@ -173,7 +174,18 @@ interface RecoveryRow {
   rtoMinutes: unknown;
   retention: unknown;
   method: unknown;
+  schedule?: unknown;
   location: unknown;
+}
+
+/** A cron schedule (UTC) in words for people, with `cronstrue`: `0 2 * * 0` → "At 02:00, only on Sunday". */
+export function describeSchedule(cron: unknown): string {
+  if (typeof cron !== "string") return "-";
+  try {
+    return cronstrue.toString(cron, { use24HourTimeFormat: true, throwExceptionOnParseError: true });
+  } catch {
+    return cron;
+  }
 }
 
 function recoveryRows(value: unknown): RecoveryRow[] {
@@ -233,8 +245,8 @@ export function renderPlanText(plan: Plan): string {
   if (recovery.length > 0) {
     lines.push("");
     lines.push("Recovery (from the stack output `recovery`):");
-    const header = ["dataset", "kind", "RPO min", "RTO min", "retention", "method", "backups in"];
-    const rows = recovery.map((r) => [r.dataset, r.kind, r.rpoMinutes ?? "unbounded", r.rtoMinutes ?? "unknown", r.retention, r.method, r.location].map(String));
+    const header = ["dataset", "kind", "RPO min", "RTO min", "retention", "method", "schedule (UTC)", "backups in"];
+    const rows = recovery.map((r) => [r.dataset, r.kind, r.rpoMinutes ?? "unbounded", r.rtoMinutes ?? "unknown", r.retention, r.method, describeSchedule(r.schedule), r.location].map(String));
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
     for (const row of [header, ...rows]) lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()}`);
   }

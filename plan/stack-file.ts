@@ -2,9 +2,53 @@
  * Reads a Pulumi project file and stack file into the config the engine would hand the program.
  * `secure:` values are encrypted with a key only the Pulumi CLI has, so they become clearly fake values.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 // js-yaml, not the `yaml` package: @pulumi/pulumi already loads it, so parsing a stack file costs no module loading.
-import { load as parse } from "js-yaml";
+import { YAMLException, load } from "js-yaml";
+
+/**
+ * A project or stack file that cannot be read: missing, a directory, not YAML, or not shaped like a
+ * Pulumi file. The message names the file (and the line and column of a YAML error); the plan exits 2.
+ */
+export class StackFileError extends Error {
+  /** The file as given. */
+  readonly file: string;
+
+  /**
+   * @param file - path as given.
+   * @param problem - what is wrong, without the file name.
+   */
+  constructor(file: string, problem: string) {
+    super(`${file}: ${problem}`);
+    this.name = "StackFileError";
+    this.file = file;
+  }
+}
+
+/**
+ * Reads and parses a YAML file. Throws {@link StackFileError}: not found, a directory, or a YAML error
+ * with its line, column and the offending lines.
+ */
+export function readYamlFile(file: string): unknown {
+  let text: string;
+  try {
+    if (statSync(file).isDirectory()) throw new StackFileError(file, "is a directory, not a YAML file; give the path of the file itself (e.g. Pulumi.prod.yaml)");
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    if (e instanceof StackFileError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new StackFileError(file, code === "ENOENT" ? "not found" : `cannot be read (${code ?? (e as Error).message})`);
+  }
+  try {
+    return load(text, { filename: file });
+  } catch (e) {
+    if (!(e instanceof YAMLException)) throw e;
+    const where = e.mark ? `line ${e.mark.line + 1}, column ${e.mark.column + 1}: ` : "";
+    throw new StackFileError(file, `YAML syntax error at ${where}${e.reason}${e.mark?.snippet ? `\n${e.mark.snippet}` : ""}`);
+  }
+}
+
+const isMapping = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** The fake value that stands in for a secret in an offline plan. */
 export function fakeSecret(key: string): string {
@@ -23,9 +67,9 @@ export interface EngineConfig {
 
 /** Reads the `name` of a `Pulumi.yaml`. */
 export function readProjectName(projectFile: string): string {
-  const project = parse(readFileSync(projectFile, "utf8")) as { name?: unknown } | null;
-  if (!project || typeof project.name !== "string") throw new Error(`${projectFile} has no project name`);
-  return project.name;
+  const project = readYamlFile(projectFile);
+  if (!isMapping(project) || typeof project["name"] !== "string") throw new StackFileError(projectFile, "has no project name");
+  return project["name"];
 }
 
 function isSecure(value: unknown): boolean {
@@ -55,21 +99,19 @@ function fakeNested(value: unknown, key: string): { value: unknown; faked: boole
 /**
  * Reads `Pulumi.<stack>.yaml` (or any stack file) into engine config.
  *
- * @param stackFile - path of the stack file; a missing file is an empty config.
+ * @param stackFile - path of the stack file.
  * @param project - project name, the namespace of keys written without one.
+ * @throws {@link StackFileError} when the file is missing, a directory, not YAML, or its `config` is not a mapping.
  */
 export function readStackFile(stackFile: string, project: string): EngineConfig {
-  let text: string;
-  try {
-    text = readFileSync(stackFile, "utf8");
-  } catch {
-    throw new Error(`stack file ${stackFile} not found`);
-  }
-  const doc = (parse(text) ?? {}) as { config?: Record<string, unknown> };
+  const doc = readYamlFile(stackFile) ?? {};
+  if (!isMapping(doc)) throw new StackFileError(stackFile, "is not a Pulumi stack file: its top level must be a mapping with a `config:` section");
+  const section = doc["config"] ?? {};
+  if (!isMapping(section)) throw new StackFileError(stackFile, "`config:` must be a mapping of keys (`waris-hybrid:activeSite: onprem`), not a list or a value");
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
   const fakedSecretKeys: string[] = [];
-  for (const [rawKey, rawValue] of Object.entries(doc.config ?? {})) {
+  for (const [rawKey, rawValue] of Object.entries(section)) {
     const key = rawKey.includes(":") ? rawKey : `${project}:${rawKey}`;
     const { value, faked } = fakeNested(rawValue, key);
     if (faked) {

@@ -4,14 +4,8 @@
  * targets; backups are kept long enough; standbys have replication-lag alerts.
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
-import {
-  AZURE_REPLICATION_DELAY_METRIC,
-  CronSchedule,
-  DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND,
-  STANDBY_PROMOTION_MINUTES,
-  estimatedRtoMinutes,
-  worstCaseRpoMinutes,
-} from "../components/recovery";
+import { AZURE_REPLICATION_DELAY_METRIC, CronSchedule, estimatedRtoMinutes, worstCaseRpoMinutes } from "../components/recovery";
+import { RECOVERY_POLICY_DEFAULTS, RETENTION_POLICY_DEFAULTS } from "./thresholds";
 import { LAG_ALERT_FOR_TAG } from "../components/labels";
 import { AZURE_POSTGRES_SERVER, DO_DATABASE_CLUSTER, Dataset, collectDatasets } from "./datasets";
 import { list, str } from "./placement";
@@ -54,10 +48,10 @@ export const recoveryObjectivesPolicy: StackValidationPolicy = {
     "a standby on the other site for an RTO of minutes, or backups frequent enough for the RPO; a daily dump alone cannot meet a 1-hour RPO.",
   configSchema: {
     properties: {
-      rpoMinutes: { type: "number", exclusiveMinimum: 0, default: 60 },
-      rtoMinutes: { type: "number", exclusiveMinimum: 0, default: 240 },
-      restoreThroughputMiBPerSecond: { type: "number", exclusiveMinimum: 0, default: DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND },
-      standbyPromotionMinutes: { type: "number", exclusiveMinimum: 0, default: STANDBY_PROMOTION_MINUTES },
+      rpoMinutes: { type: "number", exclusiveMinimum: 0, default: RECOVERY_POLICY_DEFAULTS.rpoMinutes },
+      rtoMinutes: { type: "number", exclusiveMinimum: 0, default: RECOVERY_POLICY_DEFAULTS.rtoMinutes },
+      restoreThroughputMiBPerSecond: { type: "number", exclusiveMinimum: 0, default: RECOVERY_POLICY_DEFAULTS.restoreThroughputMiBPerSecond },
+      standbyPromotionMinutes: { type: "number", exclusiveMinimum: 0, default: RECOVERY_POLICY_DEFAULTS.standbyPromotionMinutes },
     },
   },
   validateStack: (args, reportViolation) => {
@@ -107,9 +101,9 @@ export const backupRetentionPolicy: StackValidationPolicy = {
     "or the artifact bucket's noncurrentVersionExpiration.newerNoncurrentVersions.",
   configSchema: {
     properties: {
-      databaseRetentionDays: { type: "number", minimum: 1, default: 30 },
-      vectorRetentionDays: { type: "number", minimum: 1, default: 14 },
-      modelArtifactVersions: { type: "number", minimum: 1, default: 5 },
+      databaseRetentionDays: { type: "number", minimum: 1, default: RETENTION_POLICY_DEFAULTS.databaseRetentionDays },
+      vectorRetentionDays: { type: "number", minimum: 1, default: RETENTION_POLICY_DEFAULTS.vectorRetentionDays },
+      modelArtifactVersions: { type: "number", minimum: 1, default: RETENTION_POLICY_DEFAULTS.modelArtifactVersions },
     },
   },
   validateStack: (args, reportViolation) => {

@@ -17,6 +17,13 @@ import { PRECISION_BYTES, Precision, validateInferenceClusterArgs } from "../com
 import { validateMongoReplicaSetArgs } from "../components/mongo-replica-set";
 import { validateRedisPrimaryArgs } from "../components/redis-primary";
 import { MILVUS_MODES, validateMilvusPrimaryArgs } from "../components/milvus-primary";
+import { knownNamespaces, unknownNamespaceKeys } from "./namespaces";
+import { policyThresholdIssues } from "./policy-checks";
+import * as limits from "./limits";
+import { DEFAULT_POSTGRES_RETENTION_DAYS, datasetRtos, stackBuckets } from "./datasets";
+import { validateBackupScheduleArgs } from "../components/backup-schedule";
+import { validateObjectStorageBucketArgs } from "../components/object-storage-bucket";
+import { RECOVERY_POLICY_DEFAULTS } from "../policy/thresholds";
 
 /** The Pulumi project name; config keys are `waris-hybrid:<key>`. */
 export const PROJECT = "waris-hybrid";
@@ -38,8 +45,8 @@ const siteSettingsSchema = z.strictObject({
 });
 
 const recoverySchema = z.strictObject({
-  rpoMinutes: z.number().positive().default(60),
-  rtoMinutes: z.number().positive().default(240),
+  rpoMinutes: z.number().positive().default(RECOVERY_POLICY_DEFAULTS.rpoMinutes),
+  rtoMinutes: z.number().positive().default(RECOVERY_POLICY_DEFAULTS.rtoMinutes),
   replicationLagTargetSeconds: z.number().positive().default(60),
   restoreThroughputMiBPerSecond: z.number().positive().default(DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND),
 });
@@ -86,25 +93,25 @@ const sitesSchema = z
 const gpuPoolSchema = z.strictObject({
   site: z.string().min(1),
   gpuModel: z.enum(GPU_MODEL_NAMES),
-  gpusPerNode: z.number(),
+  gpusPerNode: limits.gpusPerNode,
   workload: z.enum(GPU_WORKLOADS),
   dataClass: z.enum(DATA_CLASSES).optional(),
-  nodeNames: z.array(z.string().min(1)).optional(),
-  nodeCount: z.number().optional(),
-  minNodes: z.number().optional(),
-  maxNodes: z.number().optional(),
+  nodeNames: z.array(limits.kubernetesName).optional(),
+  nodeCount: limits.nodeCount.optional(),
+  minNodes: limits.nodeCount.optional(),
+  maxNodes: limits.nodeCount.optional(),
   spot: z.boolean().optional(),
   driverOnHost: z.boolean().optional(),
   toolkitOnHost: z.boolean().optional(),
   installOperator: z.boolean().optional(),
   timeSlicingReplicas: z.number().optional(),
   migProfile: z.enum(MIG_PROFILES).optional(),
-  labels: z.record(z.string(), z.string()).optional(),
-  extraTaints: z.array(z.strictObject({ key: z.string(), value: z.string().optional(), effect: z.enum(TAINT_EFFECTS) })).optional(),
+  labels: z.record(limits.qualifiedName, limits.labelValue).optional(),
+  extraTaints: z.array(z.strictObject({ key: limits.qualifiedName, value: limits.labelValue.optional(), effect: z.enum(TAINT_EFFECTS) })).optional(),
   clusterName: z.string().min(1).optional(),
   subnetIds: z.array(z.string().min(1)).optional(),
   resourceGroupName: z.string().min(1).optional(),
-  diskSizeGiB: z.number().optional(),
+  diskSizeGiB: limits.volumeGiB.optional(),
 });
 
 /** One GPU pool as written in the stack file (`waris-hybrid:gpuPools.<name>`). */
@@ -115,13 +122,13 @@ const postgresSchema = z.strictObject({
   backupBucket: z.string().min(1),
   backupSite: z.string().min(1).optional(),
   backupRetentionDays: positiveWhole.optional(),
-  replicationHosts: z.record(z.string(), z.string().min(1)).optional(),
+  replicationHosts: z.record(z.string(), limits.hostName).optional(),
   instancesPerSite: positiveWhole.optional(),
-  storageSizeGiB: positiveWhole.optional(),
-  walStorageSizeGiB: positiveWhole.optional(),
-  storageClass: z.string().min(1).optional(),
-  cpu: z.string().min(1).optional(),
-  memoryGiB: positiveWhole.optional(),
+  storageSizeGiB: limits.volumeGiB.optional(),
+  walStorageSizeGiB: limits.volumeGiB.optional(),
+  storageClass: limits.kubernetesName.optional(),
+  cpu: limits.cpuQuantity.optional(),
+  memoryGiB: limits.memoryGiB.optional(),
   archiveTimeoutMinutes: z.number().positive().optional(),
 });
 
@@ -134,9 +141,9 @@ const mongodbSchema = z.strictObject({
   backupRetentionDays: z.number().int().positive().default(30),
   pitrMinutes: z.number().positive().default(10),
   membersPerSite: z.number().int().optional(),
-  storageSizeGiB: z.number().int().positive().optional(),
-  storageClass: z.string().min(1).optional(),
-  memberHosts: z.record(z.string(), z.array(z.string().min(1))).optional(),
+  storageSizeGiB: limits.volumeGiB.optional(),
+  storageClass: limits.kubernetesName.optional(),
+  memberHosts: z.record(z.string(), z.array(limits.hostName)).optional(),
 });
 
 /** MongoDB settings as written (`waris-hybrid:mongodb`), defaults applied. */
@@ -146,8 +153,8 @@ const redisSchema = z.strictObject({
   backupBucket: z.string().min(1),
   backupSchedule: z.string().default("0 * * * *"),
   backupRetentionDays: z.number().int().positive().default(30),
-  memoryGiB: z.number().int().positive().optional(),
-  storageSizeGiB: z.number().int().positive().optional(),
+  memoryGiB: limits.memoryGiB.optional(),
+  storageSizeGiB: limits.volumeGiB.optional(),
 });
 
 /** Redis settings as written (`waris-hybrid:redis`), defaults applied. */
@@ -161,9 +168,9 @@ const milvusSchema = z.strictObject({
   keepEveryBackupForHours: z.number().int().positive().default(48),
   mode: z.enum(MILVUS_MODES).optional(),
   dataSizeGiB: z.number().int().positive().optional(),
-  etcdStorageGiB: z.number().int().positive().optional(),
-  cpu: z.string().min(1).optional(),
-  memoryGiB: z.number().int().positive().optional(),
+  etcdStorageGiB: limits.volumeGiB.optional(),
+  cpu: limits.cpuQuantity.optional(),
+  memoryGiB: limits.memoryGiB.optional(),
 });
 
 /** Milvus settings as written (`waris-hybrid:milvus`), defaults applied. */
@@ -179,18 +186,18 @@ const modelSchema = z.strictObject({
   gpuMemoryUtilization: z.number().optional(),
   minReplicas: z.number().int().optional(),
   maxReplicas: z.number().int().optional(),
-  cpu: z.string().min(1).optional(),
-  memoryGiB: z.number().int().positive().optional(),
+  cpu: limits.cpuQuantity.optional(),
+  memoryGiB: limits.memoryGiB.optional(),
 });
 
 const inferenceSchema = z.strictObject({
   /** Site name → the GPU pool (in `gpuPools`) that serves there. */
   pools: z.record(z.string(), z.string()),
-  appNamespace: z.string().min(1),
+  appNamespace: limits.kubernetesLabelName,
   primary: modelSchema,
   overflow: modelSchema.optional(),
-  gatewayHosts: z.record(z.string(), z.string().min(1)).optional(),
-  modelCacheGiB: z.number().int().positive().optional(),
+  gatewayHosts: z.record(z.string(), limits.hostName).optional(),
+  modelCacheGiB: limits.volumeGiB.optional(),
   allowHubDownload: z.boolean().optional(),
   spillOverConcurrency: z.number().int().optional(),
   queueDepthTarget: z.number().optional(),
@@ -222,7 +229,12 @@ const poolNameSchema = z.string().regex(SITE_NAME_PATTERN, "a pool name must be 
 export const settingSchemas = {
   sites: sitesSchema,
   activeSite: z.string().min(1),
-  recovery: recoverySchema.default({ rpoMinutes: 60, rtoMinutes: 240, replicationLagTargetSeconds: 60, restoreThroughputMiBPerSecond: DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND }),
+  recovery: recoverySchema.default({
+    rpoMinutes: RECOVERY_POLICY_DEFAULTS.rpoMinutes,
+    rtoMinutes: RECOVERY_POLICY_DEFAULTS.rtoMinutes,
+    replicationLagTargetSeconds: 60,
+    restoreThroughputMiBPerSecond: DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND,
+  }),
   backups: backupsSchema.default({ postgresFullBackupSchedule: "0 2 * * 0", modelArtifactVersions: 5, objectLockDays: 7 }),
   gpuPools: z.record(poolNameSchema, gpuPoolSchema).default({}),
   postgres: postgresSchema.optional(),
@@ -404,9 +416,13 @@ function postgresIssues(parsed: Partial<StackSettings>): Issue[] {
   return issues;
 }
 
-/** Inference: its pools exist on its sites, no hub downloads on prod, and the component's own validator. */
-function inferenceIssues(parsed: Partial<StackSettings>, stack: string): Issue[] {
+/**
+ * Inference: its pools exist on its sites, no hub downloads on prod, and the component's own validator.
+ * Skipped when one of its pools is itself invalid (that problem is reported under the pool).
+ */
+function inferenceIssues(parsed: Partial<StackSettings>, stack: string, brokenPools: ReadonlySet<string>): Issue[] {
   const issues: Issue[] = [];
+  if (parsed.inference && Object.values(parsed.inference.pools).some((pool) => brokenPools.has(pool))) return issues;
   if (parsed.inference && parsed.sites && parsed.activeSite !== undefined) {
     const inf = parsed.inference;
     const sites = parsed.sites;
@@ -557,20 +573,127 @@ function recoveryIssues(parsed: Partial<StackSettings>): Issue[] {
   return issues;
 }
 
-/** Checks between settings, run on whichever settings parsed. */
-function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, stack: string): Issue[] {
+/** The settings the dataset derivations need, when all of them parsed. */
+function datasetSettings(parsed: Partial<StackSettings>): (Parameters<typeof stackBuckets>[0] & { sites: StackSettings["sites"] }) | undefined {
+  const { sites, backups, recovery } = parsed;
+  if (!sites || !backups || !recovery) return undefined;
+  return { ...parsed, sites, backups, recovery };
+}
+
+/**
+ * Every bucket `index.ts` creates passes `ObjectStorageBucket`'s own validator, each problem reported
+ * under the setting the argument comes from. A problem already reported under that key (by the
+ * datastore's validator) or about the backup site (reported with the sites) is not repeated.
+ */
+function bucketIssues(parsed: Partial<StackSettings>, earlier: readonly Issue[]): Issue[] {
+  const settings = datasetSettings(parsed);
+  if (!settings) return [];
+  const store = backupSiteName(settings);
+  const site = store ? settings.sites[store] : undefined;
+  if (!store || !site) return [];
+  const reported = new Set(earlier.map((i) => i.path.join(".")));
+  const siteReported = earlier.some((i) => i.path[0] === "sites" || i.path.join(".") === "backups.site");
+  const issues: Issue[] = [];
+  for (const plan of stackBuckets(settings, store)) {
+    const spec = { name: store, kind: site.kind, region: site.region, country: site.country, role: site.role, hasObjectStore: site.objectStore !== undefined };
+    for (const problem of validateObjectStorageBucketArgs(spec, plan.args)) {
+      if (problem.argument === "site" && siteReported) continue;
+      const path = [...(problem.argument === "site" ? ["backups", "site"] : (plan.keys[problem.argument] ?? plan.keys["bucket"]!))];
+      if (reported.has(path.join("."))) continue;
+      reported.add(path.join("."));
+      issues.push({ path, message: `${problem.message} (ObjectStorageBucket "${plan.name}", argument ${problem.argument})` });
+    }
+  }
+  return issues;
+}
+
+/**
+ * The backup schedules `index.ts` creates (PostgreSQL full backups, MongoDB, model artifacts) pass
+ * `BackupSchedule`'s own validator, each problem under the setting it comes from, unless already reported
+ * there. The schedule's resources (site, cluster, storage) are checked elsewhere: placeholders stand in.
+ */
+function scheduleIssues(parsed: Partial<StackSettings>, earlier: readonly Issue[]): Issue[] {
+  const settings = datasetSettings(parsed);
+  if (!settings) return [];
+  const checks: Array<{ args: Parameters<typeof validateBackupScheduleArgs>[0]; keys: Readonly<Record<string, string[]>> }> = [];
+  if (settings.postgres) {
+    checks.push({
+      args: { kind: "postgresql", dataset: "waris-postgres", hasSite: true, postgresCluster: "(checked with postgres)", location: "", schedule: settings.backups.postgresFullBackupSchedule, retentionDays: settings.postgres.backupRetentionDays ?? DEFAULT_POSTGRES_RETENTION_DAYS, continuousArchiveMinutes: settings.postgres.archiveTimeoutMinutes },
+      keys: { schedule: ["backups", "postgresFullBackupSchedule"], retentionDays: ["postgres", "backupRetentionDays"], continuousArchiveMinutes: ["postgres", "archiveTimeoutMinutes"] },
+    });
+  }
+  if (settings.mongodb) {
+    const m = settings.mongodb;
+    checks.push({
+      args: { kind: "mongodb", dataset: "waris-mongo", hasSite: true, mongoStorage: { name: "", bucket: m.backupBucket, endpointUrl: "", region: "", credentialsSecret: "" }, location: "", schedule: m.backupSchedule, retentionDays: m.backupRetentionDays, continuousArchiveMinutes: m.pitrMinutes },
+      keys: { schedule: ["mongodb", "backupSchedule"], retentionDays: ["mongodb", "backupRetentionDays"], continuousArchiveMinutes: ["mongodb", "pitrMinutes"] },
+    });
+  }
+  if (settings.backups.modelArtifactsBucket) {
+    checks.push({ args: { kind: "model-artifacts", dataset: "model-artifacts", location: "", keepVersions: settings.backups.modelArtifactVersions }, keys: { keepVersions: ["backups", "modelArtifactVersions"] } });
+  }
+  const reported = new Set(earlier.map((i) => i.path.join(".")));
+  const issues: Issue[] = [];
+  for (const check of checks) {
+    for (const problem of validateBackupScheduleArgs(check.args).problems) {
+      const path = check.keys[problem.argument] ?? ["backups"];
+      if (reported.has(path.join("."))) continue;
+      reported.add(path.join("."));
+      issues.push({ path, message: `${problem.message} (BackupSchedule of ${check.args.dataset}, argument ${problem.argument})` });
+    }
+  }
+  return issues;
+}
+
+/**
+ * The RTO the stack states (`recovery.rtoMinutes`) against every dataset's estimated RTO, computed with
+ * the components' own arithmetic from the same inputs (the recovery table's figures). One problem naming
+ * each dataset that misses it. (RPO figures are compared where each is set: `postgres.archiveTimeoutMinutes`,
+ * `mongodb.pitrMinutes`, `redis.backupSchedule`, `milvus.backupSchedule`.)
+ */
+function recoveryTargetIssues(parsed: Partial<StackSettings>, skip: boolean): Issue[] {
+  const settings = datasetSettings(parsed);
+  if (!settings || skip) return [];
+  const target = settings.recovery.rtoMinutes;
+  const misses = datasetRtos(settings, dataSiteNames(settings.sites).length).filter((d) => d.rtoMinutes !== undefined && d.rtoMinutes > target);
+  if (misses.length === 0) return [];
+  const worst = Math.max(...misses.map((d) => d.rtoMinutes!));
   return [
+    {
+      path: ["recovery", "rtoMinutes"],
+      message:
+        `is ${target} min, but the program's own estimates exceed it: ` +
+        misses.map((d) => `${d.dataset} ${d.rtoMinutes} min (${d.how})`).join("; ") +
+        (worst <= RECOVERY_POLICY_DEFAULTS.rtoMinutes
+          ? `; state an RTO of at least ${worst} min, or make those recoveries faster`
+          : `; the policy pack allows at most ${RECOVERY_POLICY_DEFAULTS.rtoMinutes} min, so make those recoveries faster (a standby, more throughput, less data)`),
+    },
+  ];
+}
+
+/** Checks between settings, run on whichever settings parsed. */
+function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, stack: string, brokenPools: ReadonlySet<string>): Issue[] {
+  const poolIssues = gpuPoolsIssues(parsed);
+  // One mistake, one problem: what is built on a pool already reported is not checked again.
+  const broken = new Set([...brokenPools, ...poolIssues.map((i) => i.path[1]!)]);
+  const issues = [
     ...activeSiteIssues(parsed, rawSites),
     ...failoverIssues(parsed),
-    ...gpuPoolsIssues(parsed),
+    ...poolIssues,
     ...postgresIssues(parsed),
-    ...inferenceIssues(parsed, stack),
+    ...inferenceIssues(parsed, stack, broken),
     ...mongodbIssues(parsed),
     ...redisIssues(parsed),
     ...milvusIssues(parsed),
     ...backupsIssues(parsed),
     ...recoveryIssues(parsed),
+    ...policyThresholdIssues(parsed),
   ];
+  // Sizes and bounds already refused say nothing new about restore times.
+  const sized = issues.some((i) => i.path[0] === "recovery" || /SizeGiB$|memoryGiB$/.test(i.path.at(-1) ?? ""));
+  const buckets = bucketIssues(parsed, issues);
+  const schedules = scheduleIssues(parsed, [...issues, ...buckets]);
+  return [...issues, ...buckets, ...schedules, ...recoveryTargetIssues(parsed, sized)];
 }
 
 /** The settings of one site as written in the stack file. */
@@ -764,12 +887,30 @@ export function parseStackSettings(raw: Readonly<Record<string, string | undefin
         problems.push({
           key: `${PROJECT}:${path.join(".")}`,
           value: render(valueAt(input, path)),
-          message: issue.code === "unrecognized_keys" ? "unknown setting" : issue.message,
+          message:
+            issue.code === "unrecognized_keys"
+              ? "unknown setting"
+              : // A bad record key (a pool name, a label key): zod's own words are only "Invalid key in record".
+                issue.code === "invalid_key"
+                ? issue.issues.map((i) => i.message).join("; ")
+                : issue.message,
         });
       }
     }
   }
-  for (const issue of crossSettingIssues(parsed, input["sites"], stack)) {
+  // A pool that does not parse is reported under its own key; the valid pools are still checked.
+  const brokenPools = new Set<string>();
+  const rawPools = input["gpuPools"];
+  if (parsed.gpuPools === undefined && !unparsable.has("gpuPools") && rawPools !== null && typeof rawPools === "object" && !Array.isArray(rawPools)) {
+    const valid: Record<string, GpuPoolSettings> = {};
+    for (const [name, pool] of Object.entries(rawPools)) {
+      const result = gpuPoolSchema.safeParse(pool);
+      if (result.success && poolNameSchema.safeParse(name).success) valid[name] = result.data;
+      else brokenPools.add(name);
+    }
+    parsed.gpuPools = valid;
+  }
+  for (const issue of crossSettingIssues(parsed, input["sites"], stack, brokenPools)) {
     problems.push({ key: `${PROJECT}:${issue.path.join(".")}`, value: render(valueAt(input, issue.path)), message: issue.message });
   }
   if (problems.length === 0) return parsed as StackSettings;
@@ -786,23 +927,57 @@ function isSecretKey(key: string): boolean {
   return SITE_SECRET_SUFFIXES.some((suffix) => key.endsWith(suffix)) || (STACK_SECRET_KEYS as readonly string[]).includes(key);
 }
 
+/** The setting a stack-wide secret belongs to (site secrets belong to `sites`). */
+const SECRET_OWNER: Readonly<Record<(typeof STACK_SECRET_KEYS)[number], keyof typeof settingSchemas>> = {
+  postgresAppPassword: "postgres",
+  inferenceApiKey: "inference",
+  redisPassword: "redis",
+};
+
+function ownerOfSecret(key: string): string {
+  return (SECRET_OWNER as Readonly<Record<string, string>>)[key] ?? "sites";
+}
+
+/** A problem for each key in a namespace nobody reads (a misspelt project name drops its setting silently). */
+function namespaceProblems(otherKeys: readonly string[]): SettingProblem[] {
+  return unknownNamespaceKeys(otherKeys, PROJECT).map((u) => ({
+    key: u.key,
+    value: "(not shown)",
+    message:
+      `is in namespace "${u.namespace}", which nothing reads, so this setting would be ignored` +
+      (u.suggestion ? ` (did you mean ${u.suggestion}:${u.name}?)` : "") +
+      `; known namespaces: ${knownNamespaces(PROJECT).join(", ")}`,
+  }));
+}
+
 /**
  * Validates settings and secrets together, from raw config values and a secret lookup.
- * Throws {@link StackConfigError}: settings problems first; then missing secrets (with the command that
- * sets each), secrets stored in plain text, and secrets no setting needs.
+ * Throws {@link StackConfigError}: keys in unknown namespaces and settings problems first; then missing
+ * secrets (with the command that sets each), secrets stored in plain text, and secrets no setting needs
+ * (except those whose setting sits in a misspelt namespace: one mistake, one problem).
  *
  * @param raw - config values keyed by key without the project prefix.
  * @param stack - stack name.
  * @param isSecret - whether a key was stored as a secret (`pulumi config set --secret`).
+ * @param otherKeys - the full keys (`<namespace>:<key>`) of the stack outside the project's namespace;
+ *   each must be in `pulumi:` or a provider's namespace. Default none.
  */
 export function checkStackConfig(
   raw: Readonly<Record<string, string | undefined>>,
   stack: string,
   isSecret: (key: string) => boolean,
+  otherKeys: readonly string[] = [],
 ): { settings: StackSettings; secrets: SecretRequirement[] } {
-  const settings = parseStackSettings(Object.fromEntries(Object.entries(raw).filter(([key]) => !isSecretKey(key))), stack);
+  const misplaced = namespaceProblems(otherKeys);
+  let settings: StackSettings;
+  try {
+    settings = parseStackSettings(Object.fromEntries(Object.entries(raw).filter(([key]) => !isSecretKey(key))), stack);
+  } catch (e) {
+    if (e instanceof StackConfigError && misplaced.length > 0) throw new StackConfigError(stack, [...misplaced, ...e.problems]);
+    throw e;
+  }
   const secrets = requiredSecrets(settings, stack);
-  const problems: SettingProblem[] = [];
+  const problems: SettingProblem[] = [...misplaced];
   for (const need of secrets) {
     if (raw[need.key] === undefined) {
       problems.push({ key: `${PROJECT}:${need.key}`, value: "(not set)", message: `missing secret (${need.purpose}); run: ${need.command}` });
@@ -814,8 +989,9 @@ export function checkStackConfig(
       });
     }
   }
+  const misplacedSettings = new Set(unknownNamespaceKeys(otherKeys, PROJECT).map((u) => u.name.split(".")[0]));
   for (const key of Object.keys(raw)) {
-    if (isSecretKey(key) && raw[key] !== undefined && !secrets.some((s) => s.key === key)) {
+    if (isSecretKey(key) && raw[key] !== undefined && !secrets.some((s) => s.key === key) && !misplacedSettings.has(ownerOfSecret(key))) {
       problems.push({
         key: `${PROJECT}:${key}`,
         value: "(secret, not shown)",
@@ -844,10 +1020,12 @@ export function readStackConfig(): StackConfig {
   const stack = pulumi.getStack();
   const prefix = `${PROJECT}:`;
   const raw: Record<string, string> = {};
+  const otherKeys: string[] = [];
   for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
     if (fullKey.startsWith(prefix)) raw[fullKey.slice(prefix.length)] = value;
+    else otherKeys.push(fullKey);
   }
-  const { settings, secrets } = checkStackConfig(raw, stack, (key) => isConfigSecret(prefix + key));
+  const { settings, secrets } = checkStackConfig(raw, stack, (key) => isConfigSecret(prefix + key), otherKeys);
   const config = new pulumi.Config(PROJECT);
   const secret = (key: string): pulumi.Output<string> => config.requireSecret(key);
 

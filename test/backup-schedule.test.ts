@@ -62,6 +62,7 @@ describe("object storage in Thailand (prod: G-Cloud)", () => {
         rtoMinutes: 15,
         retention: "30 days",
         method: "weekly full (0 2 * * 0) base backup + continuous WAL archive (5 min)",
+        schedule: "0 2 * * 0",
         location: "s3://waris-prod-postgres/ on gcloud",
       },
       {
@@ -71,6 +72,7 @@ describe("object storage in Thailand (prod: G-Cloud)", () => {
         rtoMinutes: 15,
         retention: "30 days",
         method: "daily full (0 3 * * *) backup + PITR oplog (10 min)",
+        schedule: "0 3 * * *",
         location: "s3://waris-prod-mongodb/ on gcloud",
       },
       {
@@ -91,6 +93,7 @@ describe("object storage in Thailand (prod: G-Cloud)", () => {
         rtoMinutes: 65,
         retention: "14 days (every backup for 48 h, then the first of each day)",
         method: "hourly full (0 * * * *) milvus-backup",
+        schedule: "0 * * * *",
         location: "s3://waris-prod-milvus/waris-milvus/ on gcloud",
       },
       {
@@ -101,6 +104,7 @@ describe("object storage in Thailand (prod: G-Cloud)", () => {
         rtoMinutes: 32,
         retention: "30 days",
         method: "RDB dump (0 * * * *) + AOF on the primary",
+        schedule: "0 * * * *",
         location: "s3://waris-prod-redis/waris-redis/ on gcloud",
       },
     ]);

@@ -20,6 +20,9 @@ describe("npm run plan", () => {
     broken,
     ["config:", "  waris-hybrid:activeSite: onprem", "  waris-hybrid:sites:", "    onprem:", "      kind: openstack", "      region: x", "      country: TH", "      role: primary", ""].join("\n"),
   );
+  // Issue 20, kind 6: file-level errors.
+  const syntax = path.join(path.dirname(broken), "Pulumi.syntax.yaml");
+  writeFileSync(syntax, ["config:", "  waris-hybrid:activeSite: onprem", "  waris-hybrid:sites: {onprem: {kind: onprem", ""].join("\n"));
   const other = path.join(root, "test", "fixtures", "other-team");
   const runs = Promise.all([
     plan("--stack", "prod"),
@@ -28,6 +31,8 @@ describe("npm run plan", () => {
     plan("--stack", "prod", "--config", broken),
     plan("--program", other, "--config", path.join(other, "Pulumi.dev.yaml"), "--json"),
     plan("--program", other, "--config", path.join(other, "Pulumi.dev.yaml"), "--policy-config", "policy/dev-advisory.json"),
+    plan("--stack", "prod", "--config", syntax),
+    plan("--stack", "prod", "--config", path.dirname(broken)),
   ]);
 
   test("--stack prod prints the tree with sites and the count per type", async () => {
@@ -39,6 +44,8 @@ describe("npm run plan", () => {
     expect(text.stdout).toMatch(/└─ pulumi:providers:aws {2}onprem-object-store {2}\[site: onprem\]/);
     expect(text.stdout).toMatch(/Resources by type:\n(.*\n)*\s+2 {2}waris:index:Site/);
     expect(text.stdout).toMatch(/Secrets replaced by fake values.*waris-hybrid:onpremKubeconfig/);
+    // Schedules in words (cronstrue) in the recovery table.
+    expect(text.stdout).toMatch(/waris-postgres .* At 02:00, only on Sunday {2}s3:\/\/waris-prod-postgres/);
   });
 
   test("--json prints the same plan for machines, secrets hidden", async () => {
@@ -84,5 +91,20 @@ describe("npm run plan", () => {
     expect(advisory.stdout).toMatch(/⚠️ waris-hybrid@v0.2.0/);
     expect(advisory.stdout).toMatch(/- \[advisory\] {2}waris-data-residency {2}\(aws:s3\/bucket:Bucket: reports\)/);
     expect(advisory.stdout).toMatch(/0 mandatory violation\(s\), 2 advisory/);
+  });
+
+  test("a YAML syntax error: exit 2, the file, line and problem, no stack trace", async () => {
+    const [, , , , , , yaml] = await runs;
+    expect(yaml.code).toBe(2);
+    expect(yaml.stderr).toMatch(/Pulumi\.syntax\.yaml: YAML syntax error at line 4, column 1: unexpected end of the stream within a flow collection/);
+    expect(yaml.stderr).not.toMatch(/The program failed|\n\s+at /);
+    expect(yaml.stdout).toBe("");
+  });
+
+  test("--config naming a directory: exit 2 and says so", async () => {
+    const [, , , , , , , directory] = await runs;
+    expect(directory.code).toBe(2);
+    expect(directory.stderr).toMatch(/is a directory, not a YAML file/);
+    expect(directory.stderr).not.toMatch(/not found|\n\s+at /);
   });
 });

@@ -35,6 +35,11 @@ describe("cron schedules to intervals", () => {
     expect(gap("0 0 1 * 1")).toBeLessThanOrEqual(7 * 1440);
   });
 
+  test("day of week 7 is Sunday, as 0 is", () => {
+    expect(parseCron("0 0 * * 7").daysOfWeek).toEqual(new Set([0]));
+    expect(gap("0 0 * * 7")).toBe(10080);
+  });
+
   test("CloudNativePG's 6-field form with seconds", () => {
     expect(longestGapMinutes([parseCron("0 0 3 * * 0", true)])).toBe(10080);
   });
@@ -42,11 +47,13 @@ describe("cron schedules to intervals", () => {
   test.each([
     ["0 3 * * SUN", true, /has 5 fields; expected 6 \(second minute hour/],
     ["0 0 3 * * 0", false, /has 6 fields; expected 5/],
-    ["61 * * * *", false, /minute "61" is not in 0-59/],
-    ["0 25 * * *", false, /hour "25" is not in 0-23/],
-    ["0 0 * * FUNDAY", false, /day of week "FUNDAY"/],
-    ["*/0 * * * *", false, /step "0" must be at least 1/],
-    ["0 0 10-2 * *", false, /runs backwards/],
+    ["61 * * * *", false, /"61 \* \* \* \*" is not valid.*got value 61 expected range 0-59/],
+    ["0 25 * * *", false, /got value 25 expected range 0-23/],
+    ["0 0 * * FUNDAY", false, /cannot resolve alias "fun"/],
+    ["*/0 * * * *", false, /cannot repeat at every 0 time/],
+    ["0 0 10-2 * *", false, /Invalid range: 10-2/],
+    ["0 0 L * *", false, /uses L, W or #, which Kubernetes CronJobs do not support/],
+    ["0 0 * * 1#2", false, /uses L, W or #/],
   ])("a bad cron %s is refused with what is wrong", (expr, seconds, message) => {
     expect(() => parseCron(expr, seconds)).toThrow(message);
   });
