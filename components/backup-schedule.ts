@@ -5,6 +5,7 @@ import * as batchv1 from "@pulumi/kubernetes/batch/v1";
 import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { BACKUP_OF_LABEL, DATASET_LABEL, DataClass, RETENTION_DAYS_ANNOTATION, placementLabels } from "./labels";
+import { POD_DEFAULTS } from "./pod-defaults";
 import { BARMAN_CLOUD_PLUGIN } from "./postgres-cluster";
 import {
   CronSchedule,
@@ -336,7 +337,7 @@ export function datasetBackupCronJob(name: string, args: DatasetBackupJobArgs, o
         concurrencyPolicy: "Forbid",
         successfulJobsHistoryLimit: 3,
         failedJobsHistoryLimit: 5,
-        jobTemplate: { spec: { backoffLimit: 2, template: { metadata: { labels: { ...args.labels } }, spec: { ...args.pod, restartPolicy: "OnFailure" } } } },
+        jobTemplate: { spec: { backoffLimit: 2, template: { metadata: { labels: { ...args.labels } }, spec: { ...args.pod, ...POD_DEFAULTS, restartPolicy: "OnFailure" } } } },
       },
     },
     opts,

@@ -21,6 +21,7 @@ import {
 } from "./gpu-catalog";
 import { DATA_CLASSES, DataClass, HelmChartRef, placementLabels, placementTags } from "./labels";
 import { isRegionInThailand } from "./residency";
+import { runtimeOwnedFields } from "./runtime-owned";
 import { KUBECONFIG_SITE_KINDS, Site, SiteSpec } from "./site";
 
 /** What a GPU pool runs. Inference serves users and must never be preempted; training and batch may be. */
@@ -338,7 +339,8 @@ export class GpuNodePool extends pulumi.ComponentResource {
             taints: taints.map((t) => ({ key: t.key, value: t.value, effect: eksEffect(t.effect) })),
             tags,
           },
-          { ...provider, dependsOn: attachments },
+          // The cluster autoscaler moves desiredSize within min..max; Pulumi sets it at creation only.
+          { ...provider, dependsOn: attachments, ignoreChanges: runtimeOwnedFields("aws:eks/nodeGroup:NodeGroup", size.min !== size.max) },
         );
         break;
       }
@@ -368,7 +370,7 @@ export class GpuNodePool extends pulumi.ComponentResource {
             gpuInstanceProfile: args.migProfile ? `MIG${args.migProfile}` : undefined,
             tags,
           },
-          { ...child, provider: args.site.azureProvider },
+          { ...child, provider: args.site.azureProvider, ignoreChanges: runtimeOwnedFields("azure-native:containerservice:AgentPool", autoscale) },
         );
         break;
       }
@@ -390,7 +392,7 @@ export class GpuNodePool extends pulumi.ComponentResource {
             // DigitalOcean tags are plain strings.
             tags: Object.entries(tags).map(([k, v]) => `${k}:${v}`),
           },
-          { ...child, provider: args.site.digitaloceanProvider },
+          { ...child, provider: args.site.digitaloceanProvider, ignoreChanges: runtimeOwnedFields("digitalocean:index/kubernetesNodePool:KubernetesNodePool", autoscale) },
         );
         break;
       }

@@ -6,6 +6,7 @@ import { BackupScheduleValidation, RecoveryReport, datasetBackupCronJob } from "
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { DATASET_LABEL, DATASET_SIZE_ANNOTATION, DataClass, STORE_LABEL, placementLabels } from "./labels";
 import { SharedCertificateAuthority } from "./pki";
+import { POD_DEFAULTS } from "./pod-defaults";
 import { CronSchedule, DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, estimatedRtoMinutes, longestGapMinutes, parseCron } from "./recovery";
 import { isRegionInThailand } from "./residency";
 import { KUBECONFIG_SITE_KINDS, Site, SiteSpec } from "./site";
@@ -135,6 +136,7 @@ export class RedisPrimary extends pulumi.ComponentResource {
           template: {
             metadata: { labels: { ...labels, ...selector } },
             spec: {
+              ...POD_DEFAULTS,
               containers: [
                 {
                   name: "redis",
