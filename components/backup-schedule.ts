@@ -16,6 +16,7 @@ import {
   worstCaseRpoMinutes,
 } from "./recovery";
 import { Site } from "./site";
+import { DEFAULT_STORE_ENCRYPTION, StoreEncryptionSpec, perconaServerSideEncryption } from "./store-encryption";
 
 /** Kinds of dataset a schedule can protect. */
 export const BACKUP_DATASET_KINDS = ["postgresql", "mongodb", "milvus", "model-artifacts"] as const;
@@ -86,6 +87,8 @@ export interface MongoBackupStorage {
   readonly region: string;
   /** Secret with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. */
   readonly credentialsSecret: string;
+  /** How the store encrypts at rest (its site's `objectStoreEncryption`). Default `sse-s3`. */
+  readonly encryption?: StoreEncryptionSpec;
 }
 
 /** A dataset's recovery posture, as the stack's `recovery` output lists it. */
@@ -252,7 +255,8 @@ export class BackupSchedule extends pulumi.ComponentResource {
               region: storage.region,
               endpointUrl: storage.endpointUrl,
               credentialsSecret: storage.credentialsSecret,
-              serverSideEncryption: { sseAlgorithm: "AES256" },
+              // What the store accepts: an SSE header for sse-s3/sse-kms, none for a store that encrypts by itself.
+              serverSideEncryption: perconaServerSideEncryption(storage.encryption ?? DEFAULT_STORE_ENCRYPTION),
             },
           },
         },

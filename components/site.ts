@@ -5,6 +5,7 @@ import * as azure from "@pulumi/azure-native/provider";
 import * as digitalocean from "@pulumi/digitalocean/provider";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { SITE_KINDS, SiteKind, THAILAND, describeThaiRegions, isRegionInThailand } from "./residency";
+import { DEFAULT_STORE_ENCRYPTION, StoreEncryption, StoreEncryptionSpec, storeEncryptionProblems } from "./store-encryption";
 
 export { SITE_KINDS, SiteKind } from "./residency";
 
@@ -92,6 +93,14 @@ export interface ObjectStoreAccessArgs {
   readonly accessKeyId: pulumi.Input<string>;
   /** Secret access key (a Pulumi secret). */
   readonly secretAccessKey: pulumi.Input<string>;
+  /**
+   * How the store encrypts at rest, which decides the SSE headers every writer sends: `sse-s3`
+   * (`AES256`), `sse-kms` (`aws:kms`) or `store-managed` (no header: a store without a KMS rejects them).
+   * Default `sse-s3`. See `STORE_ENCRYPTIONS`.
+   */
+  readonly encryption?: StoreEncryption;
+  /** `sse-kms` only: the KMS key id. Default: the store's default key. */
+  readonly kmsKeyId?: string;
 }
 
 /** Arguments of {@link Site}. */
@@ -134,6 +143,8 @@ export class Site extends pulumi.ComponentResource {
   readonly objectStoreProvider?: aws.Provider;
   /** HTTPS endpoint of the site's S3-compatible object store, when it has one. */
   readonly objectStoreEndpoint?: string;
+  /** How the site's S3-compatible store encrypts at rest, when it has one (what writers must send). */
+  readonly objectStoreEncryption?: StoreEncryptionSpec;
   /** How to reach the site's S3-compatible store, keys as Pulumi secrets (for backup tools' credentials). */
   readonly objectStoreAccess?: ObjectStoreAccessArgs;
 
@@ -148,6 +159,7 @@ export class Site extends pulumi.ComponentResource {
     if (KUBECONFIG_SITE_KINDS.includes(args.kind) && args.kubeconfig === undefined) {
       problems.push({ argument: "kubeconfig", message: `is required for a ${args.kind} site: it is the only way to reach it` });
     }
+    if (args.objectStore) problems.push(...storeEncryptionProblems({ mode: args.objectStore.encryption, kmsKeyId: args.objectStore.kmsKeyId }, "objectStore"));
     if (args.objectStore && !args.objectStore.endpoint.startsWith("https://")) {
       problems.push({
         argument: "objectStore.endpoint",
@@ -158,7 +170,12 @@ export class Site extends pulumi.ComponentResource {
 
     // The spec (never the secrets) goes to the engine as the component's inputs: the policy pack reads
     // sites from there to tell which country each provider's resources are in.
-    super("waris:index:Site", name, { site: spec, objectStoreEndpoint: args.objectStore?.endpoint }, opts);
+    const encryption: StoreEncryptionSpec | undefined = args.objectStore
+      ? { mode: args.objectStore.encryption ?? DEFAULT_STORE_ENCRYPTION.mode, ...(args.objectStore.kmsKeyId ? { kmsKeyId: args.objectStore.kmsKeyId } : {}) }
+      : undefined;
+    // The store's declared encryption is published too: the policy pack checks every writer against it.
+    super("waris:index:Site", name, { site: spec, objectStoreEndpoint: args.objectStore?.endpoint, objectStoreEncryption: encryption }, opts);
+    this.objectStoreEncryption = encryption;
     this.spec = spec;
     const child = { parent: this };
 
@@ -207,6 +224,6 @@ export class Site extends pulumi.ComponentResource {
         child,
       );
     }
-    this.registerOutputs({ spec, objectStoreEndpoint: this.objectStoreEndpoint });
+    this.registerOutputs({ spec, objectStoreEndpoint: this.objectStoreEndpoint, objectStoreEncryption: this.objectStoreEncryption });
   }
 }

@@ -16,6 +16,7 @@ import { PRECISION_BYTES, Precision, validateInferenceClusterArgs } from "../com
 import { validateMongoReplicaSetArgs } from "../components/mongo-replica-set";
 import { validateRedisPrimaryArgs } from "../components/redis-primary";
 import { MILVUS_MODES, validateMilvusPrimaryArgs } from "../components/milvus-primary";
+import { STORE_ENCRYPTIONS } from "../components/store-encryption";
 
 /** The Pulumi project name; config keys are `waris-hybrid:<key>`. */
 export const PROJECT = "waris-hybrid";
@@ -32,6 +33,15 @@ const siteSettingsSchema = z.strictObject({
     .strictObject({
       endpoint: z.url({ protocol: /^https$/, error: "must be an https:// URL (TLS in transit)" }),
       signingRegion: z.string().min(1).optional(),
+      /** How the store encrypts at rest; decides the SSE headers every writer sends. */
+      encryption: z.enum(STORE_ENCRYPTIONS).default("sse-s3"),
+      /** sse-kms only: the KMS key id. */
+      kmsKeyId: z.string().min(1).optional(),
+    })
+    .superRefine((store, ctx) => {
+      if (store.kmsKeyId !== undefined && store.encryption !== "sse-kms") {
+        ctx.addIssue({ code: "custom", path: ["kmsKeyId"], message: `is set, but encryption is "${store.encryption}"; a KMS key applies to sse-kms only` });
+      }
     })
     .optional(),
 });
@@ -816,6 +826,8 @@ export function readStackConfig(): StackConfig {
         ? {
             endpoint: site.objectStore.endpoint,
             signingRegion: site.objectStore.signingRegion,
+            encryption: site.objectStore.encryption,
+            kmsKeyId: site.objectStore.kmsKeyId,
             accessKeyId: secret(siteSecretKey(name, "ObjectStoreAccessKeyId")),
             secretAccessKey: secret(siteSecretKey(name, "ObjectStoreSecretAccessKey")),
           }
