@@ -462,8 +462,8 @@ export class InferenceCluster extends pulumi.ComponentResource {
           },
         },
       },
-      // With KEDA scaling it, the replica count is KEDA's after creation.
-      { ...o, ignoreChanges: runtimeOwnedFields("kubernetes:apps/v1:Deployment", maxReplicas > minReplicas) },
+      // With KEDA scaling it, the replica count is KEDA's after creation. It waits for the pool's GPUs to be allocatable.
+      { ...o, ignoreChanges: runtimeOwnedFields("kubernetes:apps/v1:Deployment", maxReplicas > minReplicas), dependsOn: pool.readyGate ? [pool.readyGate] : [] },
     );
     new corev1.Service(
       id("vllm-svc"),

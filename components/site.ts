@@ -3,7 +3,8 @@ import * as kubernetes from "@pulumi/kubernetes/provider";
 import * as aws from "@pulumi/aws/provider";
 import * as azure from "@pulumi/azure-native/provider";
 import * as digitalocean from "@pulumi/digitalocean/provider";
-import { ArgumentProblem, show, throwIfInvalid } from "./errors";
+import { ArgumentProblem, InvalidArgumentsError, show, throwIfInvalid } from "./errors";
+import { DEFAULT_KUBERNETES_DISTRIBUTION, KUBERNETES_DISTRIBUTIONS, KubernetesDistribution } from "./gpu-operator";
 import { SITE_KINDS, SiteKind, THAILAND, describeThaiRegions, isRegionInThailand } from "./residency";
 import { DEFAULT_STORE_ENCRYPTION, StoreEncryption, StoreEncryptionSpec, storeEncryptionProblems } from "./store-encryption";
 
@@ -120,6 +121,12 @@ export interface SiteArgs {
   readonly kubeconfig?: pulumi.Input<string>;
   /** The site's S3-compatible object store, for sites whose object storage is not the cloud's own. */
   readonly objectStore?: ObjectStoreAccessArgs;
+  /**
+   * `onprem` and `gcloud`: the Kubernetes distribution of the site's cluster (`talos`, `k3s`,
+   * `containerd`); it decides where the GPU driver and toolkit are and the GPU Operator's values. Default
+   * `containerd` (containerd at its standard paths). See `KUBERNETES_DISTRIBUTIONS`.
+   */
+  readonly kubernetesDistribution?: KubernetesDistribution;
 }
 
 /**
@@ -143,6 +150,10 @@ export class Site extends pulumi.ComponentResource {
   readonly objectStoreProvider?: aws.Provider;
   /** HTTPS endpoint of the site's S3-compatible object store, when it has one. */
   readonly objectStoreEndpoint?: string;
+  /** Kubernetes distribution of the site's cluster (onprem/gcloud; `containerd` elsewhere). */
+  readonly kubernetesDistribution: KubernetesDistribution;
+  /** Cluster-wide singletons on this site and the component that owns each. */
+  private readonly singletonOwners = new Map<string, string>();
   /** How the site's S3-compatible store encrypts at rest, when it has one (what writers must send). */
   readonly objectStoreEncryption?: StoreEncryptionSpec;
   /** How to reach the site's S3-compatible store, keys as Pulumi secrets (for backup tools' credentials). */
@@ -158,6 +169,12 @@ export class Site extends pulumi.ComponentResource {
     const problems = siteSpecProblems(spec);
     if (KUBECONFIG_SITE_KINDS.includes(args.kind) && args.kubeconfig === undefined) {
       problems.push({ argument: "kubeconfig", message: `is required for a ${args.kind} site: it is the only way to reach it` });
+    }
+    if (args.kubernetesDistribution !== undefined) {
+      if (!KUBECONFIG_SITE_KINDS.includes(args.kind)) problems.push({ argument: "kubernetesDistribution", message: `is set on a ${args.kind} site; it applies to the onprem/gcloud clusters the platform is handed a kubeconfig for` });
+      else if (!(KUBERNETES_DISTRIBUTIONS as readonly string[]).includes(args.kubernetesDistribution)) {
+        problems.push({ argument: "kubernetesDistribution", message: `is ${show(args.kubernetesDistribution)}; allowed: ${KUBERNETES_DISTRIBUTIONS.join(", ")}` });
+      }
     }
     if (args.objectStore) problems.push(...storeEncryptionProblems({ mode: args.objectStore.encryption, kmsKeyId: args.objectStore.kmsKeyId }, "objectStore"));
     if (args.objectStore && !args.objectStore.endpoint.startsWith("https://")) {
@@ -176,6 +193,7 @@ export class Site extends pulumi.ComponentResource {
     // The store's declared encryption is published too: the policy pack checks every writer against it.
     super("waris:index:Site", name, { site: spec, objectStoreEndpoint: args.objectStore?.endpoint, objectStoreEncryption: encryption }, opts);
     this.objectStoreEncryption = encryption;
+    this.kubernetesDistribution = args.kubernetesDistribution ?? DEFAULT_KUBERNETES_DISTRIBUTION;
     this.spec = spec;
     const child = { parent: this };
 
@@ -225,5 +243,24 @@ export class Site extends pulumi.ComponentResource {
       );
     }
     this.registerOutputs({ spec, objectStoreEndpoint: this.objectStoreEndpoint, objectStoreEncryption: this.objectStoreEncryption });
+  }
+
+  /**
+   * Claims a cluster-wide singleton of this site (e.g. the GPU Operator) for one owner. Call it before
+   * registering anything, so a second owner fails first.
+   *
+   * @param singleton - what is claimed, e.g. `gpu-operator`.
+   * @param owner - the claiming component, e.g. `GpuNodePool "onprem-inference"`.
+   * @param argument - the owner's argument that asked for it, named in the error.
+   * @throws InvalidArgumentsError when another owner holds it.
+   */
+  claimSingleton(singleton: string, owner: string, argument: string): void {
+    const holder = this.singletonOwners.get(singleton);
+    if (holder !== undefined && holder !== owner) {
+      throw new InvalidArgumentsError(owner, [
+        { argument, message: `asks for the ${singleton}, but ${holder} already installs it on site "${this.spec.name}"; it is one per cluster: set ${argument} false on every other component of this site` },
+      ]);
+    }
+    this.singletonOwners.set(singleton, owner);
   }
 }

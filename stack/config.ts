@@ -17,6 +17,7 @@ import { validateMongoReplicaSetArgs } from "../components/mongo-replica-set";
 import { validateRedisPrimaryArgs } from "../components/redis-primary";
 import { MILVUS_MODES, validateMilvusPrimaryArgs } from "../components/milvus-primary";
 import { STORE_ENCRYPTIONS } from "../components/store-encryption";
+import { KUBERNETES_DISTRIBUTIONS } from "../components/gpu-operator";
 
 /** The Pulumi project name; config keys are `waris-hybrid:<key>`. */
 export const PROJECT = "waris-hybrid";
@@ -29,6 +30,8 @@ const siteSettingsSchema = z.strictObject({
   description: z.string().optional(),
   /** Cloud sites only: whether the platform is handed a kubeconfig for a cluster on it. */
   kubernetes: z.boolean().optional(),
+  /** onprem/gcloud: the cluster's Kubernetes distribution (decides the GPU Operator's values). */
+  kubernetesDistribution: z.enum(KUBERNETES_DISTRIBUTIONS).optional(),
   objectStore: z
     .strictObject({
       endpoint: z.url({ protocol: /^https$/, error: "must be an https:// URL (TLS in transit)" }),
@@ -75,6 +78,9 @@ const sitesSchema = z
       for (const problem of siteSpecProblems(spec)) {
         const field = problem.argument === "name" ? [] : [problem.argument];
         ctx.addIssue({ code: "custom", path: [name, ...field], message: problem.message });
+      }
+      if (site.kubernetesDistribution !== undefined && !KUBECONFIG_SITE_KINDS.includes(site.kind)) {
+        ctx.addIssue({ code: "custom", path: [name, "kubernetesDistribution"], message: `is set on a ${site.kind} site; it applies to the onprem/gcloud clusters (${KUBECONFIG_SITE_KINDS.join(", ")})` });
       }
       if (site.kubernetes === false && KUBECONFIG_SITE_KINDS.includes(site.kind)) {
         ctx.addIssue({ code: "custom", path: [name, "kubernetes"], message: `cannot be false for a ${site.kind} site: Kubernetes is how it is reached` });
@@ -317,9 +323,25 @@ function gpuPoolsIssues(parsed: Partial<StackSettings>): Issue[] {
       hasCluster: pool.clusterName !== undefined,
       hasSubnets: pool.subnetIds !== undefined,
       hasResourceGroup: pool.resourceGroupName !== undefined,
+      kubernetesDistribution: site.kubernetesDistribution,
     };
     for (const problem of validateGpuNodePoolArgs(poolName, spec, settings)) {
       issues.push({ path: ["gpuPools", poolName, problem.argument], message: problem.message });
+    }
+  }
+  // The GPU Operator is one per cluster: at most one pool per onprem/gcloud site installs it.
+  const installers = new Map<string, string[]>();
+  for (const [poolName, pool] of Object.entries(parsed.gpuPools ?? {})) {
+    const site = parsed.sites?.[pool.site];
+    if (!site || !KUBECONFIG_SITE_KINDS.includes(site.kind) || pool.installOperator === false) continue;
+    installers.set(pool.site, [...(installers.get(pool.site) ?? []), poolName]);
+  }
+  for (const [site, pools] of installers) {
+    for (const poolName of pools.slice(1)) {
+      issues.push({
+        path: ["gpuPools", poolName, "installOperator"],
+        message: `installs the GPU Operator on site "${site}", as pool "${pools[0]}" does; it is one per cluster: set installOperator: false on every pool of the site but one`,
+      });
     }
   }
   return issues;
@@ -822,6 +844,7 @@ export function readStackConfig(): StackConfig {
       country: site.country,
       role,
       kubeconfig: secrets.some((s) => s.key === kubeconfigKey) ? secret(kubeconfigKey) : undefined,
+      kubernetesDistribution: site.kubernetesDistribution,
       objectStore: site.objectStore
         ? {
             endpoint: site.objectStore.endpoint,
