@@ -90,8 +90,16 @@ export interface GpuOperatorSettings {
   readonly labels: Readonly<Record<string, string>>;
 }
 
+/** What is on a pool's hosts. */
+export interface HostComponents {
+  /** The NVIDIA driver. */
+  readonly driverOnHost: boolean;
+  /** The NVIDIA container toolkit. */
+  readonly toolkitOnHost: boolean;
+}
+
 /** Whether the driver and the toolkit are on the host, the distribution's facts applied. */
-export function hostComponents(s: Pick<GpuOperatorSettings, "distribution" | "driverOnHost" | "toolkitOnHost">): { driverOnHost: boolean; toolkitOnHost: boolean } {
+export function hostComponents(s: Pick<GpuOperatorSettings, "distribution" | "driverOnHost" | "toolkitOnHost">): HostComponents {
   const facts = DISTRIBUTIONS[s.distribution];
   return { driverOnHost: s.driverOnHost ?? facts.driverOnHost, toolkitOnHost: s.toolkitOnHost ?? facts.toolkitOnHost };
 }

@@ -13,7 +13,13 @@
  * The `PerconaServerMongoDB` (psmdb 1.22) and `Milvus` (milvus-operator 1.2.7) CRDs have no field for it:
  * their pods keep the links, which is why {@link PROGRAM_ENV_PREFIXES} also rules out colliding Service names.
  */
-export const POD_DEFAULTS = { enableServiceLinks: false } as const;
+export const POD_DEFAULTS: PodDefaults = { enableServiceLinks: false };
+
+/** The fields of {@link POD_DEFAULTS}. */
+export interface PodDefaults {
+  /** Service links off: Services are reached by DNS name only. */
+  readonly enableServiceLinks: false;
+}
 
 /**
  * Environment prefixes the programs the components run read their own settings from, by program. A

@@ -60,15 +60,31 @@ export function barmanEncryption(spec: StoreEncryptionSpec): string | undefined 
   return SSE_ALGORITHM[spec.mode];
 }
 
+/** Percona's `s3.serverSideEncryption` (psmdb CRD field names). */
+export interface PerconaServerSideEncryption {
+  /** `AES256` or `aws:kms`. */
+  readonly sseAlgorithm: string;
+  /** KMS key, with `aws:kms`. */
+  readonly kmsKeyID?: string;
+}
+
+/** The default rule of an S3 bucket encryption configuration (`applyServerSideEncryptionByDefault`). */
+export interface BucketEncryptionDefault {
+  /** `AES256` or `aws:kms`. */
+  readonly sseAlgorithm: string;
+  /** KMS key, with `aws:kms`. */
+  readonly kmsMasterKeyId?: string;
+}
+
 /** Percona backup storage `s3.serverSideEncryption`; undefined: leave it out. */
-export function perconaServerSideEncryption(spec: StoreEncryptionSpec): { sseAlgorithm: string; kmsKeyID?: string } | undefined {
+export function perconaServerSideEncryption(spec: StoreEncryptionSpec): PerconaServerSideEncryption | undefined {
   const algorithm = SSE_ALGORITHM[spec.mode];
   if (!algorithm) return undefined;
   return spec.kmsKeyId ? { sseAlgorithm: algorithm, kmsKeyID: spec.kmsKeyId } : { sseAlgorithm: algorithm };
 }
 
 /** The default rule of a bucket's encryption configuration; undefined: the bucket gets no configuration. */
-export function bucketEncryptionDefault(spec: StoreEncryptionSpec): { sseAlgorithm: string; kmsMasterKeyId?: string } | undefined {
+export function bucketEncryptionDefault(spec: StoreEncryptionSpec): BucketEncryptionDefault | undefined {
   const algorithm = SSE_ALGORITHM[spec.mode];
   if (!algorithm) return undefined;
   return spec.kmsKeyId ? { sseAlgorithm: algorithm, kmsMasterKeyId: spec.kmsKeyId } : { sseAlgorithm: algorithm };
