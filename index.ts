@@ -99,6 +99,7 @@ if (config.mongodb) {
       endpointUrl: bucket.endpoint,
       region: backupSite.objectStoreAccess?.signingRegion ?? "us-east-1",
       credentialsSecret: "waris-mongo-backup",
+      encryption: backupSite.objectStoreEncryption,
     },
     location: `${bucket.url} on ${bucket.siteName}`,
   });

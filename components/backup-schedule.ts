@@ -5,6 +5,7 @@ import * as batchv1 from "@pulumi/kubernetes/batch/v1";
 import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { BACKUP_OF_LABEL, DATASET_LABEL, DataClass, RETENTION_DAYS_ANNOTATION, placementLabels } from "./labels";
+import { POD_DEFAULTS } from "./pod-defaults";
 import { BARMAN_CLOUD_PLUGIN } from "./postgres-cluster";
 import {
   CronSchedule,
@@ -16,6 +17,7 @@ import {
   worstCaseRpoMinutes,
 } from "./recovery";
 import { Site } from "./site";
+import { DEFAULT_STORE_ENCRYPTION, StoreEncryptionSpec, perconaServerSideEncryption } from "./store-encryption";
 
 /** Kinds of dataset a schedule can protect. */
 export const BACKUP_DATASET_KINDS = ["postgresql", "mongodb", "milvus", "model-artifacts"] as const;
@@ -86,6 +88,8 @@ export interface MongoBackupStorage {
   readonly region: string;
   /** Secret with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. */
   readonly credentialsSecret: string;
+  /** How the store encrypts at rest (its site's `objectStoreEncryption`). Default `sse-s3`. */
+  readonly encryption?: StoreEncryptionSpec;
 }
 
 /** A dataset's recovery posture, as the stack's `recovery` output lists it. */
@@ -262,7 +266,8 @@ export class BackupSchedule extends pulumi.ComponentResource {
               region: storage.region,
               endpointUrl: storage.endpointUrl,
               credentialsSecret: storage.credentialsSecret,
-              serverSideEncryption: { sseAlgorithm: "AES256" },
+              // What the store accepts: an SSE header for sse-s3/sse-kms, none for a store that encrypts by itself.
+              serverSideEncryption: perconaServerSideEncryption(storage.encryption ?? DEFAULT_STORE_ENCRYPTION),
             },
           },
         },
@@ -349,7 +354,7 @@ export function datasetBackupCronJob(name: string, args: DatasetBackupJobArgs, o
         concurrencyPolicy: "Forbid",
         successfulJobsHistoryLimit: 3,
         failedJobsHistoryLimit: 5,
-        jobTemplate: { spec: { backoffLimit: 2, template: { metadata: { labels: { ...args.labels } }, spec: { ...args.pod, restartPolicy: "OnFailure" } } } },
+        jobTemplate: { spec: { backoffLimit: 2, template: { metadata: { labels: { ...args.labels } }, spec: { ...args.pod, ...POD_DEFAULTS, restartPolicy: "OnFailure" } } } },
       },
     },
     opts,

@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 // Submodules, not the package root: the root loads the Helm chart and YAML tooling (~100 ms).
 import * as corev1 from "@pulumi/kubernetes/core/v1";
 import * as nodev1 from "@pulumi/kubernetes/node/v1";
+import * as batchv1 from "@pulumi/kubernetes/batch/v1";
+import * as rbacv1 from "@pulumi/kubernetes/rbac/v1";
 import { Release } from "@pulumi/kubernetes/helm/v3/release";
 import * as eks from "@pulumi/aws/eks";
 import * as iam from "@pulumi/aws/iam";
@@ -19,8 +21,19 @@ import {
   describeMachineTypes,
   machineTypeFor,
 } from "./gpu-catalog";
+import {
+  DEFAULT_KUBERNETES_DISTRIBUTION,
+  GPU_READINESS_IMAGE,
+  KubernetesDistribution,
+  gpuOperatorProblems,
+  gpuOperatorValues,
+  gpuReadinessScript,
+  hostComponents,
+} from "./gpu-operator";
 import { DATA_CLASSES, DataClass, HelmChartRef, placementLabels, placementTags } from "./labels";
+import { POD_DEFAULTS } from "./pod-defaults";
 import { isRegionInThailand } from "./residency";
+import { runtimeOwnedFields } from "./runtime-owned";
 import { KUBECONFIG_SITE_KINDS, Site, SiteSpec } from "./site";
 
 /** What a GPU pool runs. Inference serves users and must never be preempted; training and batch may be. */
@@ -66,6 +79,9 @@ export const GPU_POOL_LABEL = "waris.io/gpu-pool";
 /** Extended resource a pod requests GPUs with. */
 export const GPU_RESOURCE = "nvidia.com/gpu";
 
+/** Name of the device plugin's time-slicing ConfigMap in the operator's namespace. */
+const TIME_SLICING_CONFIG_MAP = "time-slicing-config";
+
 /** Pinned NVIDIA GPU Operator Helm chart (repository `https://helm.ngc.nvidia.com/nvidia`). */
 export const GPU_OPERATOR_CHART: HelmChartRef = { repo: "https://helm.ngc.nvidia.com/nvidia", chart: "gpu-operator", version: "v25.10.0" };
 
@@ -98,14 +114,21 @@ export interface GpuNodePoolArgs {
   readonly extraTaints?: readonly NodeTaint[];
   /** On-prem and G-Cloud: names of the existing Kubernetes nodes that form the pool. */
   readonly nodeNames?: readonly string[];
-  /** On-prem and G-Cloud: the NVIDIA driver is on the host (Talos extension, K3s host). Default false. */
+  /**
+   * On-prem and G-Cloud: the NVIDIA driver is on the host. Default: the site's distribution's (true on
+   * Talos, where it is a system extension and false is refused; false elsewhere).
+   */
   readonly driverOnHost?: boolean;
   /**
-   * On-prem and G-Cloud: the NVIDIA container toolkit is on the host. Default false. When true, the
-   * operator's toolkit is off and the pool creates the `nvidia` RuntimeClass itself.
+   * On-prem and G-Cloud: the NVIDIA container toolkit is on the host. Default: the distribution's (true
+   * on Talos, false elsewhere). When true, the operator's toolkit is off and the pool creates the `nvidia`
+   * RuntimeClass itself.
    */
   readonly toolkitOnHost?: boolean;
-  /** On-prem and G-Cloud: install the GPU Operator (once per cluster). Default true. */
+  /**
+   * On-prem and G-Cloud: install the GPU Operator. Default true. It is one per cluster: with several pools
+   * on a site, exactly one installs it (the others set false), or the second pool's constructor throws.
+   */
   readonly installOperator?: boolean;
   /** On-prem and G-Cloud: share each GPU among this many pods by time-slicing (at least 2). Default off. */
   readonly timeSlicingReplicas?: number;
@@ -129,6 +152,8 @@ export type GpuNodePoolSettings = Omit<GpuNodePoolArgs, "site" | "clusterName" |
   readonly hasSubnets?: boolean;
   /** Whether a resource group was given (Azure). */
   readonly hasResourceGroup?: boolean;
+  /** On-prem and G-Cloud: the site's Kubernetes distribution. Default `containerd`. */
+  readonly kubernetesDistribution?: KubernetesDistribution;
 };
 
 const isWholeNumber = (n: unknown, min: number): boolean => typeof n === "number" && Number.isInteger(n) && n >= min;
@@ -183,6 +208,7 @@ export function validateGpuNodePoolArgs(name: string, site: SiteSpec, args: GpuN
       if (args[field] !== undefined) add(field, `is set, but on site "${site.name}" (${site.kind}) a pool's size is its nodeNames; remove it`);
     }
     if (args.spot) add("spot", `is true, but ${site.kind} nodes are owned hardware; spot applies to cloud sites only`);
+    problems.push(...gpuOperatorProblems({ distribution: args.kubernetesDistribution ?? DEFAULT_KUBERNETES_DISTRIBUTION, driverOnHost: args.driverOnHost, toolkitOnHost: args.toolkitOnHost }));
     if (args.timeSlicingReplicas !== undefined && !isWholeNumber(args.timeSlicingReplicas, 2)) {
       add("timeSlicingReplicas", `is ${show(args.timeSlicingReplicas)}; must be a whole number of at least 2`);
     }
@@ -254,6 +280,12 @@ export class GpuNodePool extends pulumi.ComponentResource {
   readonly dataClass: DataClass;
   /** Cloud machine type, for cloud pools. */
   readonly machineType?: string;
+  /**
+   * On-prem and G-Cloud: the readiness gate, a Job that completes only once every node of the pool
+   * advertises its `nvidia.com/gpu` as allocatable (Pulumi waits for a Job to complete, up to 30 min, and
+   * fails the update when it does not). GPU workloads depend on it (`dependsOn`), as `InferenceCluster`'s do.
+   */
+  readonly readyGate?: pulumi.Resource;
 
   /**
    * @param name - pool name, e.g. `onprem-inference`; a DNS-1123 label.
@@ -269,8 +301,11 @@ export class GpuNodePool extends pulumi.ComponentResource {
         hasCluster: args.clusterName !== undefined,
         hasSubnets: args.subnetIds !== undefined,
         hasResourceGroup: args.resourceGroupName !== undefined,
+        kubernetesDistribution: args.site.kubernetesDistribution,
       }),
     );
+    // The operator is a cluster-wide singleton: one pool per site owns it; a second owner fails here, before anything is registered.
+    if (KUBECONFIG_SITE_KINDS.includes(site.kind) && (args.installOperator ?? true)) args.site.claimSingleton("gpu-operator", `GpuNodePool "${name}"`, "installOperator");
     super("waris:index:GpuNodePool", name, {}, opts);
 
     this.site = site;
@@ -304,7 +339,7 @@ export class GpuNodePool extends pulumi.ComponentResource {
       case "onprem":
       case "gcloud":
         this.runtimeClassName = "nvidia";
-        this.buildOnCluster(name, args, labels, taints, child);
+        this.readyGate = this.buildOnCluster(name, args, labels, taints, child);
         break;
       case "aws": {
         this.machineType = machineTypeFor("aws", args.gpuModel, args.gpusPerNode);
@@ -338,7 +373,8 @@ export class GpuNodePool extends pulumi.ComponentResource {
             taints: taints.map((t) => ({ key: t.key, value: t.value, effect: eksEffect(t.effect) })),
             tags,
           },
-          { ...provider, dependsOn: attachments },
+          // The cluster autoscaler moves desiredSize within min..max; Pulumi sets it at creation only.
+          { ...provider, dependsOn: attachments, ignoreChanges: runtimeOwnedFields("aws:eks/nodeGroup:NodeGroup", size.min !== size.max) },
         );
         break;
       }
@@ -368,7 +404,7 @@ export class GpuNodePool extends pulumi.ComponentResource {
             gpuInstanceProfile: args.migProfile ? `MIG${args.migProfile}` : undefined,
             tags,
           },
-          { ...child, provider: args.site.azureProvider },
+          { ...child, provider: args.site.azureProvider, ignoreChanges: runtimeOwnedFields("azure-native:containerservice:AgentPool", autoscale) },
         );
         break;
       }
@@ -390,7 +426,7 @@ export class GpuNodePool extends pulumi.ComponentResource {
             // DigitalOcean tags are plain strings.
             tags: Object.entries(tags).map(([k, v]) => `${k}:${v}`),
           },
-          { ...child, provider: args.site.digitaloceanProvider },
+          { ...child, provider: args.site.digitaloceanProvider, ignoreChanges: runtimeOwnedFields("digitalocean:index/kubernetesNodePool:KubernetesNodePool", autoscale) },
         );
         break;
       }
@@ -408,14 +444,19 @@ export class GpuNodePool extends pulumi.ComponentResource {
     });
   }
 
-  /** On-prem and G-Cloud: the GPU Operator, sharing config, RuntimeClass, and the nodes' labels and taints. */
+  /**
+   * On-prem and G-Cloud: the GPU Operator with the values of the site's distribution, sharing config,
+   * RuntimeClass, the nodes' labels and taints, and the readiness gate (returned).
+   */
   private buildOnCluster(
     name: string,
     args: GpuNodePoolArgs,
     labels: Record<string, string>,
     taints: readonly NodeTaint[],
     child: pulumi.CustomResourceOptions,
-  ): void {
+  ): pulumi.Resource {
+    const distribution = args.site.kubernetesDistribution;
+    const host = hostComponents({ distribution, driverOnHost: args.driverOnHost, toolkitOnHost: args.toolkitOnHost });
     const opts = { ...child, provider: args.site.kubernetesProvider };
     const siteLabels = placementLabels(args.site.spec.name, "none");
     const dependsOn: pulumi.Resource[] = [];
@@ -428,19 +469,12 @@ export class GpuNodePool extends pulumi.ComponentResource {
         },
         opts,
       );
-      const values: Record<string, unknown> = {
-        driver: { enabled: !(args.driverOnHost ?? false) },
-        toolkit: { enabled: !(args.toolkitOnHost ?? false) },
-        dcgmExporter: { enabled: true, serviceMonitor: { enabled: true } },
-        mig: { strategy: args.migProfile ? "single" : "none" },
-        daemonsets: { labels: siteLabels },
-        operator: { labels: siteLabels },
-      };
+      const timeSlicing: pulumi.Resource[] = [];
       if (args.timeSlicingReplicas !== undefined) {
-        const config = new corev1.ConfigMap(
+        timeSlicing.push(new corev1.ConfigMap(
           `${name}-time-slicing`,
           {
-            metadata: { name: "time-slicing-config", namespace: namespace.metadata.name, labels: siteLabels },
+            metadata: { name: TIME_SLICING_CONFIG_MAP, namespace: namespace.metadata.name, labels: siteLabels },
             data: {
               any: JSON.stringify({
                 version: "v1",
@@ -450,9 +484,15 @@ export class GpuNodePool extends pulumi.ComponentResource {
             },
           },
           opts,
-        );
-        values["devicePlugin"] = { config: { name: config.metadata.name, default: "any" } };
+        ));
       }
+      const values = gpuOperatorValues({
+        distribution,
+        ...host,
+        mig: args.migProfile !== undefined,
+        timeSlicingConfigMap: args.timeSlicingReplicas !== undefined ? TIME_SLICING_CONFIG_MAP : undefined,
+        labels: siteLabels,
+      });
       dependsOn.push(
         new Release(
           `${name}-gpu-operator`,
@@ -463,21 +503,23 @@ export class GpuNodePool extends pulumi.ComponentResource {
             chart: GPU_OPERATOR_CHART.chart,
             version: GPU_OPERATOR_CHART.version,
             values,
-            // Wait for the operator to validate the GPUs before workloads are scheduled on them.
+            // A failed install is rolled back. The release succeeds before any GPU is usable (the validator may
+            // never finish): the pool's readyGate, not the release, says when GPUs are allocatable.
             atomic: true,
             timeout: 900,
           },
-          opts,
+          { ...opts, dependsOn: timeSlicing },
         ),
       );
     }
-    if (args.toolkitOnHost) {
+    if (host.toolkitOnHost) {
       // With the host's toolkit the operator makes no RuntimeClass; containerd on Talos/K3s names its handler `nvidia`.
       new nodev1.RuntimeClass(`${name}-nvidia`, { metadata: { name: "nvidia", labels: siteLabels }, handler: "nvidia" }, opts);
     }
     const migConfig = args.migProfile ? MIG_CONFIG_NAMES[args.gpuModel]?.[args.migProfile] : undefined;
+    const patches: pulumi.Resource[] = [];
     for (const node of args.nodeNames ?? []) {
-      new corev1.NodePatch(
+      patches.push(new corev1.NodePatch(
         `${name}-${node}`,
         {
           metadata: {
@@ -488,8 +530,51 @@ export class GpuNodePool extends pulumi.ComponentResource {
           spec: { taints: taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect })) },
         },
         { ...opts, dependsOn },
-      );
+      ));
     }
+    return this.readinessGate(name, args, siteLabels, opts, [...dependsOn, ...patches]);
+  }
+
+  /** The Job that completes once every node advertises its GPUs, with the read-only node access it needs. */
+  private readinessGate(name: string, args: GpuNodePoolArgs, siteLabels: Record<string, string>, opts: pulumi.CustomResourceOptions, after: pulumi.Resource[]): pulumi.Resource {
+    const gate = `${name}-gpu-ready`;
+    const namespace = "kube-system";
+    const meta = { name: gate, labels: siteLabels };
+    const account = new corev1.ServiceAccount(gate, { metadata: { ...meta, namespace } }, opts);
+    const role = new rbacv1.ClusterRole(gate, { metadata: meta, rules: [{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "list"] }] }, opts);
+    const binding = new rbacv1.ClusterRoleBinding(
+      gate,
+      { metadata: meta, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: gate }, subjects: [{ kind: "ServiceAccount", name: gate, namespace }] },
+      { ...opts, dependsOn: [account, role] },
+    );
+    return new batchv1.Job(
+      gate,
+      {
+        metadata: { ...meta, namespace },
+        spec: {
+          backoffLimit: 0,
+          // The operator validates the driver, toolkit and device plugin first: up to 30 minutes.
+          activeDeadlineSeconds: 1800,
+          template: {
+            metadata: { labels: siteLabels },
+            spec: {
+              ...POD_DEFAULTS,
+              serviceAccountName: gate,
+              restartPolicy: "Never",
+              containers: [
+                {
+                  name: "wait-for-gpus",
+                  image: GPU_READINESS_IMAGE,
+                  command: ["/bin/sh", "-c", gpuReadinessScript(args.nodeNames ?? [], args.gpusPerNode)],
+                  resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+                },
+              ],
+            },
+          },
+        },
+      },
+      { ...opts, dependsOn: [...after, binding], customTimeouts: { create: "35m", update: "35m" } },
+    );
   }
 }
 

@@ -23,3 +23,8 @@ export * from "./mongo-replica-set";
 export * from "./managed-postgres";
 export * from "./redis-primary";
 export * from "./milvus-primary";
+export * from "./pod-defaults";
+export * from "./runtime-owned";
+export * from "./vllm";
+export * from "./store-encryption";
+export * from "./gpu-operator";

@@ -10,7 +10,16 @@ import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import type { GpuNodePool } from "./gpu-node-pool";
 import { DataClass, placementLabels } from "./labels";
 import { SharedCertificateAuthority } from "./pki";
+import { POD_DEFAULTS } from "./pod-defaults";
+import { runtimeOwnedFields } from "./runtime-owned";
 import { Site } from "./site";
+import { VLLM_PORT, vllmArgs } from "./vllm";
+
+/**
+ * Name of the Service in front of vLLM. Never `vllm`: with service links a Service of that name injects
+ * `VLLM_PORT=tcp://…` into pods, which vLLM reads as its own setting (vllm-project/vllm issue 34199).
+ */
+export const VLLM_SERVICE_NAME = "model-server";
 
 /** Pinned images. */
 export const INFERENCE_IMAGES = {
@@ -43,7 +52,10 @@ export interface InferenceModelArgs {
   readonly source: string;
   /** Parameters, billions (70 for a 70B model). */
   readonly parametersBillions: number;
-  /** Weight precision; `fp8`, `awq`, `gptq` also set vLLM's `--quantization`. */
+  /**
+   * Format the checkpoint's weights are stored in: `bf16`/`fp16` unquantized, `fp8`/`int8`/`awq`/`gptq`
+   * pre-quantized. Decides vLLM's arguments (see `VLLM_CHECKPOINT_ARGS`) and the memory fit.
+   */
   readonly precision: Precision;
   /** GPUs one replica spans; must divide the pool's GPUs per node. */
   readonly tensorParallelSize: number;
@@ -213,6 +225,78 @@ export function validateInferenceClusterArgs(
   return problems;
 }
 
+/** What {@link gatewayNginxConf} renders. */
+export interface GatewayNginxConfArgs {
+  /** Namespace of vLLM's Service. */
+  readonly namespace: string;
+  /** Requests in flight to the local vLLM before the gateway spills (nginx `max_conns`). */
+  readonly maxConns: number;
+  /** The other site's gateway host (VPN DNS); without it nothing spills and there is no TLS listener. */
+  readonly remoteHost?: string;
+}
+
+/**
+ * The gateway's `nginx.conf`: `/v1/` requires `Authorization: Bearer …` (401 without) and goes to the
+ * local vLLM; when that answers 502/503/504 or holds `maxConns` requests, the request (body and headers
+ * included) goes to the other site's gateway over TLS 1.3, verified against `/etc/nginx/tls/ca.crt` and the
+ * remote host name. Port 8443 takes the other site's spill over TLS and serves it locally only. Loaded
+ * and exercised by Debian's nginx in `test/gateway-nginx.test.ts`.
+ */
+export function gatewayNginxConf(c: GatewayNginxConfArgs): string {
+  const auth = 'if ($http_authorization !~ "^Bearer .+") { return 401; }';
+  const proxy = ["proxy_http_version 1.1;", 'proxy_set_header Connection "";', "proxy_buffering off;", "proxy_read_timeout 600s;"].join(" ");
+  return [
+    "worker_processes auto;",
+    "events { worker_connections 4096; }",
+    "http {",
+    "  client_max_body_size 16m;",
+    `  upstream local_vllm { server ${VLLM_SERVICE_NAME}.${c.namespace}.svc.cluster.local:${VLLM_PORT} max_conns=${c.maxConns} max_fails=3 fail_timeout=30s; keepalive 32; }`,
+    "  server {",
+    "    listen 8080;",
+    "    location = /healthz { return 200 'ok'; }",
+    "    location /v1/ {",
+    `      ${auth}`,
+    `      ${proxy}`,
+    "      proxy_pass http://local_vllm;",
+    // Saturated (max_conns reached) or down: nginx answers 502/503, and the request goes to the other site.
+    ...(c.remoteHost ? ["      proxy_intercept_errors on;", "      error_page 502 503 504 = @overflow;"] : []),
+    "    }",
+    ...(c.remoteHost
+      ? [
+          "    location @overflow {",
+          `      ${proxy}`,
+          `      proxy_pass https://${c.remoteHost}:443;`,
+          "      proxy_ssl_verify on;",
+          "      proxy_ssl_trusted_certificate /etc/nginx/tls/ca.crt;",
+          "      proxy_ssl_server_name on;",
+          `      proxy_ssl_name ${c.remoteHost};`,
+          "      proxy_ssl_protocols TLSv1.3;",
+          "    }",
+        ]
+      : []),
+    "    location / { return 404; }",
+    "  }",
+    ...(c.remoteHost
+      ? [
+          // The other site's spill arrives here over TLS; it is served locally and never bounced back.
+          "  server {",
+          "    listen 8443 ssl;",
+          "    ssl_protocols TLSv1.3;",
+          "    ssl_certificate /etc/nginx/tls/tls.crt;",
+          "    ssl_certificate_key /etc/nginx/tls/tls.key;",
+          "    location /v1/ {",
+          `      ${auth}`,
+          `      ${proxy}`,
+          "      proxy_pass http://local_vllm;",
+          "    }",
+          "    location / { return 404; }",
+          "  }",
+        ]
+      : []),
+    "}",
+  ].join("\n");
+}
+
 /**
  * A 70B+ LLM served by vLLM's OpenAI-compatible server on a {@link GpuNodePool}'s GPUs, with tensor
  * parallelism, on the active site, and a smaller deployment on the other site that takes the spill.
@@ -330,8 +414,6 @@ export class InferenceCluster extends pulumi.ComponentResource {
     const shmGiB = Math.max(4, 8 * tp);
     volumes.push({ name: "shm", emptyDir: { medium: "Memory", sizeLimit: `${shmGiB}Gi` } });
     mounts.push({ name: "shm", mountPath: "/dev/shm" });
-    const quantization = model.precision === "fp8" || model.precision === "awq" || model.precision === "gptq" ? ["--quantization", model.precision] : [];
-    const dtype = model.precision === "fp16" ? ["--dtype", "float16"] : model.precision === "bf16" ? ["--dtype", "bfloat16"] : [];
     const health = (periodSeconds: number, failureThreshold: number) => ({ httpGet: { path: "/health", port: "http" }, periodSeconds, failureThreshold, timeoutSeconds: 5 });
     const minReplicas = model.minReplicas ?? 1;
     const maxReplicas = model.maxReplicas ?? Math.max(1, minReplicas);
@@ -348,6 +430,7 @@ export class InferenceCluster extends pulumi.ComponentResource {
           template: {
             metadata: { labels: vllmLabels },
             spec: {
+              ...POD_DEFAULTS,
               nodeSelector: pool.nodeSelector,
               tolerations: [...pool.tolerations],
               runtimeClassName: pool.runtimeClassName,
@@ -356,22 +439,13 @@ export class InferenceCluster extends pulumi.ComponentResource {
                 {
                   name: "vllm",
                   image: INFERENCE_IMAGES.vllm,
-                  args: [
-                    "--model", modelPath,
-                    "--served-model-name", model.model,
-                    "--tensor-parallel-size", String(tp),
-                    "--max-model-len", String(model.maxModelLen ?? 8192),
-                    "--gpu-memory-utilization", String(model.gpuMemoryUtilization ?? 0.9),
-                    "--port", "8000",
-                    ...quantization,
-                    ...dtype,
-                  ],
+                  args: vllmArgs(model, modelPath),
                   env: [
                     // vLLM requires `Authorization: Bearer <key>` on /v1 when this is set.
                     { name: "VLLM_API_KEY", valueFrom: { secretKeyRef: { name: "vllm-api-key", key: "VLLM_API_KEY" } } },
                     ...(model.source.startsWith("hf://") ? [] : [{ name: "HF_HUB_OFFLINE", value: "1" }]),
                   ],
-                  ports: [{ name: "http", containerPort: 8000 }],
+                  ports: [{ name: "http", containerPort: VLLM_PORT }],
                   resources: {
                     requests: { cpu: model.cpu ?? "8", memory: `${model.memoryGiB ?? 64}Gi`, "nvidia.com/gpu": String(tp) },
                     limits: { memory: `${model.memoryGiB ?? 64}Gi`, "nvidia.com/gpu": String(tp) },
@@ -388,11 +462,12 @@ export class InferenceCluster extends pulumi.ComponentResource {
           },
         },
       },
-      o,
+      // With KEDA scaling it, the replica count is KEDA's after creation. It waits for the pool's GPUs to be allocatable.
+      { ...o, ignoreChanges: runtimeOwnedFields("kubernetes:apps/v1:Deployment", maxReplicas > minReplicas), dependsOn: pool.readyGate ? [pool.readyGate] : [] },
     );
     new corev1.Service(
       id("vllm-svc"),
-      { metadata: meta("vllm", vllmLabels), spec: { type: "ClusterIP", selector: { "app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": name }, ports: [{ name: "http", port: 8000, targetPort: "http" }] } },
+      { metadata: meta(VLLM_SERVICE_NAME, vllmLabels), spec: { type: "ClusterIP", selector: { "app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": name }, ports: [{ name: "http", port: VLLM_PORT, targetPort: "http" }] } },
       o,
     );
     new policyv1.PodDisruptionBudget(
@@ -409,8 +484,8 @@ export class InferenceCluster extends pulumi.ComponentResource {
           podSelector: { matchLabels: { "app.kubernetes.io/name": "vllm" } },
           policyTypes: ["Ingress"],
           ingress: [
-            { from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "gateway" } } }], ports: [{ port: 8000 }] },
-            { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": monitoringNs } } }], ports: [{ port: 8000 }] },
+            { from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "gateway" } } }], ports: [{ port: VLLM_PORT }] },
+            { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": monitoringNs } } }], ports: [{ port: VLLM_PORT }] },
           ],
         },
       },
@@ -511,58 +586,7 @@ export class InferenceCluster extends pulumi.ComponentResource {
     const siteName = site.spec.name;
     const remoteHost = remote ? args.gatewayHosts![remote]! : undefined;
     const localHost = args.gatewayHosts?.[siteName];
-    const auth = 'if ($http_authorization !~ "^Bearer .+") { return 401; }';
-    const proxy = ["proxy_http_version 1.1;", 'proxy_set_header Connection "";', "proxy_buffering off;", "proxy_read_timeout 600s;"].join(" ");
-    const conf = [
-      "worker_processes auto;",
-      "events { worker_connections 4096; }",
-      "http {",
-      "  client_max_body_size 16m;",
-      `  upstream local_vllm { server vllm.${namespace}.svc.cluster.local:8000 max_conns=${args.spillOverConcurrency ?? 64} max_fails=3 fail_timeout=30s; keepalive 32; }`,
-      "  server {",
-      "    listen 8080;",
-      "    location = /healthz { return 200 'ok'; }",
-      "    location /v1/ {",
-      `      ${auth}`,
-      `      ${proxy}`,
-      "      proxy_pass http://local_vllm;",
-      // Saturated (max_conns reached) or down: nginx answers 502/503, and the request goes to the other site.
-      ...(remoteHost ? ["      proxy_intercept_errors on;", "      error_page 502 503 504 = @overflow;"] : []),
-      "    }",
-      ...(remoteHost
-        ? [
-            "    location @overflow {",
-            `      ${proxy}`,
-            `      proxy_pass https://${remoteHost}:443;`,
-            "      proxy_ssl_verify on;",
-            "      proxy_ssl_trusted_certificate /etc/nginx/tls/ca.crt;",
-            "      proxy_ssl_server_name on;",
-            `      proxy_ssl_name ${remoteHost};`,
-            "      proxy_ssl_protocols TLSv1.3;",
-            "    }",
-          ]
-        : []),
-      "    location / { return 404; }",
-      "  }",
-      ...(remoteHost
-        ? [
-            // The other site's spill arrives here over TLS; it is served locally and never bounced back.
-            "  server {",
-            "    listen 8443 ssl;",
-            "    ssl_protocols TLSv1.3;",
-            "    ssl_certificate /etc/nginx/tls/tls.crt;",
-            "    ssl_certificate_key /etc/nginx/tls/tls.key;",
-            "    location /v1/ {",
-            `      ${auth}`,
-            `      ${proxy}`,
-            "      proxy_pass http://local_vllm;",
-            "    }",
-            "    location / { return 404; }",
-            "  }",
-          ]
-        : []),
-      "}",
-    ].join("\n");
+    const conf = gatewayNginxConf({ namespace, maxConns: args.spillOverConcurrency ?? 64, remoteHost });
     new corev1.ConfigMap(id("gateway-conf"), { metadata: meta("gateway-conf", gatewayLabels), data: { "nginx.conf": conf } }, o);
     const volumes: k8sInput.core.v1.Volume[] = [{ name: "conf", configMap: { name: "gateway-conf" } }];
     const mounts: k8sInput.core.v1.VolumeMount[] = [{ name: "conf", mountPath: "/etc/nginx/nginx.conf", subPath: "nginx.conf", readOnly: true }];
@@ -583,6 +607,7 @@ export class InferenceCluster extends pulumi.ComponentResource {
           template: {
             metadata: { labels: gatewayLabels },
             spec: {
+              ...POD_DEFAULTS,
               containers: [
                 {
                   name: "nginx",

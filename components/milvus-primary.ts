@@ -365,7 +365,9 @@ export interface MilvusBackupConfigArgs {
 
 /**
  * milvus-backup's `backup.yaml`: Milvus over TLS (verifying its certificate with the CA mounted next to
- * the file) as root, Milvus's own store and the backup store. JSON strings are valid YAML scalars, so
+ * the file) as root, Milvus's own store and the backup store. milvus-backup (like Milvus) sends no SSE
+ * header, which every store mode accepts: an `sse-s3`/`sse-kms` store encrypts through its bucket's default
+ * encryption (`ObjectStorageBucket`), a `store-managed` one by itself. JSON strings are valid YAML scalars, so
  * every value is written with `JSON.stringify`.
  */
 export function milvusBackupConfig(c: MilvusBackupConfigArgs): string {

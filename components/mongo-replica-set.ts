@@ -6,7 +6,7 @@ import * as corev1 from "@pulumi/kubernetes/core/v1";
 import { Release } from "@pulumi/kubernetes/helm/v3/release";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { DATASET_LABEL, DataClass, HelmChartRef, placementLabels } from "./labels";
-import { SharedCertificateAuthority } from "./pki";
+import { CertificateSpec, SharedCertificateAuthority } from "./pki";
 import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes } from "./recovery";
 import { isRegionInThailand } from "./residency";
 import { KUBECONFIG_SITE_KINDS, Site } from "./site";
@@ -108,6 +108,45 @@ export function validateMongoReplicaSetArgs(
   return problems;
 }
 
+/** Where the exporter sidecar finds its client certificate and the CA. */
+const EXPORTER_TLS_DIR = "/etc/mongodb-exporter-tls";
+
+/**
+ * The certificates of a replica set, each with every use it is put to (pure).
+ *
+ * - `members`: the mongod certificate, in both `secrets.ssl` (clients connect to it: `server`) and
+ *   `secrets.sslInternal` (the Percona operator's x.509 membership: `member`, which needs `client_auth` as
+ *   well and the same non-empty O/OU on every member; MongoDB manual, "Use x.509 Certificate for Membership
+ *   Authentication"; Percona docs, "Transport Layer Security (TLS)"). `localhost` is in it for the exporter.
+ * - `exporter`: the metrics sidecar's client certificate (`client`); its OU differs from the members', as
+ *   MongoDB requires of client certificates (manual, "x.509": a client with the members' O/OU/DC would be
+ *   taken for a member).
+ *
+ * @param name - the replica set's name (its OU).
+ * @param namespace - its namespace.
+ * @param memberHosts - every member's exposed host name, both sites.
+ */
+export function mongoCertificates(name: string, namespace: string, memberHosts: readonly string[]): Readonly<Record<"members" | "exporter", CertificateSpec>> {
+  const serviceNames = [`*.${name}-rs0.${namespace}.svc.cluster.local`, `${name}-rs0.${namespace}.svc.cluster.local`, `*.${namespace}.svc.cluster.local`];
+  return {
+    members: {
+      subject: { commonName: `${name}-rs0`, organization: "WARIS", organizationalUnit: name },
+      dnsNames: [...serviceNames, ...memberHosts, "localhost"],
+      uses: ["server", "member"],
+    },
+    exporter: {
+      subject: { commonName: `${name}-exporter`, organization: "WARIS", organizationalUnit: `${name}-clients` },
+      uses: ["client"],
+    },
+  };
+}
+
+/**
+ * The exporter's connection string: verified TLS (the shared CA) with its client certificate, user and
+ * password from the environment (`MONGODB_USER`, `MONGODB_PASSWORD`). Never `tlsInsecure`.
+ */
+export const MONGO_EXPORTER_URI = `mongodb://$(MONGODB_USER):$(MONGODB_PASSWORD)@localhost:27017/?tls=true&tlsCAFile=${EXPORTER_TLS_DIR}/ca.crt&tlsCertificateKeyFile=${EXPORTER_TLS_DIR}/tls.pem`;
+
 /**
  * MongoDB with the Percona operator: the replica set on the active site, with more members on the
  * standby site in the operator's cross-site mode (`externalNodes` on the main site, `unmanaged` on the
@@ -160,9 +199,9 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
     );
     const encryptionKey = new random.RandomBytes(`${name}-encryption-key`, { length: 32 }, parent).base64;
     const ca = new SharedCertificateAuthority(name, `${name} MongoDB CA`, parent);
-    const serviceNames = [`*.${name}-rs0.${namespace}.svc.cluster.local`, `${name}-rs0.${namespace}.svc.cluster.local`, `*.${namespace}.svc.cluster.local`];
-    const allHosts = Object.values(args.memberHosts ?? {}).flat();
-    const cert = ca.issueServer("members", `${name}-rs0`, [...serviceNames, ...allHosts]);
+    const certificates = mongoCertificates(name, namespace, Object.values(args.memberHosts ?? {}).flat());
+    const cert = ca.issue("members", certificates.members);
+    const exporterCert = ca.issue("exporter", certificates.exporter);
 
     for (const site of args.sites) {
       const siteName = site.spec.name;
@@ -199,6 +238,12 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
           { ...o, dependsOn: operator },
         ),
         new corev1.Secret(id("encryption-key"), { metadata: meta(`${name}-encryption-key`), stringData: { "encryption-key": encryptionKey } }, { ...o, dependsOn: operator }),
+        // The exporter's client certificate: the Go driver takes certificate and key as one PEM file.
+        new corev1.Secret(
+          id("exporter-tls"),
+          { metadata: meta(`${name}-exporter-tls`), stringData: { "ca.crt": ca.caCert, "tls.pem": pulumi.concat(exporterCert.cert, "\n", exporterCert.key) } },
+          { ...o, dependsOn: operator },
+        ),
         ...["ssl", "ssl-internal"].map(
           (kind) =>
             new corev1.Secret(
@@ -249,11 +294,13 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
                     env: [
                       { name: "MONGODB_USER", valueFrom: { secretKeyRef: { name: this.usersSecretName, key: "MONGODB_CLUSTER_MONITOR_USER" } } },
                       { name: "MONGODB_PASSWORD", valueFrom: { secretKeyRef: { name: this.usersSecretName, key: "MONGODB_CLUSTER_MONITOR_PASSWORD" } } },
-                      { name: "MONGODB_URI", value: "mongodb://$(MONGODB_USER):$(MONGODB_PASSWORD)@localhost:27017/?tls=true&tlsInsecure=true" },
+                      { name: "MONGODB_URI", value: MONGO_EXPORTER_URI },
                     ],
                     ports: [{ name: "metrics", containerPort: 9216 }],
+                    volumeMounts: [{ name: "exporter-tls", mountPath: EXPORTER_TLS_DIR, readOnly: true }],
                   },
                 ],
+                sidecarVolumes: [{ name: "exporter-tls", secret: { secretName: `${name}-exporter-tls` } }],
               },
             ],
             sharding: { enabled: false },

@@ -6,6 +6,7 @@ import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { DATASET_SIZE_TAG, DATASET_TAG, DataClass, placementTags } from "./labels";
 import { describeThaiRegions, isRegionInThailand } from "./residency";
 import { Site, SiteSpec } from "./site";
+import { DEFAULT_STORE_ENCRYPTION, bucketEncryptionDefault } from "./store-encryption";
 
 /** Arguments of {@link ObjectStorageBucket}. */
 export interface ObjectStorageBucketArgs {
@@ -51,7 +52,10 @@ export interface ObjectStorageBucketArgs {
   readonly objectLockDays?: number;
   /** Size of the dataset, GiB, tagged for the policy pack's restore-time estimate. */
   readonly datasetSizeGiB?: number;
-  /** KMS key for SSE-KMS (AWS sites); default SSE with AES-256. */
+  /**
+   * AWS sites: KMS key for SSE-KMS; default SSE with AES-256. On a site with an S3-compatible store the
+   * store's declared encryption (`objectStore.encryption` of the site) decides, and this is refused.
+   */
   readonly kmsKeyId?: pulumi.Input<string>;
   /**
    * Leave the bucket and its settings in the store when the component is deleted or replaced. For a
@@ -87,6 +91,9 @@ export function validateObjectStorageBucketArgs(
     const store = site.kind === "azure" ? "Azure Blob storage" : "DigitalOcean Spaces";
     if (args.keepVersions !== undefined) add("keepVersions", `cannot be kept on ${store}: its lifecycle rules expire versions by age, never "the newest N"; keep versioned artifacts on an S3 store (G-Cloud, AWS), or use retentionDays`);
     if (args.hasKmsKey) add("kmsKeyId", `applies to AWS only; ${store} encrypts with AES-256 under keys the service manages`);
+  }
+  if (site.hasObjectStore && args.hasKmsKey) {
+    add("kmsKeyId", `is set, but site "${site.name}" has its own S3-compatible store, whose encryption the site declares (objectStore.encryption, objectStore.kmsKeyId); set it there`);
   }
   if (site.kind === "azure") {
     if (args.hasResourceGroup === false) add("resourceGroupName", "is required on azure");
@@ -169,19 +176,20 @@ export class ObjectStorageBucket extends pulumi.ComponentResource {
     const bucket = new s3.Bucket(name, { bucket: bucketName, objectLockEnabled: args.objectLockDays !== undefined, forceDestroy: false, tags }, o);
     const after = { ...o, dependsOn: [bucket] };
     const versioning = new s3.BucketVersioning(name, { bucket: bucketName, versioningConfiguration: { status: "Enabled" } }, after);
-    new s3.BucketServerSideEncryptionConfiguration(
-      name,
-      {
-        bucket: bucketName,
-        rules: [
-          {
-            applyServerSideEncryptionByDefault: args.kmsKeyId ? { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyId } : { sseAlgorithm: "AES256" },
-            bucketKeyEnabled: args.kmsKeyId !== undefined,
-          },
-        ],
-      },
-      after,
-    );
+    // What the store accepts: its declared encryption (an S3-compatible store), or SSE-S3/SSE-KMS on AWS.
+    // A store that encrypts by itself gets no configuration: it rejects PutBucketEncryption without a KMS.
+    const rule = args.site.objectStoreProvider
+      ? bucketEncryptionDefault(args.site.objectStoreEncryption ?? DEFAULT_STORE_ENCRYPTION)
+      : args.kmsKeyId
+        ? { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyId }
+        : bucketEncryptionDefault(DEFAULT_STORE_ENCRYPTION);
+    if (rule) {
+      new s3.BucketServerSideEncryptionConfiguration(
+        name,
+        { bucket: bucketName, rules: [{ applyServerSideEncryptionByDefault: rule, bucketKeyEnabled: args.kmsKeyId !== undefined }] },
+        after,
+      );
+    }
     new s3.BucketPublicAccessBlock(name, { bucket: bucketName, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, after);
     const noncurrent =
       args.keepVersions !== undefined

@@ -10,6 +10,7 @@ import { isRegionInThailand } from "./residency";
 import { IssuedCertificate, SharedCertificateAuthority } from "./pki";
 import { KUBECONFIG_SITE_KINDS, Site } from "./site";
 import type { SiteDatastoreRole, SiteRoles } from "./failover";
+import { DEFAULT_STORE_ENCRYPTION, barmanEncryption } from "./store-encryption";
 
 /** Pinned charts installed on every database site. */
 export const POSTGRES_CHARTS: Readonly<Record<"cloudnativePg" | "barmanCloud" | "certManager", HelmChartRef>> = {
@@ -198,6 +199,8 @@ export class PostgresCluster extends pulumi.ComponentResource {
     const storageGiB = args.storageSizeGiB ?? 100;
     const twoSites = args.sites.length === 2;
     const access = args.backupSite.objectStoreAccess!;
+    // The SSE header Barman Cloud sends: what the backup store declares (none to a store that encrypts by itself).
+    const encryption = barmanEncryption(args.backupSite.objectStoreEncryption ?? DEFAULT_STORE_ENCRYPTION);
 
     this.namespace = namespace;
     this.dataset = name;
@@ -265,8 +268,8 @@ export class PostgresCluster extends pulumi.ComponentResource {
                 accessKeyId: { name: `${name}-backup`, key: "ACCESS_KEY_ID" },
                 secretAccessKey: { name: `${name}-backup`, key: "ACCESS_SECRET_KEY" },
               },
-              wal: { compression: "gzip", encryption: "AES256" },
-              data: { compression: "gzip", encryption: "AES256", jobs: 2 },
+              wal: { compression: "gzip", encryption },
+              data: { compression: "gzip", encryption, jobs: 2 },
             },
           },
         },

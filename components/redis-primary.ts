@@ -6,9 +6,11 @@ import { BackupScheduleValidation, RecoveryReport, datasetBackupCronJob } from "
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { DATASET_LABEL, DATASET_SIZE_ANNOTATION, DataClass, STORE_LABEL, placementLabels } from "./labels";
 import { SharedCertificateAuthority } from "./pki";
+import { POD_DEFAULTS } from "./pod-defaults";
 import { CronSchedule, DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, estimatedRtoMinutes, longestGapMinutes, parseCron } from "./recovery";
 import { isRegionInThailand } from "./residency";
 import { KUBECONFIG_SITE_KINDS, Site, SiteSpec } from "./site";
+import { DEFAULT_STORE_ENCRYPTION, awsCliSseArgs } from "./store-encryption";
 
 /** Pinned images. */
 export const REDIS_IMAGES = {
@@ -144,6 +146,7 @@ export class RedisPrimary extends pulumi.ComponentResource {
           template: {
             metadata: { labels: { ...labels, ...selector } },
             spec: {
+              ...POD_DEFAULTS,
               containers: [
                 {
                   name: "redis",
@@ -181,6 +184,8 @@ export class RedisPrimary extends pulumi.ComponentResource {
     new corev1.Service(`${name}-svc`, { metadata: meta(name, selector), spec: { type: "ClusterIP", selector, ports: [{ name: "redis", port: 6379, targetPort: "redis" }] } }, o);
 
     const access = args.backupSite.objectStoreAccess!;
+    // The upload sends the SSE header the backup store declares (none to a store that encrypts by itself).
+    const sse = awsCliSseArgs(args.backupSite.objectStoreEncryption ?? DEFAULT_STORE_ENCRYPTION);
     new corev1.Secret(`${name}-backup-store`, { metadata: meta(`${name}-backup-store`), stringData: { AWS_ACCESS_KEY_ID: access.accessKeyId, AWS_SECRET_ACCESS_KEY: access.secretAccessKey } }, o);
     datasetBackupCronJob(
       `${name}-backup`,
@@ -207,7 +212,7 @@ export class RedisPrimary extends pulumi.ComponentResource {
             {
               name: "upload",
               image: REDIS_IMAGES.awsCli,
-              command: ["sh", "-c", `aws s3 cp --only-show-errors --endpoint-url ${access.endpoint} /backup/dump.rdb "s3://${args.backupBucket}/${name}/dump-$(date -u +%Y%m%dT%H%M%SZ).rdb"`],
+              command: ["sh", "-c", `aws s3 cp --only-show-errors ${[...sse, ""].join(" ")}--endpoint-url ${access.endpoint} /backup/dump.rdb "s3://${args.backupBucket}/${name}/dump-$(date -u +%Y%m%dT%H%M%SZ).rdb"`],
               envFrom: [{ secretRef: { name: `${name}-backup-store` } }],
               env: [{ name: "AWS_DEFAULT_REGION", value: access.signingRegion ?? "us-east-1" }],
               volumeMounts: [{ name: "backup", mountPath: "/backup", readOnly: true }],

@@ -3,8 +3,10 @@ import * as kubernetes from "@pulumi/kubernetes/provider";
 import * as aws from "@pulumi/aws/provider";
 import * as azure from "@pulumi/azure-native/provider";
 import * as digitalocean from "@pulumi/digitalocean/provider";
-import { ArgumentProblem, show, throwIfInvalid } from "./errors";
+import { ArgumentProblem, InvalidArgumentsError, show, throwIfInvalid } from "./errors";
+import { DEFAULT_KUBERNETES_DISTRIBUTION, KUBERNETES_DISTRIBUTIONS, KubernetesDistribution } from "./gpu-operator";
 import { SITE_KINDS, SiteKind, THAILAND, describeThaiRegions, isRegionInThailand } from "./residency";
+import { DEFAULT_STORE_ENCRYPTION, StoreEncryption, StoreEncryptionSpec, storeEncryptionProblems } from "./store-encryption";
 
 export { SITE_KINDS, SiteKind } from "./residency";
 
@@ -92,6 +94,14 @@ export interface ObjectStoreAccessArgs {
   readonly accessKeyId: pulumi.Input<string>;
   /** Secret access key (a Pulumi secret). */
   readonly secretAccessKey: pulumi.Input<string>;
+  /**
+   * How the store encrypts at rest, which decides the SSE headers every writer sends: `sse-s3`
+   * (`AES256`), `sse-kms` (`aws:kms`) or `store-managed` (no header: a store without a KMS rejects them).
+   * Default `sse-s3`. See `STORE_ENCRYPTIONS`.
+   */
+  readonly encryption?: StoreEncryption;
+  /** `sse-kms` only: the KMS key id. Default: the store's default key. */
+  readonly kmsKeyId?: string;
 }
 
 /** Arguments of {@link Site}. */
@@ -111,6 +121,12 @@ export interface SiteArgs {
   readonly kubeconfig?: pulumi.Input<string>;
   /** The site's S3-compatible object store, for sites whose object storage is not the cloud's own. */
   readonly objectStore?: ObjectStoreAccessArgs;
+  /**
+   * `onprem` and `gcloud`: the Kubernetes distribution of the site's cluster (`talos`, `k3s`,
+   * `containerd`); it decides where the GPU driver and toolkit are and the GPU Operator's values. Default
+   * `containerd` (containerd at its standard paths). See `KUBERNETES_DISTRIBUTIONS`.
+   */
+  readonly kubernetesDistribution?: KubernetesDistribution;
 }
 
 /**
@@ -134,6 +150,12 @@ export class Site extends pulumi.ComponentResource {
   readonly objectStoreProvider?: aws.Provider;
   /** HTTPS endpoint of the site's S3-compatible object store, when it has one. */
   readonly objectStoreEndpoint?: string;
+  /** Kubernetes distribution of the site's cluster (onprem/gcloud; `containerd` elsewhere). */
+  readonly kubernetesDistribution: KubernetesDistribution;
+  /** Cluster-wide singletons on this site and the component that owns each. */
+  private readonly singletonOwners = new Map<string, string>();
+  /** How the site's S3-compatible store encrypts at rest, when it has one (what writers must send). */
+  readonly objectStoreEncryption?: StoreEncryptionSpec;
   /** How to reach the site's S3-compatible store, keys as Pulumi secrets (for backup tools' credentials). */
   readonly objectStoreAccess?: ObjectStoreAccessArgs;
 
@@ -148,6 +170,13 @@ export class Site extends pulumi.ComponentResource {
     if (KUBECONFIG_SITE_KINDS.includes(args.kind) && args.kubeconfig === undefined) {
       problems.push({ argument: "kubeconfig", message: `is required for a ${args.kind} site: it is the only way to reach it` });
     }
+    if (args.kubernetesDistribution !== undefined) {
+      if (!KUBECONFIG_SITE_KINDS.includes(args.kind)) problems.push({ argument: "kubernetesDistribution", message: `is set on a ${args.kind} site; it applies to the onprem/gcloud clusters the platform is handed a kubeconfig for` });
+      else if (!(KUBERNETES_DISTRIBUTIONS as readonly string[]).includes(args.kubernetesDistribution)) {
+        problems.push({ argument: "kubernetesDistribution", message: `is ${show(args.kubernetesDistribution)}; allowed: ${KUBERNETES_DISTRIBUTIONS.join(", ")}` });
+      }
+    }
+    if (args.objectStore) problems.push(...storeEncryptionProblems({ mode: args.objectStore.encryption, kmsKeyId: args.objectStore.kmsKeyId }, "objectStore"));
     if (args.objectStore && !args.objectStore.endpoint.startsWith("https://")) {
       problems.push({
         argument: "objectStore.endpoint",
@@ -158,7 +187,13 @@ export class Site extends pulumi.ComponentResource {
 
     // The spec (never the secrets) goes to the engine as the component's inputs: the policy pack reads
     // sites from there to tell which country each provider's resources are in.
-    super("waris:index:Site", name, { site: spec, objectStoreEndpoint: args.objectStore?.endpoint }, opts);
+    const encryption: StoreEncryptionSpec | undefined = args.objectStore
+      ? { mode: args.objectStore.encryption ?? DEFAULT_STORE_ENCRYPTION.mode, ...(args.objectStore.kmsKeyId ? { kmsKeyId: args.objectStore.kmsKeyId } : {}) }
+      : undefined;
+    // The store's declared encryption is published too: the policy pack checks every writer against it.
+    super("waris:index:Site", name, { site: spec, objectStoreEndpoint: args.objectStore?.endpoint, objectStoreEncryption: encryption }, opts);
+    this.objectStoreEncryption = encryption;
+    this.kubernetesDistribution = args.kubernetesDistribution ?? DEFAULT_KUBERNETES_DISTRIBUTION;
     this.spec = spec;
     const child = { parent: this };
 
@@ -207,6 +242,25 @@ export class Site extends pulumi.ComponentResource {
         child,
       );
     }
-    this.registerOutputs({ spec, objectStoreEndpoint: this.objectStoreEndpoint });
+    this.registerOutputs({ spec, objectStoreEndpoint: this.objectStoreEndpoint, objectStoreEncryption: this.objectStoreEncryption });
+  }
+
+  /**
+   * Claims a cluster-wide singleton of this site (e.g. the GPU Operator) for one owner. Call it before
+   * registering anything, so a second owner fails first.
+   *
+   * @param singleton - what is claimed, e.g. `gpu-operator`.
+   * @param owner - the claiming component, e.g. `GpuNodePool "onprem-inference"`.
+   * @param argument - the owner's argument that asked for it, named in the error.
+   * @throws InvalidArgumentsError when another owner holds it.
+   */
+  claimSingleton(singleton: string, owner: string, argument: string): void {
+    const holder = this.singletonOwners.get(singleton);
+    if (holder !== undefined && holder !== owner) {
+      throw new InvalidArgumentsError(owner, [
+        { argument, message: `asks for the ${singleton}, but ${holder} already installs it on site "${this.spec.name}"; it is one per cluster: set ${argument} false on every other component of this site` },
+      ]);
+    }
+    this.singletonOwners.set(singleton, owner);
   }
 }

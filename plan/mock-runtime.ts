@@ -27,6 +27,10 @@ export interface RecordedResource {
   readonly secretPaths: readonly string[];
   /** Inputs exactly as serialized for the engine (secret and unknown markers kept): what a policy pack receives. */
   readonly serialized: Record<string, unknown>;
+  /** The `ignoreChanges` option: properties the engine leaves alone after creation. */
+  readonly ignoreChanges: readonly string[];
+  /** URNs of the resources it depends on (`dependsOn` and its inputs' resources). */
+  readonly dependencies: readonly string[];
 }
 
 /** What one recorded run produced. */
@@ -71,6 +75,8 @@ interface RegisterRequestLike {
   getParent(): string;
   getProvider(): string;
   getObject(): StructLike | undefined;
+  getIgnorechangesList(): string[];
+  getDependenciesList(): string[];
 }
 interface RegisterResponseLike {
   getUrn(): string;
@@ -163,6 +169,8 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
           inputs,
           secretPaths,
           serialized,
+          ignoreChanges: req.getIgnorechangesList(),
+          dependencies: req.getDependenciesList(),
         };
       }
       cb(err, response);

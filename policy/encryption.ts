@@ -2,7 +2,8 @@
  * Encryption: AES-256 (or a KMS key) at rest, TLS in transit.
  */
 import type { ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { at, list, str } from "./placement";
+import { DEFAULT_STORE_ENCRYPTION, SSE_ALGORITHM, STORE_ENCRYPTIONS, StoreEncryptionSpec } from "../components/store-encryption";
+import { SiteFact, at, list, siteOfProviders, sitesByUrn, str } from "./placement";
 
 /** Server-side encryption algorithms that mean AES-256 at rest (S3 and Barman names). */
 export const AT_REST_ALGORITHMS = ["AES256", "aws:kms", "aws:kms:dsse"] as const;
@@ -28,24 +29,10 @@ const AT_REST: Readonly<Record<string, Check>> = {
   "aws:ebs/volume:Volume": (props, name, report) => {
     if (at(props, "encrypted") !== true) report(`EBS volume "${name}" is not encrypted; set encrypted: true.`);
   },
-  "kubernetes:barmancloud.cnpg.io/v1:ObjectStore": (props, name, report) => {
-    for (const part of ["wal", "data"] as const) {
-      const algorithm = str(props, "spec", "configuration", part, "encryption");
-      if (!strong(algorithm)) {
-        report(`CloudNativePG ObjectStore "${name}": spec.configuration.${part}.encryption is ${JSON.stringify(algorithm)}; backups must be encrypted (${AT_REST_ALGORITHMS.slice(0, 2).join(" or ")}).`);
-      }
-    }
-  },
   "kubernetes:psmdb.percona.com/v1:PerconaServerMongoDB": (props, name, report) => {
     const configs = list(props, "spec", "replsets").map((rs) => str(rs, "configuration") ?? "");
     if (configs.some((c) => /enableEncryption:\s*false/.test(c)) || at(props, "spec", "mongod", "security", "enableEncryption") === false) {
       report(`MongoDB "${name}" turns encryption at rest off (enableEncryption: false); remove it.`);
-    }
-    const storages = at(props, "spec", "backup", "storages");
-    for (const [storage, spec] of Object.entries((storages ?? {}) as Record<string, unknown>)) {
-      if (at(spec, "s3") === undefined) continue;
-      const algorithm = str(spec, "s3", "serverSideEncryption", "sseAlgorithm");
-      if (!strong(algorithm)) report(`MongoDB "${name}": backup storage "${storage}" has serverSideEncryption.sseAlgorithm ${JSON.stringify(algorithm)}; use AES256 or aws:kms.`);
     }
   },
 };
@@ -53,12 +40,12 @@ const AT_REST: Readonly<Record<string, Check>> = {
 /** Encryption at rest, checked resource by resource. */
 export const encryptionAtRestPolicy: ResourceValidationPolicy = {
   name: "waris-encryption-at-rest",
-  description: "Data at rest is encrypted with AES-256 or a KMS key: buckets, volumes, managed databases, database backups, MongoDB storage.",
+  description: "Data at rest is encrypted with AES-256 or a KMS key: bucket encryption rules, volumes, managed databases, MongoDB storage.",
   enforcementLevel: "mandatory",
   severity: "high",
   remediationSteps:
     "Turn encryption on in the resource: an SSE rule with AES256 (or aws:kms) for buckets, storageEncrypted/encrypted for RDS and EBS, " +
-    "wal.encryption and data.encryption AES256 on CloudNativePG ObjectStores, serverSideEncryption on Percona backup storages.",
+    "enableEncryption for MongoDB. Backup writers are checked by waris-store-encryption.",
   validateResource: (args, reportViolation) => {
     const check = AT_REST[args.type];
     if (!check) return;
@@ -177,10 +164,83 @@ export const encryptionInTransitPolicy: ResourceValidationPolicy = {
   },
 };
 
+/** The stores of a stack by endpoint, with what each declares; a store that declares nothing valid maps to undefined. */
+function storesByEndpoint(sites: Iterable<SiteFact>): Map<string, SiteFact> {
+  const stores = new Map<string, SiteFact>();
+  for (const site of sites) if (site.objectStoreEndpoint) stores.set(site.objectStoreEndpoint.replace(/\/+$/, ""), site);
+  return stores;
+}
+
+/** What a writer to `endpoint` must send: the store's declared mode, or SSE-S3/SSE-KMS for a store of no site (AWS S3). */
+function expectedAlgorithms(endpoint: string | undefined, stores: ReadonlyMap<string, SiteFact>): { readonly allowed: ReadonlyArray<string | undefined>; readonly what: string } {
+  const site = endpoint ? stores.get(endpoint.replace(/\/+$/, "")) : undefined;
+  if (!site) return { allowed: ["AES256", "aws:kms"], what: `the store ${JSON.stringify(endpoint)} (no site declares it: AES256 or aws:kms)` };
+  const mode = (site.objectStoreEncryption ?? DEFAULT_STORE_ENCRYPTION).mode;
+  return { allowed: [SSE_ALGORITHM[mode]], what: `site "${site.name}"'s store, declared ${mode} (send ${SSE_ALGORITHM[mode] ?? "no SSE header"})` };
+}
+
+/**
+ * Every writer sends the store what the store declares it accepts (its site's `objectStore.encryption`):
+ * CloudNativePG Barman Cloud `ObjectStore`s (`wal`/`data` `encryption`), Percona backup storages
+ * (`serverSideEncryption.sseAlgorithm`) and S3 bucket encryption configurations. A store without a KMS
+ * rejects SSE headers (cloudnative-pg/charts issue 198, plugin-barman-cloud issue 646); a store that takes
+ * them must get them. Every site with a store must declare how it encrypts.
+ */
+export const storeEncryptionPolicy: StackValidationPolicy = {
+  name: "waris-store-encryption",
+  description: "Every object store declares how it encrypts at rest (sse-s3, sse-kms, store-managed) and every backup writer and bucket sends exactly what that store accepts.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  remediationSteps:
+    `Declare the store's encryption on its site (objectStore.encryption: ${STORE_ENCRYPTIONS.join(", ")}); let the components derive the writers' SSE settings from it ` +
+    "(AES256 for sse-s3, aws:kms for sse-kms, none for store-managed) instead of setting headers by hand.",
+  validateStack: (args, reportViolation: ReportViolation) => {
+    const sites = sitesByUrn(args.resources);
+    for (const r of args.resources) {
+      if (r.type !== "waris:index:Site" || !str(r.props, "objectStoreEndpoint")) continue;
+      if (!sites.get(r.urn)?.objectStoreEncryption) {
+        reportViolation(`Site "${r.name}" has an object store but declares no valid encryption (objectStoreEncryption ${JSON.stringify(at(r.props, "objectStoreEncryption"))}); allowed: ${STORE_ENCRYPTIONS.join(", ")}.`, r.urn);
+      }
+    }
+    const stores = storesByEndpoint(sites.values());
+    const check = (sent: string | undefined, endpoint: string | undefined, what: string, urn: string): void => {
+      const expected = expectedAlgorithms(endpoint, stores);
+      if (!expected.allowed.includes(sent)) reportViolation(`${what} sends ${sent === undefined ? "no SSE header" : JSON.stringify(sent)} to ${expected.what}.`, urn);
+    };
+    const providerSites = siteOfProviders(args.resources);
+    for (const r of args.resources) {
+      if (r.type === "kubernetes:barmancloud.cnpg.io/v1:ObjectStore") {
+        const endpoint = str(r.props, "spec", "configuration", "endpointURL");
+        for (const part of ["wal", "data"] as const) {
+          check(str(r.props, "spec", "configuration", part, "encryption"), endpoint, `CloudNativePG ObjectStore "${r.name}" spec.configuration.${part}.encryption`, r.urn);
+        }
+      } else if (r.type === "kubernetes:psmdb.percona.com/v1:PerconaServerMongoDB") {
+        for (const [storage, spec] of Object.entries((at(r.props, "spec", "backup", "storages") ?? {}) as Record<string, unknown>)) {
+          if (at(spec, "s3") === undefined) continue;
+          check(str(spec, "s3", "serverSideEncryption", "sseAlgorithm"), str(spec, "s3", "endpointUrl"), `MongoDB "${r.name}" backup storage "${storage}" serverSideEncryption.sseAlgorithm`, r.urn);
+        }
+      } else if (r.type === "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration") {
+        const site = r.provider ? providerSites.get(r.provider.urn) : undefined;
+        if (!site?.objectStoreEndpoint) continue; // AWS S3 itself: waris-encryption-at-rest checks the algorithm
+        for (const rule of list(r.props, "rules")) {
+          check(str(rule, "applyServerSideEncryptionByDefault", "sseAlgorithm"), site.objectStoreEndpoint, `Bucket encryption "${r.name}"`, r.urn);
+        }
+      }
+    }
+  },
+};
+
+/** Whether a bucket's store encrypts by itself (declared `store-managed`): it takes no encryption configuration. */
+function storeManaged(r: { provider?: { urn: string } }, providerSites: ReadonlyMap<string, SiteFact>): boolean {
+  const site = r.provider ? providerSites.get(r.provider.urn) : undefined;
+  const declared: StoreEncryptionSpec | undefined = site?.objectStoreEndpoint ? site.objectStoreEncryption : undefined;
+  return declared?.mode === "store-managed";
+}
+
 /** Every S3 bucket has a server-side encryption configuration (a separate resource in AWS provider v7). */
 export const bucketEncryptionPolicy: StackValidationPolicy = {
   name: "waris-bucket-encryption",
-  description: "Every S3 bucket (AWS or an S3-compatible site store) has a server-side encryption configuration.",
+  description: "Every S3 bucket (AWS or an S3-compatible site store) has a server-side encryption configuration, unless its store declares that it encrypts by itself (store-managed).",
   enforcementLevel: "mandatory",
   severity: "high",
   remediationSteps: "Add an aws.s3.BucketServerSideEncryptionConfiguration for the bucket with sseAlgorithm AES256 (or aws:kms).",
@@ -190,8 +250,11 @@ export const bucketEncryptionPolicy: StackValidationPolicy = {
         .filter((r) => r.type === "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
         .map((r) => str(r.props, "bucket")),
     );
+    const providerSites = siteOfProviders(args.resources);
     for (const r of args.resources) {
       if (r.type !== "aws:s3/bucket:Bucket") continue;
+      // A store that encrypts by itself takes no configuration (waris-store-encryption flags one that is sent).
+      if (storeManaged(r, providerSites)) continue;
       const bucket = str(r.props, "bucket");
       if (bucket === undefined) {
         reportViolation(`Bucket "${r.name}" has no explicit name, so its encryption configuration cannot be matched before deployment; set bucket: <name>.`, r.urn);

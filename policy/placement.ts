@@ -5,6 +5,7 @@
 import type { PolicyResource } from "@pulumi/policy";
 import { DATA_CLASS_LABEL, SITE_LABEL } from "../components/labels";
 import { SITE_KINDS, SiteKind, isRegionInThailand } from "../components/residency";
+import { STORE_ENCRYPTIONS, StoreEncryptionSpec } from "../components/store-encryption";
 
 /** A site as the `waris:index:Site` component publishes it in its inputs. */
 export interface SiteFact {
@@ -20,6 +21,8 @@ export interface SiteFact {
   readonly role: string;
   /** HTTPS endpoint of the site's S3-compatible store, if any. */
   readonly objectStoreEndpoint?: string;
+  /** How that store encrypts at rest, as declared; undefined when the site declares nothing valid. */
+  readonly objectStoreEncryption?: StoreEncryptionSpec;
 }
 
 /** Packages whose resources are placed somewhere, and so are subject to residency. */
@@ -97,9 +100,18 @@ export function sitesByUrn(resources: readonly PolicyResource[]): Map<string, Si
       country: str(site, "country") ?? "",
       role: str(site, "role") ?? "",
       objectStoreEndpoint: str(r.props, "objectStoreEndpoint"),
+      objectStoreEncryption: declaredEncryption(at(r.props, "objectStoreEncryption")),
     });
   }
   return sites;
+}
+
+/** A store's declared encryption, when it is one of {@link STORE_ENCRYPTIONS}. */
+function declaredEncryption(value: unknown): StoreEncryptionSpec | undefined {
+  const mode = str(value, "mode");
+  if (!mode || !(STORE_ENCRYPTIONS as readonly string[]).includes(mode)) return undefined;
+  const kmsKeyId = str(value, "kmsKeyId");
+  return { mode: mode as StoreEncryptionSpec["mode"], ...(kmsKeyId ? { kmsKeyId } : {}) };
 }
 
 /** Where a resource is, as far as its resources and providers tell. */

@@ -3,7 +3,7 @@
  * `index.ts` wraps it in a `PolicyPack` (which starts a gRPC server).
  */
 import type { Policies } from "@pulumi/policy";
-import { bucketEncryptionPolicy, encryptionAtRestPolicy, encryptionInTransitPolicy } from "./encryption";
+import { bucketEncryptionPolicy, encryptionAtRestPolicy, encryptionInTransitPolicy, storeEncryptionPolicy } from "./encryption";
 import { backupRetentionPolicy, recoveryObjectivesPolicy, replicationLagAlertPolicy } from "./recovery";
 import { dataResidencyPolicy } from "./residency";
 
@@ -15,6 +15,7 @@ export const warisPolicies: Policies = [
   dataResidencyPolicy,
   encryptionAtRestPolicy,
   bucketEncryptionPolicy,
+  storeEncryptionPolicy,
   encryptionInTransitPolicy,
   recoveryObjectivesPolicy,
   backupRetentionPolicy,

@@ -24,6 +24,8 @@ import { DEFAULT_POSTGRES_RETENTION_DAYS, datasetRtos, stackBuckets } from "./da
 import { validateBackupScheduleArgs } from "../components/backup-schedule";
 import { validateObjectStorageBucketArgs } from "../components/object-storage-bucket";
 import { RECOVERY_POLICY_DEFAULTS } from "../policy/thresholds";
+import { STORE_ENCRYPTIONS } from "../components/store-encryption";
+import { KUBERNETES_DISTRIBUTIONS } from "../components/gpu-operator";
 
 /** The Pulumi project name; config keys are `waris-hybrid:<key>`. */
 export const PROJECT = "waris-hybrid";
@@ -36,10 +38,21 @@ const siteSettingsSchema = z.strictObject({
   description: z.string().optional(),
   /** Cloud sites only: whether the platform is handed a kubeconfig for a cluster on it. */
   kubernetes: z.boolean().optional(),
+  /** onprem/gcloud: the cluster's Kubernetes distribution (decides the GPU Operator's values). */
+  kubernetesDistribution: z.enum(KUBERNETES_DISTRIBUTIONS).optional(),
   objectStore: z
     .strictObject({
       endpoint: z.url({ protocol: /^https$/, error: "must be an https:// URL (TLS in transit)" }),
       signingRegion: z.string().min(1).optional(),
+      /** How the store encrypts at rest; decides the SSE headers every writer sends. */
+      encryption: z.enum(STORE_ENCRYPTIONS).default("sse-s3"),
+      /** sse-kms only: the KMS key id. */
+      kmsKeyId: z.string().min(1).optional(),
+    })
+    .superRefine((store, ctx) => {
+      if (store.kmsKeyId !== undefined && store.encryption !== "sse-kms") {
+        ctx.addIssue({ code: "custom", path: ["kmsKeyId"], message: `is set, but encryption is "${store.encryption}"; a KMS key applies to sse-kms only` });
+      }
     })
     .optional(),
 });
@@ -73,6 +86,9 @@ const sitesSchema = z
       for (const problem of siteSpecProblems(spec)) {
         const field = problem.argument === "name" ? [] : [problem.argument];
         ctx.addIssue({ code: "custom", path: [name, ...field], message: problem.message });
+      }
+      if (site.kubernetesDistribution !== undefined && !KUBECONFIG_SITE_KINDS.includes(site.kind)) {
+        ctx.addIssue({ code: "custom", path: [name, "kubernetesDistribution"], message: `is set on a ${site.kind} site; it applies to the onprem/gcloud clusters (${KUBECONFIG_SITE_KINDS.join(", ")})` });
       }
       if (site.kubernetes === false && KUBECONFIG_SITE_KINDS.includes(site.kind)) {
         ctx.addIssue({ code: "custom", path: [name, "kubernetes"], message: `cannot be false for a ${site.kind} site: Kubernetes is how it is reached` });
@@ -333,9 +349,25 @@ function gpuPoolsIssues(parsed: Partial<StackSettings>): Issue[] {
       hasCluster: pool.clusterName !== undefined,
       hasSubnets: pool.subnetIds !== undefined,
       hasResourceGroup: pool.resourceGroupName !== undefined,
+      kubernetesDistribution: site.kubernetesDistribution,
     };
     for (const problem of validateGpuNodePoolArgs(poolName, spec, settings)) {
       issues.push({ path: ["gpuPools", poolName, problem.argument], message: problem.message });
+    }
+  }
+  // The GPU Operator is one per cluster: at most one pool per onprem/gcloud site installs it.
+  const installers = new Map<string, string[]>();
+  for (const [poolName, pool] of Object.entries(parsed.gpuPools ?? {})) {
+    const site = parsed.sites?.[pool.site];
+    if (!site || !KUBECONFIG_SITE_KINDS.includes(site.kind) || pool.installOperator === false) continue;
+    installers.set(pool.site, [...(installers.get(pool.site) ?? []), poolName]);
+  }
+  for (const [site, pools] of installers) {
+    for (const poolName of pools.slice(1)) {
+      issues.push({
+        path: ["gpuPools", poolName, "installOperator"],
+        message: `installs the GPU Operator on site "${site}", as pool "${pools[0]}" does; it is one per cluster: set installOperator: false on every pool of the site but one`,
+      });
     }
   }
   return issues;
@@ -1041,10 +1073,13 @@ export function readStackConfig(): StackConfig {
       country: site.country,
       role,
       kubeconfig: secrets.some((s) => s.key === kubeconfigKey) ? secret(kubeconfigKey) : undefined,
+      kubernetesDistribution: site.kubernetesDistribution,
       objectStore: site.objectStore
         ? {
             endpoint: site.objectStore.endpoint,
             signingRegion: site.objectStore.signingRegion,
+            encryption: site.objectStore.encryption,
+            kmsKeyId: site.objectStore.kmsKeyId,
             accessKeyId: secret(siteSecretKey(name, "ObjectStoreAccessKeyId")),
             secretAccessKey: secret(siteSecretKey(name, "ObjectStoreSecretAccessKey")),
           }

@@ -31,7 +31,7 @@ describe("InferenceCluster in prod: 70B on the on-prem H100s, overflow on G-Clou
     const c = pod.containers[0]!;
     expect(c.args).toEqual([
       "--model", "/models/waris-llm-70b", "--served-model-name", "waris-llm-70b", "--tensor-parallel-size", "2", "--max-model-len", "16384",
-      "--gpu-memory-utilization", "0.92", "--port", "8000", "--quantization", "fp8",
+      "--gpu-memory-utilization", "0.92", "--port", "8000",
     ]);
     expect(c.resources.limits["nvidia.com/gpu"]).toBe("2");
     expect(c.startupProbe).toMatchObject({ httpGet: { path: "/health" }, periodSeconds: 10, failureThreshold: 180 });
@@ -50,7 +50,9 @@ describe("InferenceCluster in prod: 70B on the on-prem H100s, overflow on G-Clou
 
   test("the standby site runs the smaller AWQ deployment of the same model name", () => {
     const args = deployment(run, "gcloud").template.spec.containers[0]!.args;
-    expect(args).toEqual(expect.arrayContaining(["--served-model-name", "waris-llm-70b", "--quantization", "awq"]));
+    expect(args).toEqual(expect.arrayContaining(["--served-model-name", "waris-llm-70b", "--model", "/models/waris-llm-70b"]));
+    // A pre-quantized AWQ checkpoint: vLLM detects it and picks the Marlin kernel (see test/vllm.test.ts).
+    expect(args).not.toContain("--quantization");
     expect(deployment(run, "gcloud").template.spec.nodeSelector).toEqual({ "waris.io/gpu-pool": "gcloud-overflow" });
   });
 
@@ -74,7 +76,7 @@ describe("InferenceCluster in prod: 70B on the on-prem H100s, overflow on G-Clou
 
   test("one endpoint: the on-prem gateway spills to G-Cloud over verified TLS when saturated or down", () => {
     const conf = nginxConf(run, "onprem");
-    expect(conf).toContain("server vllm.waris-inference.svc.cluster.local:8000 max_conns=64 max_fails=3 fail_timeout=30s;");
+    expect(conf).toContain("server model-server.waris-inference.svc.cluster.local:8000 max_conns=64 max_fails=3 fail_timeout=30s;");
     expect(conf).toContain("error_page 502 503 504 = @overflow;");
     expect(conf).toContain("proxy_pass https://llm.gcloud.waris.internal:443;");
     expect(conf).toContain("proxy_ssl_verify on;");
@@ -88,8 +90,8 @@ describe("InferenceCluster in prod: 70B on the on-prem H100s, overflow on G-Clou
 test("activeSite = gcloud moves the primary role: G-Cloud runs the FP8 model, on-prem takes the spill", async () => {
   const run = await runProgram("prod", (c) => (c[`${P}:activeSite`] = "gcloud"));
   expect(run.error).toBeUndefined();
-  expect(deployment(run, "gcloud").template.spec.containers[0]!.args).toEqual(expect.arrayContaining(["--quantization", "fp8"]));
-  expect(deployment(run, "onprem").template.spec.containers[0]!.args).toEqual(expect.arrayContaining(["--quantization", "awq"]));
+  expect(deployment(run, "gcloud").template.spec.containers[0]!.args).toEqual(expect.arrayContaining(["--model", "/models/waris-llm-70b", "--max-model-len", "16384"]));
+  expect(deployment(run, "onprem").template.spec.containers[0]!.args).toEqual(expect.arrayContaining(["--model", "/models/waris-llm-70b", "--max-model-len", "8192"]));
   expect(nginxConf(run, "gcloud")).toContain("proxy_pass https://llm.onprem.waris.internal:443;");
 });
 

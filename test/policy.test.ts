@@ -160,7 +160,7 @@ describe("waris-data-residency", () => {
   });
 });
 
-describe("waris-encryption-at-rest and waris-bucket-encryption", () => {
+describe("waris-encryption-at-rest, waris-bucket-encryption and waris-store-encryption", () => {
   test("deny unencrypted backups, databases and buckets", async () => {
     const ds = await diagnostics((kit, s) => {
       objectStore(kit, s.gcloud, { configuration: { destinationPath: "s3://plain/", endpointURL: "https://s3.gdcc.go.th" } });
@@ -170,9 +170,10 @@ describe("waris-encryption-at-rest and waris-bucket-encryption", () => {
       new s3.Bucket("plain", { bucket: "waris-plain" }, { provider: s.awsth.awsProvider });
       new s3.Bucket("unnamed", {}, { provider: s.awsth.awsProvider });
     });
+    const stores = of(ds, "waris-store-encryption").map((d) => d.message);
+    expect(stores).toContainEqual(expect.stringMatching(/ObjectStore "gcloud-pg-store" spec.configuration.wal.encryption sends no SSE header to site "gcloud"'s store, declared sse-s3 \(send AES256\)/));
+    expect(stores).toContainEqual(expect.stringMatching(/ObjectStore "gcloud-pg-store" spec.configuration.data.encryption sends no SSE header/));
     const atRest = of(ds, "waris-encryption-at-rest").map((d) => d.message);
-    expect(atRest).toContainEqual(expect.stringMatching(/ObjectStore "gcloud-pg-store": spec.configuration.wal.encryption is undefined; backups must be encrypted/));
-    expect(atRest).toContainEqual(expect.stringMatching(/ObjectStore "gcloud-pg-store": spec.configuration.data.encryption is undefined/));
     expect(atRest).toContainEqual(expect.stringMatching(/RDS instance "pg" has storageEncrypted false; it must be true/));
     const buckets = of(ds, "waris-bucket-encryption").map((d) => d.message).sort();
     expect(buckets).toEqual([
@@ -194,7 +195,9 @@ describe("waris-encryption-at-rest and waris-bucket-encryption", () => {
     const messages = of(ds, "waris-encryption-at-rest").map((d) => d.message);
     expect(messages).toContainEqual(expect.stringMatching(/bucket encryption "weak" uses \["none"\]/));
     expect(messages).toContainEqual(expect.stringMatching(/MongoDB "onprem-mongo" turns encryption at rest off/));
-    expect(messages).toContainEqual(expect.stringMatching(/backup storage "th" has serverSideEncryption.sseAlgorithm undefined/));
+    expect(of(ds, "waris-store-encryption").map((d) => d.message)).toContainEqual(
+      expect.stringMatching(/MongoDB "onprem-mongo" backup storage "th" serverSideEncryption.sseAlgorithm sends no SSE header to site "gcloud"'s store, declared sse-s3/),
+    );
   });
 });
 

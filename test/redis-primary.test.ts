@@ -24,7 +24,7 @@ describe("RedisPrimary in prod", () => {
     const job = resource(run, "kubernetes:batch/v1:CronJob", "waris-redis-backup");
     expect(job.inputs).toMatchObject({ metadata: { labels: { "waris.io/backup-of": "waris-redis" }, annotations: { "waris.io/retention-days": "30" } }, spec: { schedule: "0 * * * *" } });
     const upload = (job.inputs["spec"] as { jobTemplate: { spec: { template: { spec: { containers: Array<{ command: string[] }> } } } } }).jobTemplate.spec.template.spec.containers[0]!.command[2]!;
-    expect(upload).toMatch(/aws s3 cp --only-show-errors --endpoint-url https:\/\/s3.gdcc.go.th \/backup\/dump.rdb "s3:\/\/waris-prod-redis\/waris-redis\/dump-/);
+    expect(upload).toMatch(/aws s3 cp --only-show-errors --sse AES256 --endpoint-url https:\/\/s3.gdcc.go.th \/backup\/dump.rdb "s3:\/\/waris-prod-redis\/waris-redis\/dump-/);
     const rules = resource(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "redis-backups").inputs["rules"] as Array<Record<string, unknown>>;
     expect(rules[0]).toMatchObject({ expiration: { days: 30 }, noncurrentVersionExpiration: { noncurrentDays: 30 } });
     expect(run.outputs["redisPrimary"]).toMatchObject({ rpoMinutes: 60, rtoMinutes: 32 });
