@@ -109,7 +109,7 @@ if (config.mongodb) {
     {
       ...mongo,
       sites: dataSites,
-      activeSite: roles.primarySite,
+      roles,
       backup: schedule.perconaBackupSpec,
       backupSite,
       backupCredentialsSecret: "waris-mongo-backup",

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 // Submodules, not the package root: the root loads the Helm chart and YAML tooling (~100 ms).
 import * as apiextensions from "@pulumi/kubernetes/apiextensions";
+import * as batchv1 from "@pulumi/kubernetes/batch/v1";
 import * as corev1 from "@pulumi/kubernetes/core/v1";
 import { Release } from "@pulumi/kubernetes/helm/v3/release";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
@@ -10,6 +11,8 @@ import { CertificateSpec, SharedCertificateAuthority } from "./pki";
 import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes } from "./recovery";
 import { isRegionInThailand } from "./residency";
 import { KUBECONFIG_SITE_KINDS, Site } from "./site";
+import type { SiteRoles } from "./failover";
+import { POD_DEFAULTS } from "./pod-defaults";
 
 /**
  * Pinned Percona Server for MongoDB operator chart (repository `https://percona.github.io/percona-helm-charts/`).
@@ -41,8 +44,17 @@ const SYSTEM_USERS = ["BACKUP", "DATABASE_ADMIN", "CLUSTER_ADMIN", "CLUSTER_MONI
 export interface MongoReplicaSetArgs {
   /** Database sites: one, or two (members on the standby site replicate but are not electable). */
   readonly sites: readonly Site[];
-  /** Site whose members are electable (the operator manages the set there). Flip it with PostgreSQL. */
-  readonly activeSite: string;
+  /**
+   * Each site's role, from the failover model (`components/failover.ts`; `steadyRoles(sites, active)`
+   * without a procedure under way). Rendered in Percona's cross-site terms (docs "Fail over services to
+   * the replica site"): only the primary site's operator manages the set (`unmanaged: false`, the other
+   * site's members as non-voting `externalNodes`); a switchover first makes the main site unmanaged
+   * (demote), then the replica site managed (promote); a disaster promote makes the survivor managed and
+   * runs a forced reconfiguration there that keeps only its own members, all electable; a returning site
+   * is fenced (`pause: true`: mongod stopped, volumes kept); a rebuilt one is a new cluster (generation
+   * in its name, new volumes) that joins by initial sync.
+   */
+  readonly roles: SiteRoles;
   /** Members per site. Default 3. */
   readonly membersPerSite?: number;
   /** Volume per member, GiB. Default 100. */
@@ -78,7 +90,8 @@ const whole = (n: unknown, min: number): boolean => typeof n === "number" && Num
 
 /** Every problem with the arguments (pure). */
 export function validateMongoReplicaSetArgs(
-  args: Omit<MongoReplicaSetArgs, "sites" | "backupSite"> & {
+  args: Omit<MongoReplicaSetArgs, "sites" | "backupSite" | "roles"> & {
+    readonly roles: { readonly bySite: Readonly<Record<string, unknown>> };
     readonly sites: readonly { readonly name: string; readonly kind: string; readonly region: string; readonly country: string }[];
     readonly hasBackupStore: boolean;
   },
@@ -92,7 +105,8 @@ export function validateMongoReplicaSetArgs(
     if (!(KUBECONFIG_SITE_KINDS as readonly string[]).includes(s.kind)) add("sites", `site "${s.name}" is ${s.kind}; the Percona operator runs on the onprem/gcloud Kubernetes sites`);
     if (s.country !== "TH" || !isRegionInThailand(s.kind as never, s.region)) add("sites", `site "${s.name}" (${s.kind} ${s.region}, ${s.country}) is outside Thailand; database sites must be in Thailand`);
   }
-  if (!names.includes(args.activeSite)) add("activeSite", `is ${show(args.activeSite)}, not a database site; allowed: ${names.join(", ")}`);
+  const roleSites = Object.keys(args.roles.bySite).sort();
+  if (roleSites.join(",") !== [...names].sort().join(",")) add("roles", `cover the sites ${roleSites.join(", ") || "(none)"}; they must cover exactly the database sites ${names.join(", ")}`);
   const members = args.membersPerSite ?? 3;
   if (!whole(members, 1) || members % 2 === 0) add("membersPerSite", `is ${show(members)}; an odd whole number (1, 3, 5) keeps elections decisive`);
   if (names.length === 2) {
@@ -146,6 +160,35 @@ export function mongoCertificates(name: string, namespace: string, memberHosts: 
  * password from the environment (`MONGODB_USER`, `MONGODB_PASSWORD`). Never `tlsInsecure`.
  */
 export const MONGO_EXPORTER_URI = `mongodb://$(MONGODB_USER):$(MONGODB_PASSWORD)@localhost:27017/?tls=true&tlsCAFile=${EXPORTER_TLS_DIR}/ca.crt&tlsCertificateKeyFile=${EXPORTER_TLS_DIR}/tls.pem`;
+
+/**
+ * Name of a site's PerconaServerMongoDB: the dataset's name, with `-g<n>` once the site's data was
+ * rebuilt into generation n (a new resource: new volumes, joined by initial sync).
+ */
+export function mongoClusterName(dataset: string, generation = 1): string {
+  return generation === 1 ? dataset : `${dataset}-g${generation}`;
+}
+
+/**
+ * The forced reconfiguration of a disaster promote, as a mongosh script run on the surviving site: when no
+ * member is primary (the lost site held the voting majority), keep only this site's members, each with a
+ * vote and priority 1, and force the new configuration (MongoDB manual, "Reconfigure a Replica Set with
+ * Unavailable Members"; Percona docs, cross-site replication "fail over to the replica site"). Does nothing
+ * when a primary exists, so re-running the phase is harmless.
+ *
+ * @param hosts - this site's members as they are known in the replica set config (`host:port`).
+ */
+export function forcedReconfigScript(hosts: readonly string[]): string {
+  return [
+    "const status = db.adminCommand({ replSetGetStatus: 1 });",
+    'if (status.members && status.members.some((m) => m.stateStr === "PRIMARY")) { print("a primary exists: nothing to do"); quit(0); }',
+    "const cfg = rs.conf();",
+    `const keep = ${JSON.stringify(hosts)};`,
+    "cfg.members = cfg.members.filter((m) => keep.includes(m.host)).map((m) => Object.assign(m, { votes: 1, priority: 1 }));",
+    'if (cfg.members.length !== keep.length) { print("members not found in the config: " + JSON.stringify(keep)); quit(1); }',
+    "printjson(rs.reconfig(cfg, { force: true }));",
+  ].join("\n");
+}
 
 /**
  * MongoDB with the Percona operator: the replica set on the active site, with more members on the
@@ -205,7 +248,11 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
 
     for (const site of args.sites) {
       const siteName = site.spec.name;
-      const active = siteName === args.activeSite;
+      const role = args.roles.bySite[siteName]!;
+      // Only the primary site's operator manages the set; an unreachable site keeps what it had (it was
+      // the managed primary, with the other site as its replica).
+      const active = role.role === "primary";
+      const crName = mongoClusterName(name, role.generation);
       const o = { ...parent, provider: site.kubernetesProvider };
       const labels = { ...placementLabels(siteName, args.dataClass ?? "confidential"), [DATASET_LABEL]: name };
       const id = (suffix: string): string => `${name}-${siteName}-${suffix}`;
@@ -264,18 +311,30 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
         );
       }
       const other = args.sites.find((s) => s.spec.name !== siteName)?.spec.name;
-      new apiextensions.CustomResource(
+      const otherRole = other ? (role.frozen ? "replica" : args.roles.bySite[other]!.role) : undefined;
+      // The other site's members stay in the set (non-voting) while they replicate; a lost, fenced or
+      // promoted-away site's are left out (a disaster promote removed them by forced reconfiguration).
+      const withOther = active && other !== undefined && (otherRole === "replica" || otherRole === "demoted" || otherRole === "rebuilding");
+      // Each member announces the name the other site reaches it by, never the cluster-local name, which
+      // is the same on both sites (Percona docs "Exposing the cluster", replsetOverrides; operator GetAddr).
+      const overrides = twoSites
+        ? Object.fromEntries(args.memberHosts![siteName]!.map((host, i) => [`${crName}-rs0-${i}`, { host: `${host}:27017` }]))
+        : undefined;
+      const disasterPromote = args.roles.situation.procedure?.procedure === "disaster" && siteName === args.roles.primarySite;
+      const cluster = new apiextensions.CustomResource(
         id("cluster"),
         {
           apiVersion: "psmdb.percona.com/v1",
           kind: "PerconaServerMongoDB",
-          metadata: meta(name),
+          metadata: meta(crName),
           spec: {
             crVersion: PSMDB_OPERATOR_CHART.version,
             image: MONGO_IMAGES.mongod,
             // The standby site's operator leaves the replica set to the active site's.
             unmanaged: !active,
             updateStrategy: active ? "SmartUpdate" : "OnDelete",
+            // Fencing: the operator stops every mongod and keeps the volumes (Percona docs, "Pause/resume").
+            pause: role.role === "fenced" ? true : undefined,
             secrets: { users: this.usersSecretName, encryptionKey: `${name}-encryption-key`, ssl: `${name}-ssl`, sslInternal: `${name}-ssl-internal` },
             tls: { mode: "requireTLS" },
             replsets: [
@@ -284,7 +343,8 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
                 size: members,
                 configuration: "security:\n  enableEncryption: true\n",
                 expose: twoSites ? { enabled: true, type: "LoadBalancer" } : undefined,
-                externalNodes: active && other ? args.memberHosts![other]!.map((host) => ({ host, port: 27017, votes: 0, priority: 0 })) : undefined,
+                externalNodes: withOther ? args.memberHosts![other!]!.map((host) => ({ host, port: 27017, votes: 0, priority: 0 })) : undefined,
+                replsetOverrides: overrides,
                 volumeSpec: { persistentVolumeClaim: { storageClassName: args.storageClass, resources: { requests: { storage: `${storageGiB}Gi` } } } },
                 sidecars: [
                   {
@@ -309,6 +369,44 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
         },
         { ...o, dependsOn: [...operator, ...secrets] },
       );
+      if (disasterPromote && twoSites) {
+        const local = `${crName}-rs0-0.${crName}-rs0.${namespace}.svc.cluster.local`;
+        new batchv1.Job(
+          id("forced-reconfig"),
+          {
+            metadata: meta(`${name}-forced-reconfig`),
+            spec: {
+              backoffLimit: 10,
+              template: {
+                metadata: { labels },
+                spec: {
+                  ...POD_DEFAULTS,
+                  restartPolicy: "OnFailure",
+                  containers: [
+                    {
+                      name: "mongosh",
+                      image: MONGO_IMAGES.mongod,
+                      command: [
+                        "sh",
+                        "-c",
+                        `exec mongosh "mongodb://$(MONGODB_USER):$(MONGODB_PASSWORD)@${local}:27017/admin?directConnection=true&tls=true&tlsCAFile=${EXPORTER_TLS_DIR}/ca.crt&tlsCertificateKeyFile=${EXPORTER_TLS_DIR}/tls.pem" --quiet --eval "$SCRIPT"`,
+                      ],
+                      env: [
+                        { name: "MONGODB_USER", valueFrom: { secretKeyRef: { name: this.usersSecretName, key: "MONGODB_CLUSTER_ADMIN_USER" } } },
+                        { name: "MONGODB_PASSWORD", valueFrom: { secretKeyRef: { name: this.usersSecretName, key: "MONGODB_CLUSTER_ADMIN_PASSWORD" } } },
+                        { name: "SCRIPT", value: forcedReconfigScript(args.memberHosts![siteName]!.map((h) => `${h}:27017`)) },
+                      ],
+                      volumeMounts: [{ name: "tls", mountPath: EXPORTER_TLS_DIR, readOnly: true }],
+                    },
+                  ],
+                  volumes: [{ name: "tls", secret: { secretName: `${name}-exporter-tls` } }],
+                },
+              },
+            },
+          },
+          { ...o, dependsOn: [cluster] },
+        );
+      }
       new apiextensions.CustomResource(
         id("alerts"),
         {

@@ -1,5 +1,5 @@
 // MongoDB with electable members on-prem and non-voting members in G-Cloud, PITR backups to G-Cloud.
-import { BackupSchedule, MongoReplicaSet, ObjectStorageBucket } from "@waris/hybrid-infra";
+import { BackupSchedule, MongoReplicaSet, ObjectStorageBucket, steadyRoles } from "@waris/hybrid-infra";
 import { gcloud, onprem } from "./site";
 
 const bucket = new ObjectStorageBucket("mongodb-backups", { site: gcloud, bucket: "waris-example-mongodb", dataset: "waris-mongo", retentionDays: 30, objectLockDays: 7 });
@@ -19,7 +19,7 @@ export const mongo = new MongoReplicaSet(
   "waris-mongo",
   {
     sites: [onprem, gcloud],
-    activeSite: "onprem",
+    roles: steadyRoles(["onprem", "gcloud"], "onprem"),
     memberHosts: {
       onprem: ["mongo-0.onprem.waris.internal", "mongo-1.onprem.waris.internal", "mongo-2.onprem.waris.internal"],
       gcloud: ["mongo-0.gcloud.waris.internal", "mongo-1.gcloud.waris.internal", "mongo-2.gcloud.waris.internal"],

@@ -494,7 +494,7 @@ function mongodbIssues(parsed: Partial<StackSettings>): Issue[] {
     for (const problem of validateMongoReplicaSetArgs({
       ...mongo,
       sites: dataSiteNames(sites).map((n) => ({ name: n, ...sites[n]! })),
-      activeSite: parsed.activeSite,
+      roles: { bySite: Object.fromEntries(dataSiteNames(sites).map((n) => [n, n])) },
       backup: {},
       hasBackupStore: store !== undefined && sites[store]?.objectStore !== undefined,
       replicationLagTargetSeconds: parsed.recovery?.replicationLagTargetSeconds,

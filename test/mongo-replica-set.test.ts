@@ -69,7 +69,7 @@ test("dev: a single-member replica set on the lab site", async () => {
 describe("MongoReplicaSet refuses bad arguments", () => {
   const th = (name: string, kind = "onprem") => ({ name, kind, region: "x", country: "TH" });
   const hosts = { onprem: ["a", "b", "c"], gcloud: ["d", "e", "f"] };
-  const base = { sites: [th("onprem"), th("gcloud", "gcloud")], activeSite: "onprem", memberHosts: hosts, hasBackupStore: true };
+  const base = { sites: [th("onprem"), th("gcloud", "gcloud")], roles: { bySite: { onprem: "primary", gcloud: "replica" } }, memberHosts: hosts, hasBackupStore: true };
   const problem = (args: Partial<Parameters<typeof validateMongoReplicaSetArgs>[0]>, argument: string): string => {
     const found = validateMongoReplicaSetArgs({ ...base, ...args }).find((p) => p.argument === argument);
     expect(found).toBeDefined();
@@ -79,7 +79,7 @@ describe("MongoReplicaSet refuses bad arguments", () => {
   test("replica members on the primary's own site", () => expect(problem({ sites: [th("onprem"), th("onprem")] }, "sites")).toMatch(/different site from the primary's/));
   test("a data site outside Thailand", () => expect(problem({ sites: [th("onprem"), { ...th("sg", "gcloud"), country: "SG" }] }, "sites")).toMatch(/outside Thailand/));
   test("an even number of members", () => expect(problem({ membersPerSite: 2 }, "membersPerSite")).toMatch(/odd whole number/));
-  test("activeSite not a database site", () => expect(problem({ activeSite: "aws" }, "activeSite")).toMatch(/not a database site/));
+  test("roles that do not cover the database sites", () => expect(problem({ roles: { bySite: { onprem: "primary" } } }, "roles")).toMatch(/must cover exactly the database sites onprem, gcloud/));
   test("member hosts missing for a site", () => expect(problem({ memberHosts: { onprem: hosts.onprem } }, "memberHosts.gcloud")).toMatch(/lists 0 host\(s\); give one per member \(3\)/));
   test("in the stack file: a PITR span above the RPO", async () => {
     const run = await runProgram("prod", (c) => editSetting(c, "mongodb", (m) => (m.pitrMinutes = 90)));
