@@ -185,7 +185,7 @@ describe("issue 16: the sites' distribution and stores' encryption are settings,
   test("wrong values name the key and what is allowed", async () => {
     const err = await problemsOf(
       "prod",
-      prod((config, sites) => {
+      prod((_config, sites) => {
         sites["onprem"]!["kubernetesDistribution"] = "rke2";
         (sites["gcloud"]!["objectStore"] as Record<string, unknown>)["encryption"] = "aes";
         (sites["onprem"]!["objectStore"] as Record<string, unknown>)["kmsKeyId"] = "k";
