@@ -118,8 +118,10 @@ export function validateObjectStorageBucketArgs(
 }
 
 /**
- * A private, versioned, AES-256-encrypted bucket in Thailand with lifecycle rules for its retention and,
- * optionally, a governance-mode object lock. Managed through the AWS provider: AWS S3 itself, or any
+ * A private, versioned, encrypted bucket in Thailand with lifecycle rules for its retention and,
+ * optionally, a governance-mode object lock. Encryption at rest is what the store declares (the site's
+ * `objectStore.encryption`): a default SSE-S3 (AES-256) or SSE-KMS rule, or none on a store that encrypts
+ * by itself and refuses encryption configurations (`store-managed`). Managed through the AWS provider: AWS S3 itself, or any
  * S3-compatible store (G-Cloud) through the site's object-store provider.
  */
 export class ObjectStorageBucket extends pulumi.ComponentResource {

@@ -55,7 +55,11 @@ export function storeEncryptionProblems(spec: { readonly mode?: string; readonly
   return problems;
 }
 
-/** Barman Cloud `ObjectStore` `spec.configuration.wal.encryption` / `data.encryption`; undefined: leave it out. */
+/**
+ * Barman Cloud `ObjectStore` `spec.configuration.wal.encryption` / `data.encryption` (enum `AES256`, `aws:kms`
+ * in plugin-barman-cloud 0.4.0's CRD); undefined: leave it out. The CRD has no KMS key field: with `sse-kms`
+ * the store's default key (or the bucket's default rule) applies.
+ */
 export function barmanEncryption(spec: StoreEncryptionSpec): string | undefined {
   return SSE_ALGORITHM[spec.mode];
 }

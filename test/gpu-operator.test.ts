@@ -50,31 +50,29 @@ describe("values per distribution (each from the distribution's defaults)", () =
   });
 });
 
-describe.each([
-  ["prod", "onprem", "talos"],
-  ["prod", "gcloud", "containerd"],
-  ["dev", "lab", "k3s"],
-] as const)("the %s plan, site %s (%s)", (stack, site, distribution) => {
-  let run: Run;
+describe("the plans: each site's operator gets its distribution's values, and vLLM waits for the GPUs", () => {
+  const runs: Record<string, Run> = {};
   beforeAll(async () => {
-    run = await runProgram(stack);
+    runs["prod"] = await runProgram("prod");
+    runs["dev"] = await runProgram("dev");
   });
+  const POOLS = { onprem: "onprem-inference", gcloud: "gcloud-overflow", lab: "lab-gpu" } as const;
 
-  test("its operator release carries the distribution's values", () => {
+  test.each([
+    ["prod", "onprem", "talos"],
+    ["prod", "gcloud", "containerd"],
+    ["dev", "lab", "k3s"],
+  ] as const)("%s, site %s (%s): the release's values; vLLM depends on the readiness Job, which polls allocatable nvidia.com/gpu", (stack, site, distribution) => {
+    const run = runs[stack]!;
     expect(run.error).toBeUndefined();
-    const pool = { onprem: "onprem-inference", gcloud: "gcloud-overflow", lab: "lab-gpu" }[site];
+    const pool = POOLS[site];
     const values = resource(run, "kubernetes:helm.sh/v3:Release", `${pool}-gpu-operator`).inputs["values"] as Values;
     const expected = gpuOperatorValues({ distribution, driverOnHost: stack === "dev" ? true : undefined, mig: false, timeSlicingConfigMap: stack === "dev" ? "time-slicing-config" : undefined, labels: { "waris.io/site": site, "waris.io/data-class": "none" } });
     expect(values).toEqual(expected);
-  });
-
-  test("vLLM waits for the pool's readiness Job, which waits for allocatable nvidia.com/gpu on every node", () => {
-    const pool = { onprem: "onprem-inference", gcloud: "gcloud-overflow", lab: "lab-gpu" }[site];
     const job = resource(run, "kubernetes:batch/v1:Job", `${pool}-gpu-ready`);
     const script = (job.inputs["spec"] as { template: { spec: { containers: Array<{ command: string[] }> } } }).template.spec.containers[0]!.command[2]!;
     expect(script).toContain("nvidia\\.com/gpu");
-    const vllm = resource(run, "kubernetes:apps/v1:Deployment", `waris-llm-${site}-vllm`);
-    expect(vllm.dependencies).toContain(job.urn);
+    expect(resource(run, "kubernetes:apps/v1:Deployment", `waris-llm-${site}-vllm`).dependencies).toContain(job.urn);
   });
 });
 

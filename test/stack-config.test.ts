@@ -170,3 +170,40 @@ describe("bad configurations are rejected with the key, the value and what is al
     expect(err.problems.map((p) => p.key).sort()).toEqual([`${P}:activeSite`, `${P}:recovery.rtoMinutes`, `${P}:sites.gcloud.kind`].sort());
   });
 });
+
+describe("issue 16: the sites' distribution and stores' encryption are settings, checked before any resource", () => {
+  test("the stack files say which distribution each site runs and how each store encrypts", async () => {
+    const prodEngine = engineConfigForStack({ stack: "prod" });
+    const prodCfg = await readWith("prod", prodEngine.config, prodEngine.secretKeys);
+    expect([prodCfg.siteArgs["onprem"]?.kubernetesDistribution, prodCfg.siteArgs["gcloud"]?.kubernetesDistribution]).toEqual(["talos", "containerd"]);
+    expect([prodCfg.siteArgs["onprem"]?.objectStore?.encryption, prodCfg.siteArgs["gcloud"]?.objectStore?.encryption]).toEqual(["sse-s3", "sse-s3"]);
+    const devEngine = engineConfigForStack({ stack: "dev" });
+    const devCfg = await readWith("dev", devEngine.config, devEngine.secretKeys);
+    expect([devCfg.siteArgs["lab"]?.kubernetesDistribution, devCfg.siteArgs["lab"]?.objectStore?.encryption]).toEqual(["k3s", "store-managed"]);
+  });
+
+  test("wrong values name the key and what is allowed", async () => {
+    const err = await problemsOf(
+      "prod",
+      prod((_config, sites) => {
+        sites["onprem"]!["kubernetesDistribution"] = "rke2";
+        (sites["gcloud"]!["objectStore"] as Record<string, unknown>)["encryption"] = "aes";
+        (sites["onprem"]!["objectStore"] as Record<string, unknown>)["kmsKeyId"] = "k";
+      }),
+    );
+    const byKey = Object.fromEntries(err.problems.map((p) => [p.key, p.message]));
+    expect(byKey[`${P}:sites.onprem.kubernetesDistribution`]).toMatch(/expected one of "talos"\|"k3s"\|"containerd"/);
+    expect(byKey[`${P}:sites.gcloud.objectStore.encryption`]).toMatch(/expected one of "sse-s3"\|"sse-kms"\|"store-managed"/);
+    expect(byKey[`${P}:sites.onprem.objectStore.kmsKeyId`]).toMatch(/a KMS key applies to sse-kms only/);
+  });
+
+  test("Talos with an operator-installed driver is refused, naming the pool's setting", async () => {
+    const c = prod((config) => {
+      const pools = JSON.parse(config[`${P}:gpuPools`]!) as Record<string, Record<string, unknown>>;
+      pools["onprem-inference"]!["driverOnHost"] = false;
+      config[`${P}:gpuPools`] = JSON.stringify(pools);
+    });
+    const err = await problemsOf("prod", c);
+    expect(err.problems).toContainEqual(expect.objectContaining({ key: `${P}:gpuPools.onprem-inference.driverOnHost`, message: expect.stringMatching(/on talos the driver is part of the host OS/) }));
+  });
+});

@@ -1,10 +1,10 @@
 /**
  * Issue 16, item 5: vLLM's arguments follow from the checkpoint's format, from one table, for every
  * precision (vllm-project/vllm issue 21376: `--quantization awq` on an AWQ checkpoint forces the slow kernel).
+ * The prod plan's G-Cloud AWQ deployment is checked in test/inference-cluster.test.ts.
  */
 import { PRECISION_BYTES, Precision } from "../components/inference-cluster";
 import { VLLM_CHECKPOINT_ARGS, vllmArgs } from "../components/vllm";
-import { resource, runProgram } from "./harness";
 
 const PRECISIONS = Object.keys(PRECISION_BYTES) as Precision[];
 const model = (precision: Precision) => ({ model: "m", precision, tensorParallelSize: 2 });
@@ -33,12 +33,4 @@ test("defaults: 8192 tokens, 90% of GPU memory, port 8000", () => {
     "--model", "/models/m", "--served-model-name", "m", "--tensor-parallel-size", "2", "--max-model-len", "8192",
     "--gpu-memory-utilization", "0.9", "--port", "8000", "--dtype", "bfloat16",
   ]);
-});
-
-test("prod: the G-Cloud AWQ overflow starts without --quantization (the Marlin kernel)", async () => {
-  const run = await runProgram("prod");
-  for (const site of ["onprem", "gcloud"]) {
-    const spec = resource(run, "kubernetes:apps/v1:Deployment", `waris-llm-${site}-vllm`).inputs["spec"] as { template: { spec: { containers: Array<{ args: string[] }> } } };
-    expect(spec.template.spec.containers[0]!.args).not.toContain("--quantization");
-  }
 });
