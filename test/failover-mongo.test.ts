@@ -1,0 +1,131 @@
+/**
+ * MongoDB on the failover model, checked like PostgreSQL (test/failover.test.ts) over every phase and
+ * every apply order, with the Percona operator's semantics (cross-site replication docs, "Fail over
+ * services to the replica site"): two operators must never manage the replica set at once, so the main
+ * site becomes unmanaged before the replica site becomes managed; a lost site is changed by no phase and
+ * serves again only paused (fenced) or rebuilt; only a rebuild replaces a PerconaServerMongoDB.
+ */
+import type { FailoverSituation, SiteCondition } from "../components/failover";
+import { SAMPLE_PROMOTION_TOKEN, runIsolated, stackConfig } from "./harness";
+import { actionsBetween, appliedAfter, permutations, phaseResources, type Action, type Phase, type PhaseResource } from "./failover-invariants";
+
+const SITES = ["onprem", "gcloud"] as const;
+const PSMDB = "kubernetes:psmdb.percona.com/v1:PerconaServerMongoDB";
+const HOSTS = { onprem: ["mongo-0.onprem", "mongo-1.onprem", "mongo-2.onprem"], gcloud: ["mongo-0.gcloud", "mongo-1.gcloud", "mongo-2.gcloud"] };
+
+async function phase(label: string, situation: FailoverSituation): Promise<Phase> {
+  let discards: string[] = [];
+  const run = await runIsolated("prod", stackConfig("prod"), async () => {
+    const lib = require("../components") as typeof import("../components");
+    discards = lib.discardedSites(situation);
+    const site = (name: string, kind: "onprem" | "gcloud") => new lib.Site(name, { kind, region: kind === "onprem" ? "pwa-hq-bangkok" : "gdcc-bangkok", country: "TH", role: name === "onprem" ? "primary" : "standby", kubeconfig: "k" });
+    new lib.MongoReplicaSet("waris-mongo", { sites: [site("onprem", "onprem"), site("gcloud", "gcloud")], roles: lib.deriveSiteRoles(situation), memberHosts: HOSTS, installOperator: false });
+  });
+  if (run.error) throw run.error;
+  return { label, situation, resources: phaseResources(run.recording.resources), discards };
+}
+
+const cache = new Map<string, Promise<Phase>>();
+const phaseOf = (label: string, situation: FailoverSituation): Promise<Phase> => {
+  const key = JSON.stringify(situation);
+  if (!cache.has(key)) cache.set(key, phase(label, situation));
+  return cache.get(key)!;
+};
+
+async function journey(...legs: Array<{ to: string; procedure: "switchover" | "disaster" | "failback"; generations?: Record<string, number> }>): Promise<Phase[]> {
+  const { procedurePhases } = require("../components/failover") as typeof import("../components/failover");
+  const phases: Phase[] = [];
+  for (const leg of legs) {
+    for (const step of procedurePhases(SITES, leg.to, leg.procedure, leg.generations, SAMPLE_PROMOTION_TOKEN)) {
+      if (phases.length > 0 && JSON.stringify(phases.at(-1)!.situation) === JSON.stringify({ ...step.situation, homeSite: "onprem" })) continue;
+      phases.push(await phaseOf(step.label, { ...step.situation, homeSite: "onprem" }));
+    }
+  }
+  return phases;
+}
+
+interface MongoState {
+  readonly name: string;
+  readonly managed: boolean;
+  readonly paused: boolean;
+}
+const mongoState = (r: PhaseResource): MongoState => {
+  const spec = r.inputs["spec"] as { unmanaged?: boolean; pause?: boolean };
+  return { name: (r.inputs["metadata"] as { name: string }).name, managed: spec.unmanaged !== true && spec.pause !== true, paused: spec.pause === true };
+};
+
+/** Every violation over every order of every transition of a journey. */
+function violationsOf(phases: readonly Phase[]): string[] {
+  const found: string[] = [];
+  const lostNames = new Map<string, string>();
+  let applied = phases[0]!;
+  for (let i = 1; i < phases.length; i++) {
+    const to = phases[i]!;
+    const label = `${applied.label} → ${to.label}`;
+    const condition = (site: string | undefined): SiteCondition => (site ? (to.situation.conditions?.[site] ?? "up") : "up");
+    const actions = actionsBetween(applied, to);
+    for (const a of actions) if (condition(a.site) === "lost") found.push(`no change on an unreachable site in ${label}: ${a.kind} ${a.key}`);
+    for (const a of actions) {
+      if ((a.kind === "replace" || a.kind === "delete") && (a.before ?? a.after)!.type === PSMDB && !(to.discards ?? []).includes(a.site!)) found.push(`no data-bearing replacement in ${label}: ${a.kind} ${a.key}`);
+    }
+    const start = new Map<string, MongoState>();
+    for (const r of applied.resources.values()) if (r.type === PSMDB && r.site) start.set(r.site, mongoState(r));
+    const reachableActions = actions.filter((a) => condition(a.site) !== "lost");
+    for (const order of permutations<Action>(reachableActions)) {
+      const state = new Map(start);
+      const check = (steps: number): void => {
+        // Operators that can reach each other's members: an isolated or lost site is cut off from the other.
+        const managers = [...state].filter(([site, m]) => m.managed && condition(site) === "up").map(([site]) => site);
+        if (managers.length > 1) found.push(`at most one managing operator in ${label}: ${managers.join(" and ")} after ${steps} action(s)`);
+        for (const [site, name] of lostNames) {
+          const m = state.get(site);
+          if (condition(site) === "up" && m && !m.paused && m.name === name) found.push(`a lost site serves again only fenced or rebuilt in ${label}: ${site} runs ${name}`);
+        }
+      };
+      check(0);
+      order.forEach((a, n) => {
+        if ((a.before ?? a.after)!.type === PSMDB && a.site) {
+          if (a.after) state.set(a.site, mongoState(a.after));
+          else state.delete(a.site);
+        }
+        check(n + 1);
+      });
+      if (found.length > 0) break;
+    }
+    for (const [site, m] of start) if (condition(site) === "lost" && !lostNames.has(site)) lostNames.set(site, m.name);
+    applied = appliedAfter(applied, to);
+  }
+  return [...new Set(found)];
+}
+
+test("switchover to G-Cloud and back: the main site is unmanaged before the other is managed", async () => {
+  const phases = await journey({ to: "gcloud", procedure: "switchover" }, { to: "onprem", procedure: "switchover" });
+  expect(violationsOf(phases)).toEqual([]);
+  const spec = (p: Phase, site: string) => [...p.resources.values()].find((r) => r.type === PSMDB && r.site === site)!.inputs["spec"] as { unmanaged: boolean };
+  expect([spec(phases[1]!, "onprem").unmanaged, spec(phases[1]!, "gcloud").unmanaged]).toEqual([true, true]);
+  expect([spec(phases[2]!, "onprem").unmanaged, spec(phases[2]!, "gcloud").unmanaged]).toEqual([true, false]);
+}, 60000);
+
+test("disaster to G-Cloud, fence, failback: the survivor forces a reconfiguration; on-prem is paused, then rebuilt", async () => {
+  const phases = await journey({ to: "gcloud", procedure: "disaster" }, { to: "onprem", procedure: "failback" });
+  expect(violationsOf(phases)).toEqual([]);
+  const job = [...phases[1]!.resources.values()].find((r) => r.type === "kubernetes:batch/v1:Job");
+  expect(job?.site).toBe("gcloud");
+  expect(JSON.stringify(job!.inputs)).toContain("mongo-0.gcloud:27017");
+  const onprem = (p: Phase) => [...p.resources.values()].find((r) => r.type === PSMDB && r.site === "onprem")!.inputs as { metadata: { name: string }; spec: { pause?: boolean } };
+  expect(onprem(phases[2]!).spec.pause).toBe(true);
+  expect(onprem(phases[3]!).metadata.name).toBe("waris-mongo-g2");
+}, 60000);
+
+test("every member announces its cross-site name (replsetOverrides), never the cluster-local one both sites share", async () => {
+  const [steady] = await journey({ to: "gcloud", procedure: "switchover" });
+  for (const site of SITES) {
+    const spec = [...steady!.resources.values()].find((r) => r.type === PSMDB && r.site === site)!.inputs["spec"] as { replsets: Array<{ replsetOverrides: Record<string, { host: string }> }> };
+    expect(spec.replsets[0]!.replsetOverrides).toEqual(Object.fromEntries(HOSTS[site].map((h, i) => [`waris-mongo-rs0-${i}`, { host: `${h}:27017` }])));
+  }
+}, 60000);
+
+test("0.2.0's plain flip lets both operators manage the set in some order", async () => {
+  const flip = [await phaseOf("steady", { sites: SITES, activeSite: "onprem", homeSite: "onprem" }), await phaseOf("steady", { sites: SITES, activeSite: "gcloud", homeSite: "onprem" })];
+  expect(violationsOf(flip)).toContainEqual(expect.stringMatching(/^at most one managing operator in steady → steady: onprem and gcloud/));
+}, 60000);
