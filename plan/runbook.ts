@@ -17,6 +17,8 @@ export interface RunbookStack {
   readonly generations: Readonly<Record<string, number>>;
   /** Whether the stack has PostgreSQL, and its dataset name and namespace. */
   readonly postgres?: { readonly dataset: string; readonly namespace: string };
+  /** Whether the stack has MongoDB, and its dataset name and namespace. */
+  readonly mongodb?: { readonly dataset: string; readonly namespace: string };
 }
 
 /** The resources a phase changes, per site, as the offline plan shows them (computed by the caller). */
@@ -106,6 +108,7 @@ export function buildRunbook(stack: RunbookStack, to: string, procedure: Failove
     const phaseChanges = changes?.[i] ?? [];
     const targets = lost.length > 0 ? phaseChanges.filter((c) => c.site === undefined || !lost.includes(c.site)).map((c) => `--target ${q(c.urn)}`) : [];
     const up = `pulumi up -s ${stack.stack} --policy-pack policy${targets.length ? ` ${targets.join(" ")}` : lost.length ? " --target <the changed resources of the reachable site: npm run runbook without --no-targets lists them>" : ""}`;
+    const checks: string[] = [];
     const effects = Object.values(roles.bySite).map((r) => {
       const what: Record<string, string> = {
         primary: r.frozen ? "unreachable: left exactly as it was (no change is sent there)" : r.promotionToken ? "promoted once it has replayed up to the demotion token (no transaction lost)" : "primary",
@@ -116,8 +119,23 @@ export function buildRunbook(stack: RunbookStack, to: string, procedure: Failove
       };
       return `${r.site}: ${what[r.role]}`;
     });
+    const mongo = stack.mongodb;
+    if (mongo) {
+      const p = s.procedure;
+      const mongoEffect: Record<string, string> = {
+        "switchover demote": `MongoDB: ${p?.from}'s operator stops managing the replica set (unmanaged); the set keeps its primary meanwhile`,
+        "failback demote": `MongoDB: ${p?.from}'s operator stops managing the replica set (unmanaged); the set keeps its primary meanwhile`,
+        "switchover promote": `MongoDB: ${s.activeSite}'s operator manages the set; ${p?.from}'s members stay as non-voting members`,
+        "failback promote": `MongoDB: ${s.activeSite}'s operator manages the set; ${p?.from}'s members stay as non-voting members`,
+        "disaster promote": `MongoDB: ${s.activeSite}'s operator manages the set, and a Job forces a reconfiguration keeping only ${s.activeSite}'s members, all electable`,
+        "disaster fence": `MongoDB: ${p?.from}'s cluster is paused (mongod stopped, volumes kept)`,
+        "failback rebuild": `MongoDB: ${s.activeSite} gets a new cluster ${mongo.dataset}-g${roles.bySite[s.activeSite]!.generation}, which joins by initial sync; delete the paused cluster's volumes once it is in sync`,
+      };
+      const effect = mongoEffect[p ? `${p.procedure} ${p.phase}` : ""];
+      if (effect) effects.push(effect);
+      if (p?.procedure === "disaster" && p.phase === "promote") checks.push(`kubectl --context ${s.activeSite} -n ${mongo.namespace} wait --for=condition=complete job/${mongo.dataset}-forced-reconfig --timeout=10m  # the set has a primary on ${s.activeSite}`);
+    }
     effects.push(`users and other systems are sent to ${roles.servingSite} (the endpoint Service on each reachable site)`);
-    const checks: string[] = [];
     if (pg) {
       const p = s.procedure;
       if (!p) checks.push(`${kubectl(roles.primarySite, `get cluster ${cluster(roles.primarySite)} -o jsonpath='{.status.currentPrimary}'`)}  # a primary instance is named`);
