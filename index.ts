@@ -14,6 +14,7 @@ import { MongoReplicaSet } from "./components/mongo-replica-set";
 import { ObjectStorageBucket } from "./components/object-storage-bucket";
 import { PostgresCluster } from "./components/postgres-cluster";
 import { RedisPrimary } from "./components/redis-primary";
+import { ServiceDns } from "./components/service-dns";
 import { Site } from "./components/site";
 import { readStackConfig } from "./stack/config";
 import { DEFAULT_POSTGRES_RETENTION_DAYS, modelArtifactsRestore, mongodbRestore, postgresRestore, stackBuckets } from "./stack/datasets";
@@ -180,6 +181,17 @@ if (config.inference) {
   });
 }
 
+// The names users reach follow the serving site (the seed's "switch DNS"), through ExternalDNS.
+const dns =
+  config.dns &&
+  new ServiceDns("waris-dns", {
+    sites: dataSites,
+    roles,
+    server: { ...config.dns.server, tsigSecret: config.dns.tsigSecret },
+    records: config.dns.records,
+    ...(config.dns.ttlSeconds !== undefined ? { ttlSeconds: config.dns.ttlSeconds } : {}),
+  });
+
 /** Which site holds the primary copies now (see `npm run runbook` to move it). */
 export const activeSite = roles.primarySite;
 
@@ -187,6 +199,7 @@ export const activeSite = roles.primarySite;
 export const failover = {
   procedure: roles.situation.procedure ? `${roles.situation.procedure.procedure} ${roles.situation.procedure.phase}` : "none",
   servingSite: roles.servingSite,
+  dnsNames: dns ? Object.keys(config.dns!.records) : [],
   roles: Object.fromEntries(Object.values(roles.bySite).map((r) => [r.site, { role: r.role, follows: r.follows, generation: r.generation, condition: r.condition, ...(r.frozen ? { unchanged: true } : {}) }])),
 };
 

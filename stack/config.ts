@@ -10,6 +10,7 @@ import { GPU_MODEL_NAMES, MIG_PROFILES } from "../components/gpu-catalog";
 import { GPU_WORKLOADS, TAINT_EFFECTS, validateGpuNodePoolArgs } from "../components/gpu-node-pool";
 import { DATA_CLASSES } from "../components/labels";
 import { validatePostgresClusterArgs } from "../components/postgres-cluster";
+import { TSIG_ALGORITHMS, validateServiceDnsArgs } from "../components/service-dns";
 import { PROCEDURE_PHASES, deriveSiteRoles, promotionTokenProblem, validateSituation, type FailoverPhase, type FailoverProcedure, type FailoverSituation, type SiteRoles } from "../components/failover";
 import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, longestGapMinutes, parseCron } from "../components/recovery";
 import { GPU_MODELS } from "../components/gpu-catalog";
@@ -224,6 +225,33 @@ const inferenceSchema = z.strictObject({
 /** Inference settings as written (`waris-hybrid:inference`). */
 export type InferenceSettings = z.infer<typeof inferenceSchema>;
 
+const dnsSchema = z.strictObject({
+  server: z.strictObject({
+    host: z.string().min(1),
+    port: z.number().int().optional(),
+    zone: z.string().min(1),
+    tsigKeyName: z.string().min(1),
+    tsigAlgorithm: z.enum(TSIG_ALGORITHMS).optional(),
+  }),
+  /** The names users reach, per service. */
+  names: z.strictObject({ postgres: z.string().min(1).optional(), llm: z.string().min(1).optional() }),
+  ttlSeconds: z.number().int().optional(),
+});
+
+/** User-facing DNS as written (`waris-hybrid:dns`): names that follow the serving site. */
+export type DnsSettings = z.infer<typeof dnsSchema>;
+
+/**
+ * The records of the user-facing names: each name → the host serving it on every site (PostgreSQL's
+ * `replicationHosts`, the LLM gateway's `gatewayHosts`). One definition for the checks and the program.
+ */
+export function dnsRecords(settings: Pick<StackSettings, "dns" | "postgres" | "inference">): Record<string, Record<string, string>> {
+  const records: Record<string, Record<string, string>> = {};
+  if (settings.dns?.names.postgres) records[settings.dns.names.postgres] = { ...(settings.postgres?.replicationHosts ?? {}) };
+  if (settings.dns?.names.llm) records[settings.dns.names.llm] = { ...(settings.inference?.gatewayHosts ?? {}) };
+  return records;
+}
+
 const failoverSchema = z.strictObject({
   procedure: z.enum(Object.keys(PROCEDURE_PHASES) as [FailoverProcedure, ...FailoverProcedure[]]).optional(),
   phase: z.enum([...new Set(Object.values(PROCEDURE_PHASES).flat())] as [FailoverPhase, ...FailoverPhase[]]).optional(),
@@ -259,6 +287,7 @@ export const settingSchemas = {
   redis: redisSchema.optional(),
   milvus: milvusSchema.optional(),
   failover: failoverSchema.default({}),
+  dns: dnsSchema.optional(),
 };
 
 /** Config keys of the non-secret settings (scalars are plain strings; the rest are objects). */
@@ -289,6 +318,8 @@ export interface StackSettings {
   readonly milvus?: MilvusSettings;
   /** The failover situation (procedure, phase, site conditions, generations); empty in steady state. */
   readonly failover: FailoverSettings;
+  /** User-facing DNS names that follow the serving site, when configured. */
+  readonly dns?: DnsSettings;
 }
 
 /** The data sites (primary and standby roles), in the order written. */
@@ -388,6 +419,33 @@ export function failoverSituation(settings: Pick<StackSettings, "sites" | "activ
     ...(conditions ? { conditions } : {}),
     ...(generations ? { generations } : {}),
   };
+}
+
+/** The user-facing names pass ServiceDns's own validator, each name served on every data site. */
+function dnsIssues(parsed: Partial<StackSettings>): Issue[] {
+  if (!parsed.dns || !parsed.sites) return [];
+  const dns = parsed.dns;
+  const issues: Issue[] = [];
+  if (dns.names.postgres && !parsed.postgres) issues.push({ path: ["dns", "names", "postgres"], message: "is set, but the stack has no postgres" });
+  if (dns.names.llm && !parsed.inference) issues.push({ path: ["dns", "names", "llm"], message: "is set, but the stack has no inference" });
+  const names = Object.fromEntries(Object.entries(dns.names).map(([service, name]) => [name, service]));
+  for (const p of validateServiceDnsArgs({ sites: dataSiteNames(parsed.sites), server: dns.server, records: dnsRecords(parsed as StackSettings), ...(dns.ttlSeconds !== undefined ? { ttlSeconds: dns.ttlSeconds } : {}) })) {
+    const [head, name, site] = p.argument.startsWith("records.") ? ["records", ...splitRecord(p.argument.slice("records.".length), Object.keys(names))] : [p.argument];
+    const path =
+      head === "records"
+        ? site
+          ? [names[name!] === "postgres" ? "postgres" : "inference", names[name!] === "postgres" ? "replicationHosts" : "gatewayHosts", site]
+          : ["dns", "names", names[name!]!]
+        : ["dns", ...p.argument.split(".")];
+    issues.push({ path, message: `DNS: ${p.message}` });
+  }
+  return issues;
+}
+
+/** `<name>.<site>` or `<name>` of a record argument, the name being one of `names` (which contain dots). */
+function splitRecord(rest: string, names: readonly string[]): [string, string | undefined] {
+  const name = names.find((n) => rest === n || rest.startsWith(`${n}.`))!;
+  return [name, rest === name ? undefined : rest.slice(name.length + 1)];
 }
 
 /** The failover situation is one the model accepts (components/failover.ts, validateSituation). */
@@ -720,6 +778,7 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, s
     ...backupsIssues(parsed),
     ...recoveryIssues(parsed),
     ...policyThresholdIssues(parsed),
+    ...dnsIssues(parsed),
   ];
   // Sizes and bounds already refused say nothing new about restore times.
   const sized = issues.some((i) => i.path[0] === "recovery" || /SizeGiB$|memoryGiB$/.test(i.path.at(-1) ?? ""));
@@ -812,6 +871,8 @@ export interface StackConfig {
   readonly inference?: InferenceSettings & { readonly apiKey: pulumi.Output<string> };
   /** Every data site's role in the failover situation the stack states (components/failover.ts). */
   readonly roles: SiteRoles;
+  /** User-facing DNS, when configured: the server with its TSIG secret, and the records ({@link dnsRecords}). */
+  readonly dns?: DnsSettings & { readonly tsigSecret: pulumi.Output<string>; readonly records: Record<string, Record<string, string>> };
   /** The validated settings as written (roles as configured, before `activeSite`). */
   readonly settings: StackSettings;
 }
@@ -845,6 +906,9 @@ export function requiredSecrets(settings: StackSettings, stack: string): SecretR
   }
   if (settings.redis) {
     secrets.push({ key: "redisPassword", purpose: "password Redis clients authenticate with", command: set("redisPassword", "") });
+  }
+  if (settings.dns) {
+    secrets.push({ key: "dnsTsigSecret", purpose: "TSIG secret ExternalDNS signs its DNS updates with", command: set("dnsTsigSecret", "") });
   }
   if (settings.inference) {
     secrets.push({ key: "inferenceApiKey", purpose: "bearer token the applications send to the LLM endpoint", command: set("inferenceApiKey", "") });
@@ -953,7 +1017,7 @@ export function parseStackSettings(raw: Readonly<Record<string, string | undefin
 export const SITE_SECRET_SUFFIXES = ["Kubeconfig", "ObjectStoreAccessKeyId", "ObjectStoreSecretAccessKey"] as const;
 
 /** Secrets of the whole stack (not per site). */
-export const STACK_SECRET_KEYS = ["postgresAppPassword", "inferenceApiKey", "redisPassword"] as const;
+export const STACK_SECRET_KEYS = ["postgresAppPassword", "inferenceApiKey", "redisPassword", "dnsTsigSecret"] as const;
 
 function isSecretKey(key: string): boolean {
   return SITE_SECRET_SUFFIXES.some((suffix) => key.endsWith(suffix)) || (STACK_SECRET_KEYS as readonly string[]).includes(key);
@@ -964,6 +1028,7 @@ const SECRET_OWNER: Readonly<Record<(typeof STACK_SECRET_KEYS)[number], keyof ty
   postgresAppPassword: "postgres",
   inferenceApiKey: "inference",
   redisPassword: "redis",
+  dnsTsigSecret: "dns",
 };
 
 function ownerOfSecret(key: string): string {
@@ -1089,5 +1154,6 @@ export function readStackConfig(): StackConfig {
   const postgres = settings.postgres
     ? { ...settings.postgres, backupSite: backupSiteName(settings)!, appPassword: secret("postgresAppPassword") }
     : undefined;
-  return { stack, roles: deriveSiteRoles(failoverSituation(settings)), activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, mongodb: settings.mongodb, backupSite: backupSiteName(settings), redis: settings.redis && { ...settings.redis, password: secret("redisPassword") }, milvus: settings.milvus, inference: settings.inference && { ...settings.inference, apiKey: secret("inferenceApiKey") }, settings };
+  const dns = settings.dns && { ...settings.dns, tsigSecret: secret("dnsTsigSecret"), records: dnsRecords(settings) };
+  return { stack, dns, roles: deriveSiteRoles(failoverSituation(settings)), activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, mongodb: settings.mongodb, backupSite: backupSiteName(settings), redis: settings.redis && { ...settings.redis, password: secret("redisPassword") }, milvus: settings.milvus, inference: settings.inference && { ...settings.inference, apiKey: secret("inferenceApiKey") }, settings };
 }
