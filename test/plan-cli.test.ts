@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
@@ -23,6 +23,9 @@ describe("npm run plan", () => {
   // Issue 20, kind 6: file-level errors.
   const syntax = path.join(path.dirname(broken), "Pulumi.syntax.yaml");
   writeFileSync(syntax, ["config:", "  waris-hybrid:activeSite: onprem", "  waris-hybrid:sites: {onprem: {kind: onprem", ""].join("\n"));
+  // Issue 20, kind 1: a misspelt namespace would have dropped Redis.
+  const misspelt = path.join(path.dirname(broken), "Pulumi.prod.yaml");
+  writeFileSync(misspelt, readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8").replace("waris-hybrid:redis:", "waris-hybird:redis:"));
   const other = path.join(root, "test", "fixtures", "other-team");
   const runs = Promise.all([
     plan("--stack", "prod"),
@@ -33,6 +36,7 @@ describe("npm run plan", () => {
     plan("--program", other, "--config", path.join(other, "Pulumi.dev.yaml"), "--policy-config", "policy/dev-advisory.json"),
     plan("--stack", "prod", "--config", syntax),
     plan("--stack", "prod", "--config", path.dirname(broken)),
+    plan("--config", misspelt),
   ]);
 
   test("--stack prod prints the tree with sites and the count per type", async () => {
@@ -106,5 +110,12 @@ describe("npm run plan", () => {
     expect(directory.code).toBe(2);
     expect(directory.stderr).toMatch(/is a directory, not a YAML file/);
     expect(directory.stderr).not.toMatch(/not found|\n\s+at /);
+  });
+
+  test("a misspelt namespace (waris-hybird:redis): exit 2 naming the key, nothing planned", async () => {
+    const [, , , , , , , , namespace] = await runs;
+    expect(namespace.code).toBe(2);
+    expect(namespace.stderr).toMatch(/waris-hybird:redis = \(not shown\): is in namespace "waris-hybird", which nothing reads.*did you mean waris-hybrid:redis\?/);
+    expect(namespace.stdout).toBe("");
   });
 });
