@@ -608,7 +608,7 @@ function recoveryTargetIssues(parsed: Partial<StackSettings>, skip: boolean): Is
   if (!settings || skip) return [];
   const target = settings.recovery.rtoMinutes;
   const misses = datasetRtos(settings, dataSiteNames(settings.sites).length).filter((d) => d.rtoMinutes !== undefined && d.rtoMinutes > target);
-  if (misses.length === 0) return [];
+  if (misses.length === 0) return packThroughputIssues(settings);
   const worst = Math.max(...misses.map((d) => d.rtoMinutes!));
   return [
     {
@@ -619,6 +619,27 @@ function recoveryTargetIssues(parsed: Partial<StackSettings>, skip: boolean): Is
         (worst <= RECOVERY_POLICY_DEFAULTS.rtoMinutes
           ? `; state an RTO of at least ${worst} min, or make those recoveries faster`
           : `; the policy pack allows at most ${RECOVERY_POLICY_DEFAULTS.rtoMinutes} min, so make those recoveries faster (a standby, more throughput, less data)`),
+    },
+  ];
+}
+
+/**
+ * The policy pack estimates restores at its own throughput (default 100 MiB/s), whatever the stack
+ * states: a faster `recovery.restoreThroughputMiBPerSecond` must not hide an RTO the pack would deny.
+ */
+function packThroughputIssues(settings: NonNullable<ReturnType<typeof datasetSettings>>): Issue[] {
+  const pack = RECOVERY_POLICY_DEFAULTS;
+  if (settings.recovery.restoreThroughputMiBPerSecond <= pack.restoreThroughputMiBPerSecond) return [];
+  const atPack = { ...settings, recovery: { ...settings.recovery, restoreThroughputMiBPerSecond: pack.restoreThroughputMiBPerSecond } };
+  const misses = datasetRtos(atPack, dataSiteNames(settings.sites).length).filter((d) => d.rtoMinutes !== undefined && d.rtoMinutes > pack.rtoMinutes);
+  if (misses.length === 0) return [];
+  return [
+    {
+      path: ["recovery", "restoreThroughputMiBPerSecond"],
+      message:
+        `is ${settings.recovery.restoreThroughputMiBPerSecond} MiB/s, but the policy pack estimates restores at its own ${pack.restoreThroughputMiBPerSecond} MiB/s ` +
+        `(waris-recovery-objectives, restoreThroughputMiBPerSecond), at which ${misses.map((d) => `${d.dataset} takes ${d.rtoMinutes} min`).join(", ")}, ` +
+        `over its RTO of ${pack.rtoMinutes} min; the plan would be denied`,
     },
   ];
 }

@@ -67,6 +67,10 @@ const cases: Case[] = [
   // 5. Targets the stack states against what the program computes.
   [5, "recovery.rtoMinutes: 10 (the issue's case; the table shows 15 and 65 min)", (_, s) => (s("recovery").rtoMinutes = 10), `${P}:recovery.rtoMinutes`, /is 10 min, but the program's own estimates exceed it: waris-postgres 15 min .*waris-milvus 65 min .*state an RTO of at least 65 min/, "issue"],
   [5, "milvus.dataSizeGiB: 20000 restores in 3444 min, over the RTO of 240", (_, s) => (s("milvus").dataSizeGiB = 20000), `${P}:recovery.rtoMinutes`, /waris-milvus 3444 min \(restore of 20000 GiB \(milvus.dataSizeGiB\) at 100 MiB\/s\); the policy pack allows at most 240 min/],
+  [2, "a fast throughput stated hides an RTO the pack (at its 100 MiB/s) would deny", (_, s) => {
+    s("recovery").restoreThroughputMiBPerSecond = 1000;
+    s("milvus").dataSizeGiB = 2000;
+  }, `${P}:recovery.restoreThroughputMiBPerSecond`, /is 1000 MiB\/s, but the policy pack estimates restores at its own 100 MiB\/s .*waris-milvus takes 372 min, over its RTO of 240 min/],
   [5, "a slow restore throughput stated: 1 MiB/s", (_, s) => (s("recovery").restoreThroughputMiBPerSecond = 1), `${P}:recovery.rtoMinutes`, /model-artifacts 2590 min .*waris-milvus 3444 min/],
   // 4. Sanity bounds and formats.
   [4, "postgres.memoryGiB: 1048576 (the issue's case, 1 PiB)", (_, s) => (s("postgres").memoryGiB = 1048576), `${P}:postgres.memoryGiB`, /is more memory than any machine has/, "issue"],
