@@ -308,26 +308,20 @@ function gpuPoolsIssues(parsed: Partial<StackSettings>): Issue[] {
 }
 
 /** PostgreSQL passes the component's own validator, with the sites, backup site and recovery targets it will get. */
-function postgresIssues(parsed: Partial<StackSettings>): Issue[] {
+function postgresIssues(parsed: Partial<StackSettings>, assumeStore: boolean): Issue[] {
   const issues: Issue[] = [];
   if (parsed.postgres && parsed.sites && parsed.activeSite !== undefined) {
     const sites = parsed.sites;
     const backupSite = backupSiteName({ sites, postgres: parsed.postgres, backups: parsed.backups });
     const backup = backupSite ? sites[backupSite] : undefined;
-    if (!backup) {
-      issues.push({
-        path: parsed.backups?.site ? ["backups", "site"] : ["postgres", "backupSite"],
-        message: backupSite
-          ? `names no site; allowed: ${dataSiteNames(sites).join(", ")}`
-          : `is not set and no single data site has an objectStore to default to; name the site that keeps the backups in backups.site`,
-      });
-    } else {
+    // A backup site that names no site is reported once, by backupSiteIssues.
+    if (backup) {
       const problems = validatePostgresClusterArgs({
         ...parsed.postgres,
         sites: dataSiteNames(sites).map((n) => ({ name: n, ...sites[n]! })),
         activeSite: parsed.activeSite,
         homeSite: homePrimary(sites),
-        backupSite: { name: backupSite!, ...backup, hasObjectStore: backup.objectStore !== undefined },
+        backupSite: { name: backupSite!, ...backup, hasObjectStore: assumeStore || backup.objectStore !== undefined },
         rpoMinutes: parsed.recovery?.rpoMinutes,
         replicationLagTargetSeconds: parsed.recovery?.replicationLagTargetSeconds,
       });
@@ -352,7 +346,7 @@ function postgresIssues(parsed: Partial<StackSettings>): Issue[] {
  * Inference: its pools exist on its sites, no hub downloads on prod, and the component's own validator.
  * Skipped when one of its pools is itself invalid (that problem is reported under the pool).
  */
-function inferenceIssues(parsed: Partial<StackSettings>, stack: string, brokenPools: ReadonlySet<string>): Issue[] {
+function inferenceIssues(parsed: Partial<StackSettings>, stack: string, brokenPools: ReadonlySet<string>, assumeStore: boolean): Issue[] {
   const issues: Issue[] = [];
   if (parsed.inference && Object.values(parsed.inference.pools).some((pool) => brokenPools.has(pool))) return issues;
   if (parsed.inference && parsed.sites && parsed.activeSite !== undefined) {
@@ -375,7 +369,7 @@ function inferenceIssues(parsed: Partial<StackSettings>, stack: string, brokenPo
       pools,
       activeSite: parsed.activeSite,
       hasApiKey: true, // a secret: checked with the other secrets
-      hasModelStore: store !== undefined && sites[store]?.objectStore !== undefined,
+      hasModelStore: assumeStore || (store !== undefined && sites[store]?.objectStore !== undefined),
     })) {
       const path = problem.argument === "activeSite" ? ["activeSite"] : ["inference", ...problem.argument.split(".")];
       issues.push({ path, message: `Inference: ${problem.message}` });
@@ -385,7 +379,7 @@ function inferenceIssues(parsed: Partial<StackSettings>, stack: string, brokenPo
 }
 
 /** MongoDB passes the component's own validator; its backup schedule parses and PITR fits the RPO. */
-function mongodbIssues(parsed: Partial<StackSettings>): Issue[] {
+function mongodbIssues(parsed: Partial<StackSettings>, assumeStore: boolean): Issue[] {
   const issues: Issue[] = [];
   if (parsed.mongodb && parsed.sites && parsed.activeSite !== undefined) {
     const sites = parsed.sites;
@@ -396,7 +390,7 @@ function mongodbIssues(parsed: Partial<StackSettings>): Issue[] {
       sites: dataSiteNames(sites).map((n) => ({ name: n, ...sites[n]! })),
       activeSite: parsed.activeSite,
       backup: {},
-      hasBackupStore: store !== undefined && sites[store]?.objectStore !== undefined,
+      hasBackupStore: assumeStore || (store !== undefined && sites[store]?.objectStore !== undefined),
       replicationLagTargetSeconds: parsed.recovery?.replicationLagTargetSeconds,
     })) {
       const path = problem.argument === "activeSite" ? ["activeSite"] : problem.argument === "sites" ? ["sites"] : ["mongodb", ...problem.argument.split(".")];
@@ -415,7 +409,7 @@ function mongodbIssues(parsed: Partial<StackSettings>): Issue[] {
 }
 
 /** Redis passes the component's own validator, and its dumps are frequent enough for the RPO. */
-function redisIssues(parsed: Partial<StackSettings>): Issue[] {
+function redisIssues(parsed: Partial<StackSettings>, assumeStore: boolean): Issue[] {
   const issues: Issue[] = [];
   const redis = parsed.redis;
   if (!redis || !parsed.sites || parsed.activeSite === undefined || !parsed.sites[parsed.activeSite]) return issues;
@@ -426,7 +420,7 @@ function redisIssues(parsed: Partial<StackSettings>): Issue[] {
   const spec = (name: string, s: SiteSettings): SiteSpec => ({ name, kind: s.kind, region: s.region, country: s.country, role: s.role });
   const { problems, cron } = validateRedisPrimaryArgs(
     spec(parsed.activeSite, active),
-    backup ? { ...spec(store!, backup), hasObjectStore: backup.objectStore !== undefined } : { ...spec("none", active), name: "(none)", hasObjectStore: false },
+    backup ? { ...spec(store!, backup), hasObjectStore: assumeStore || backup.objectStore !== undefined } : { ...spec("none", active), name: "(none)", hasObjectStore: assumeStore },
     redis,
   );
   for (const problem of problems) issues.push({ path: ["redis", problem.argument === "site" ? "" : problem.argument].filter(Boolean), message: `Redis: ${problem.message}` });
@@ -440,7 +434,7 @@ function redisIssues(parsed: Partial<StackSettings>): Issue[] {
 }
 
 /** Milvus passes the component's own validator on the active site, and its backups are frequent enough for the RPO. */
-function milvusIssues(parsed: Partial<StackSettings>): Issue[] {
+function milvusIssues(parsed: Partial<StackSettings>, assumeStore: boolean): Issue[] {
   const issues: Issue[] = [];
   const milvus = parsed.milvus;
   if (!milvus || !parsed.sites || parsed.activeSite === undefined || !parsed.sites[parsed.activeSite]) return issues;
@@ -448,6 +442,7 @@ function milvusIssues(parsed: Partial<StackSettings>): Issue[] {
   const store = backupSiteName({ sites, postgres: parsed.postgres, backups: parsed.backups });
   const withStore = (name: string, s: SiteSettings) => ({ name, kind: s.kind, region: s.region, country: s.country, role: s.role, hasObjectStore: s.objectStore !== undefined });
   const backup = store && sites[store] ? withStore(store, sites[store]!) : { ...withStore("(none)", sites[parsed.activeSite]!), hasObjectStore: false };
+  if (assumeStore) backup.hasObjectStore = true;
   for (const problem of validateMilvusPrimaryArgs(withStore(parsed.activeSite, sites[parsed.activeSite]!), backup, milvus)) {
     const path = problem.argument === "site" ? ["activeSite"] : problem.argument === "backupSite" ? ["backups", "site"] : ["milvus", problem.argument];
     issues.push({ path, message: `Milvus: ${problem.message}` });
@@ -464,17 +459,29 @@ function milvusIssues(parsed: Partial<StackSettings>): Issue[] {
   return issues;
 }
 
-/** Backup schedules parse, locks fit the retention, and artifacts have a store. */
+/**
+ * The site that keeps the backups (`backups.site`, else `postgres.backupSite`, else the only data site
+ * with an object store) is a data site with an object store, when anything is backed up or stored there.
+ * Reported once: the datastores' own checks then take the store as given.
+ */
+function backupSiteIssues(parsed: Partial<StackSettings>): Issue[] {
+  const sites = parsed.sites;
+  const needed = parsed.postgres || parsed.mongodb || parsed.redis || parsed.milvus || parsed.backups?.modelArtifactsBucket !== undefined;
+  if (!sites || !needed) return [];
+  const withStore = dataSiteNames(sites).filter((n) => sites[n]!.objectStore !== undefined);
+  const allowed = withStore.join(", ") || "none (give a data site an objectStore)";
+  const store = backupSiteName({ sites, postgres: parsed.postgres, backups: parsed.backups });
+  const path = parsed.backups?.site === undefined && parsed.postgres ? ["postgres", "backupSite"] : ["backups", "site"];
+  if (store === undefined) return [{ path, message: "is not set and no single data site has an objectStore to default to; name the site that keeps the backups in backups.site" }];
+  if (!sites[store]) return [{ path, message: `names no site; allowed: ${allowed}` }];
+  if (!withStore.includes(store)) return [{ path, message: `is not a data site with an objectStore; allowed: ${allowed}` }];
+  return [];
+}
+
+/** Backup schedules parse and locks fit the retention (the artifacts' store: {@link backupSiteIssues}). */
 function backupsIssues(parsed: Partial<StackSettings>): Issue[] {
   const issues: Issue[] = [];
   if (parsed.backups) {
-    const site = parsed.backups.site;
-    if (site !== undefined && parsed.sites) {
-      const withStore = dataSiteNames(parsed.sites).filter((n) => parsed.sites![n]!.objectStore !== undefined);
-      if (!withStore.includes(site)) {
-        issues.push({ path: ["backups", "site"], message: `is not a data site with an objectStore; allowed: ${withStore.join(", ") || "none (give a data site an objectStore)"}` });
-      }
-    }
     try {
       parseCron(parsed.backups.postgresFullBackupSchedule);
     } catch (e) {
@@ -482,9 +489,6 @@ function backupsIssues(parsed: Partial<StackSettings>): Issue[] {
     }
     if (parsed.postgres && parsed.backups.objectLockDays > (parsed.postgres.backupRetentionDays ?? 30)) {
       issues.push({ path: ["backups", "objectLockDays"], message: `is above the PostgreSQL retention of ${parsed.postgres.backupRetentionDays ?? 30} days: Barman could not delete expired backups` });
-    }
-    if (parsed.backups.modelArtifactsBucket !== undefined && parsed.sites && !backupSiteName({ sites: parsed.sites, postgres: parsed.postgres, backups: parsed.backups })) {
-      issues.push({ path: ["backups", "modelArtifactsBucket"], message: "needs a data site with an objectStore to hold the bucket" });
     }
   }
   return issues;
@@ -510,18 +514,31 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, s
   const poolIssues = gpuPoolsIssues(parsed);
   // One mistake, one problem: what is built on a pool already reported is not checked again.
   const broken = new Set([...brokenPools, ...poolIssues.map((i) => i.path[1]!)]);
-  const issues = [
+  const backupSite = backupSiteIssues(parsed);
+  // A backup site already reported: the datastores take its store as given instead of reporting it again.
+  const assumeStore = backupSite.length > 0;
+  const found = [
     ...activeSiteIssues(parsed, rawSites),
+    ...backupSite,
     ...poolIssues,
-    ...postgresIssues(parsed),
-    ...inferenceIssues(parsed, stack, broken),
-    ...mongodbIssues(parsed),
-    ...redisIssues(parsed),
-    ...milvusIssues(parsed),
+    ...postgresIssues(parsed, assumeStore),
+    ...inferenceIssues(parsed, stack, broken, assumeStore),
+    ...mongodbIssues(parsed, assumeStore),
+    ...redisIssues(parsed, assumeStore),
+    ...milvusIssues(parsed, assumeStore),
     ...backupsIssues(parsed),
     ...recoveryIssues(parsed),
     ...policyThresholdIssues(parsed),
   ];
+  // One problem per key: the first found is the root (an activeSite naming no site is not reported again
+  // by every datastore that was given it).
+  const seen = new Set<string>();
+  const issues = found.filter((i) => {
+    const key = i.path.join(".");
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
   // Sizes and bounds already refused say nothing new about restore times.
   const sized = issues.some((i) => i.path[0] === "recovery" || /SizeGiB$|memoryGiB$/.test(i.path.at(-1) ?? ""));
   const buckets = bucketIssues(parsed, issues);

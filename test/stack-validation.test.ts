@@ -72,6 +72,9 @@ const cases: Case[] = [
     s("milvus").dataSizeGiB = 2000;
   }, `${P}:recovery.restoreThroughputMiBPerSecond`, /is 1000 MiB\/s, but the policy pack estimates restores at its own 100 MiB\/s .*waris-milvus takes 372 min, over its RTO of 240 min/],
   [5, "a slow restore throughput stated: 1 MiB/s", (_, s) => (s("recovery").restoreThroughputMiBPerSecond = 1), `${P}:recovery.rtoMinutes`, /model-artifacts 2590 min .*waris-milvus 3444 min/],
+  // One mistake, one problem: a wrong reference is reported where it is made, not again by every user.
+  [3, "activeSite naming no site is not reported again by each datastore", (c) => (c[`${P}:activeSite`] = "gcloudd"), `${P}:activeSite`, /"gcloudd": names no site|names no site; allowed: onprem, gcloud/],
+  [3, "backups.site naming no site is not reported again by each datastore", (_, s) => (s("backups").site = "gclod"), `${P}:backups.site`, /names no site; allowed: onprem, gcloud/],
   // 4. Sanity bounds and formats.
   [4, "postgres.memoryGiB: 1048576 (the issue's case, 1 PiB)", (_, s) => (s("postgres").memoryGiB = 1048576), `${P}:postgres.memoryGiB`, /is more memory than any machine has/, "issue"],
   [4, "postgres.cpu: lots (the issue's case)", (_, s) => (s("postgres").cpu = "lots"), `${P}:postgres.cpu`, /is not a Kubernetes CPU quantity such as "4", "1.5" or "500m"/, "issue"],
