@@ -108,4 +108,11 @@ describe("npm run plan", () => {
     expect(directory.stderr).toMatch(/is a directory, not a YAML file/);
     expect(directory.stderr).not.toMatch(/not found|\n\s+at /);
   });
+
+  test("--policy-config naming a missing file: exit 2, the file named", async () => {
+    const missing = await plan("--stack", "prod", "--policy-config", path.join(path.dirname(broken), "advisory.json"));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/advisory\.json: not found/);
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+  });
 });
