@@ -38,7 +38,7 @@ export function bucketIssues(parsed: Partial<StackSettings>, earlier: readonly I
   const site = store ? settings.sites[store] : undefined;
   if (!store || !site) return [];
   const reported = new Set(earlier.map((i) => i.path.join(".")));
-  const siteReported = earlier.some((i) => i.path[0] === "sites" || i.path.join(".") === "backups.site");
+  const siteReported = earlier.some((i) => i.path[0] === "sites" || ["backups.site", "postgres.backupSite"].includes(i.path.join(".")));
   const issues: Issue[] = [];
   for (const plan of stackBuckets(settings, store)) {
     const spec = { name: store, kind: site.kind, region: site.region, country: site.country, role: site.role, hasObjectStore: site.objectStore !== undefined };
