@@ -49,7 +49,7 @@ let postgres: PostgresCluster | undefined;
 if (config.postgres) {
   const pg = config.postgres;
   const backupSite = sites[pg.backupSite]!;
-  const backups = makeBucket("postgres-backups");
+  const bucket = makeBucket("postgres-backups");
   postgres = new PostgresCluster(
     "waris-postgres",
     {
@@ -61,7 +61,7 @@ if (config.postgres) {
       replicationLagTargetSeconds: config.recovery.replicationLagTargetSeconds,
       restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond,
     },
-    { dependsOn: [backups] },
+    { dependsOn: [bucket] },
   );
   schedules.push(
     new BackupSchedule("waris-postgres-full", {
@@ -75,7 +75,7 @@ if (config.postgres) {
       schedule: config.backups.postgresFullBackupSchedule,
       retentionDays: pg.backupRetentionDays ?? DEFAULT_POSTGRES_RETENTION_DAYS,
       continuousArchiveMinutes: postgres.rpoMinutes,
-      location: `${backups.url} on ${backups.siteName}`,
+      location: `${bucket.url} on ${bucket.siteName}`,
     }),
   );
 }

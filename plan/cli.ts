@@ -4,13 +4,9 @@
  * violations; 1 the program failed otherwise.
  */
 import { parseArgs } from "node:util";
-import { StackConfigError } from "../stack/config";
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { parsePolicyConfig } from "./policy-runner";
-import { policyPackIdentity, runOfflinePlan } from "./offline-plan";
-import { renderPlanText, renderPolicyText } from "./report";
-import { StackFileError } from "./stack-file";
+// Only js-yaml: a stack file that cannot be used is reported before the program's SDKs are loaded.
+import { StackFileError, readStackFile, readTextFile } from "./stack-file";
 
 const USAGE = `usage: npm run plan -- [--stack <name>] [--config <stack file>] [--program <dir|file>] [--json]
   --stack     stack to plan (reads Pulumi.<stack>.yaml next to the program); default dev,
@@ -42,14 +38,27 @@ async function main(): Promise<number> {
   try {
     const fromFile = values.config ? /^Pulumi\.(.+)\.yaml$/.exec(path.basename(values.config))?.[1] : undefined;
     const stack = values.stack ?? fromFile ?? "dev";
+    if (values.config) readStackFile(values.config, "(file check)");
     const policyFile = values["policy-config"];
-    const policyConfig = policyFile ? parsePolicyConfig(readFileSync(policyFile, "utf8"), policyFile) : undefined;
+    const policyText = policyFile ? readTextFile(policyFile, "policy/dev-advisory.json") : undefined;
+    const { parsePolicyConfig } = await import("./policy-runner.js");
+    const { policyPackIdentity, runOfflinePlan } = await import("./offline-plan.js");
+    const { renderPlanText, renderPolicyText } = await import("./report.js");
+    let policyConfig: ReturnType<typeof parsePolicyConfig> | undefined;
+    try {
+      policyConfig = policyFile && policyText !== undefined ? parsePolicyConfig(policyText, policyFile) : undefined;
+    } catch (e) {
+      // Its own messages start with the file; JSON's do not.
+      const problem = (e as Error).message.replace(`${policyFile}: `, "");
+      throw new StackFileError(policyFile!, e instanceof SyntaxError ? `JSON syntax error: ${problem}` : problem);
+    }
     const plan = await runOfflinePlan({ stack, stackFile: values.config, program: values.program, policyConfig });
     const pack = policyPackIdentity();
     process.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlanText(plan)}\n\n${renderPolicyText(plan, `${pack.name}@v${pack.version} (local: policy)`)}\n`);
     return plan.mandatoryViolations > 0 ? 3 : 0;
   } catch (err) {
-    if (err instanceof StackConfigError || err instanceof StackFileError || (err as Error).name === "InvalidArgumentsError") {
+    // By name: `StackConfigError` comes from the program's own copy of stack/config.
+    if (err instanceof StackFileError || ["StackConfigError", "InvalidArgumentsError"].includes((err as Error).name)) {
       process.stderr.write(`${(err as Error).message}\n`);
       return 2;
     }

@@ -9,7 +9,7 @@ import { PROJECT, SETTING_KEYS, StackConfigError, StackSettings, parseStackSetti
 import { RecordedResource, runAsStack, startRecording } from "./mock-runtime";
 import { AnalyzerResource, PackConfig, runPolicies } from "./policy-runner";
 import { Plan, buildPlan } from "./report";
-import { EngineConfig, fakeSecret, readProjectName, readStackFile, readYamlFile } from "./stack-file";
+import { EngineConfig, StackFileError, fakeSecret, readProjectName, readStackFile, readYamlFile } from "./stack-file";
 
 /** What to plan. */
 export interface PlanOptions {
@@ -23,6 +23,12 @@ export interface PlanOptions {
   readonly program?: string;
   /** Policy config per policy name (thresholds, enforcement levels); defaults from each policy's schema. */
   readonly policyConfig?: PackConfig;
+  /**
+   * Invalid settings of this project's program: when true, fake no secrets and leave them for the
+   * program itself to report (tests that count what it registers first); default false, they throw here,
+   * before the program is loaded.
+   */
+  readonly lenient?: boolean;
 }
 
 /** The repository root (this file lives in `plan/`). */
@@ -30,10 +36,10 @@ export const REPO_ROOT = path.resolve(__dirname, "..");
 
 /**
  * For this project's own program, the secrets its settings require but the stack file cannot hold in
- * clear text get fake values, so the plan runs without the CLI's key. Invalid settings fake nothing: the
- * program's own validation then reports them (with every other problem), before it registers anything.
+ * clear text get fake values, so the plan runs without the CLI's key. Invalid settings throw the
+ * program's own {@link StackConfigError}; when `lenient`, they fake nothing and are left to the program.
  */
-function fakeRequiredSecrets(config: Record<string, string>, secretKeys: string[], stack: string): string[] {
+function fakeRequiredSecrets(config: Record<string, string>, secretKeys: string[], stack: string, lenient: boolean): string[] {
   const prefix = `${PROJECT}:`;
   // Only the settings decide which secrets are needed; anything else (typos included) is left to the
   // program's own validation, which reports it with the rest.
@@ -46,7 +52,7 @@ function fakeRequiredSecrets(config: Record<string, string>, secretKeys: string[
   try {
     parsed = parseStackSettings(settings, stack);
   } catch (e) {
-    if (e instanceof StackConfigError) return [];
+    if (lenient && e instanceof StackConfigError) return [];
     throw e;
   }
   const faked: string[] = [];
@@ -69,8 +75,8 @@ export interface StackEngineConfig extends EngineConfig {
 
 /**
  * Reads the project and stack files into engine config; for this project's own program, required secrets
- * missing from the file get fake values (none when the settings are invalid: the program reports them).
- * Throws a `StackFileError` when a file cannot be read or parsed.
+ * missing from the file get fake values. Throws a `StackFileError` when a file cannot be read or parsed,
+ * and a {@link StackConfigError} on invalid settings unless `lenient`.
  */
 export function engineConfigForStack(options: PlanOptions): StackEngineConfig {
   const projectDir = path.resolve(options.projectDir ?? REPO_ROOT);
@@ -81,7 +87,7 @@ export function engineConfigForStack(options: PlanOptions): StackEngineConfig {
   const config = { ...engine.config };
   const secretKeys = [...engine.secretKeys];
   const fakedSecretKeys = [...engine.fakedSecretKeys];
-  if (project === PROJECT) fakedSecretKeys.push(...fakeRequiredSecrets(config, secretKeys, options.stack));
+  if (project === PROJECT) fakedSecretKeys.push(...fakeRequiredSecrets(config, secretKeys, options.stack, options.lenient ?? false));
   return { project, config, secretKeys, fakedSecretKeys };
 }
 
@@ -100,7 +106,7 @@ export interface ProgramLocation {
 export function locateProgram(program?: string): ProgramLocation {
   if (program === undefined) return { projectDir: REPO_ROOT, entry: path.join(REPO_ROOT, "index.ts") };
   const target = path.resolve(program);
-  if (!existsSync(target)) throw new Error(`--program ${program}: no such file or directory`);
+  if (!existsSync(target)) throw new StackFileError(`--program ${program}`, "no such file or directory");
   if (!statSync(target).isDirectory()) return { projectDir: path.dirname(target), entry: target };
   let main: string | undefined;
   const projectFile = path.join(target, "Pulumi.yaml");
@@ -110,7 +116,7 @@ export function locateProgram(program?: string): ProgramLocation {
   }
   const candidates = main ? [main, path.join(main, "index.ts"), path.join(main, "index.js")] : [path.join(target, "index.ts"), path.join(target, "index.js")];
   const entry = candidates.find((c) => existsSync(c) && statSync(c).isFile());
-  if (!entry) throw new Error(`--program ${program}: found no entry file (tried ${candidates.join(", ")})`);
+  if (!entry) throw new StackFileError(`--program ${program}`, `found no entry file (tried ${candidates.join(", ")})`);
   return { projectDir: target, entry };
 }
 

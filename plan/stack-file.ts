@@ -26,19 +26,29 @@ export class StackFileError extends Error {
 }
 
 /**
- * Reads and parses a YAML file. Throws {@link StackFileError}: not found, a directory, or a YAML error
- * with its line, column and the offending lines.
+ * Reads a text file given on the command line. Throws {@link StackFileError} when it is missing, a
+ * directory, or unreadable.
+ *
+ * @param file - path as given.
+ * @param example - what the file should be, for the message about a directory, e.g. `Pulumi.prod.yaml`.
  */
-export function readYamlFile(file: string): unknown {
-  let text: string;
+export function readTextFile(file: string, example = "Pulumi.prod.yaml"): string {
   try {
-    if (statSync(file).isDirectory()) throw new StackFileError(file, "is a directory, not a YAML file; give the path of the file itself (e.g. Pulumi.prod.yaml)");
-    text = readFileSync(file, "utf8");
+    if (statSync(file).isDirectory()) throw new StackFileError(file, `is a directory, not a ${example.endsWith(".json") ? "JSON" : "YAML"} file; give the path of the file itself (e.g. ${example})`);
+    return readFileSync(file, "utf8");
   } catch (e) {
     if (e instanceof StackFileError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new StackFileError(file, code === "ENOENT" ? "not found" : `cannot be read (${code ?? (e as Error).message})`);
   }
+}
+
+/**
+ * Reads and parses a YAML file. Throws {@link StackFileError}: not found, a directory, or a YAML error
+ * with its line, column and the offending lines.
+ */
+export function readYamlFile(file: string): unknown {
+  const text = readTextFile(file);
   try {
     return load(text, { filename: file });
   } catch (e) {

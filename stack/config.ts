@@ -21,9 +21,10 @@ import { MILVUS_MODES, validateMilvusPrimaryArgs } from "../components/milvus-pr
 import { knownNamespaces, unknownNamespaceKeys } from "./namespaces";
 import { policyThresholdIssues } from "./policy-checks";
 import * as limits from "./limits";
-import { DEFAULT_POSTGRES_RETENTION_DAYS, datasetRtos, stackBuckets } from "./datasets";
-import { validateBackupScheduleArgs } from "../components/backup-schedule";
-import { validateObjectStorageBucketArgs } from "../components/object-storage-bucket";
+import { SettingIssue, bucketIssues, recoveryTargetIssues, scheduleIssues } from "./dataset-checks";
+import { backupSiteName, dataSiteNames, homePrimary } from "./placement";
+
+export { backupSiteName, dataSiteNames, homePrimary };
 import { RECOVERY_POLICY_DEFAULTS } from "../policy/thresholds";
 import { STORE_ENCRYPTIONS } from "../components/store-encryption";
 import { KUBERNETES_DISTRIBUTIONS } from "../components/gpu-operator";
@@ -322,29 +323,8 @@ export interface StackSettings {
   readonly dns?: DnsSettings;
 }
 
-/** The data sites (primary and standby roles), in the order written. */
-export function dataSiteNames(sites: Readonly<Record<string, SiteSettings>>): string[] {
-  return Object.keys(sites).filter((n) => sites[n]!.role !== "burst");
-}
-
-/**
- * The site holding the backups: `backups.site`, else `postgres.backupSite` (its older name), else the only
- * data site with an object store.
- */
-export function backupSiteName(settings: Pick<StackSettings, "sites" | "postgres"> & { readonly backups?: Pick<BackupSettings, "site"> }): string | undefined {
-  if (settings.backups?.site) return settings.backups.site;
-  if (settings.postgres?.backupSite) return settings.postgres.backupSite;
-  const withStore = dataSiteNames(settings.sites).filter((n) => settings.sites[n]!.objectStore !== undefined);
-  return withStore.length === 1 ? withStore[0] : undefined;
-}
-
-/** The home primary: the site configured with role `primary`, where the database was first created. */
-export function homePrimary(sites: Readonly<Record<string, SiteSettings>>): string | undefined {
-  return Object.keys(sites).find((n) => sites[n]!.role === "primary");
-}
-
 /** A problem found between settings: the config path and what is wrong. */
-type Issue = { path: string[]; message: string };
+type Issue = SettingIssue;
 
 /** `activeSite` names a data site (checked against the raw sites when they did not parse). */
 function activeSiteIssues(parsed: Partial<StackSettings>, rawSites: unknown): Issue[] {
@@ -467,25 +447,19 @@ function failoverIssues(parsed: Partial<StackSettings>): Issue[] {
 }
 
 /** PostgreSQL passes the component's own validator, with the sites, backup site and recovery targets it will get. */
-function postgresIssues(parsed: Partial<StackSettings>): Issue[] {
+function postgresIssues(parsed: Partial<StackSettings>, assumeStore: boolean): Issue[] {
   const issues: Issue[] = [];
   if (parsed.postgres && parsed.sites && parsed.activeSite !== undefined) {
     const sites = parsed.sites;
     const backupSite = backupSiteName({ sites, postgres: parsed.postgres, backups: parsed.backups });
     const backup = backupSite ? sites[backupSite] : undefined;
-    if (!backup) {
-      issues.push({
-        path: parsed.backups?.site ? ["backups", "site"] : ["postgres", "backupSite"],
-        message: backupSite
-          ? `names no site; allowed: ${dataSiteNames(sites).join(", ")}`
-          : `is not set and no single data site has an objectStore to default to; name the site that keeps the backups in backups.site`,
-      });
-    } else {
+    // A backup site that names no site is reported once, by backupSiteIssues.
+    if (backup) {
       const problems = validatePostgresClusterArgs({
         ...parsed.postgres,
         sites: dataSiteNames(sites).map((n) => ({ name: n, ...sites[n]! })),
         roles: { bySite: Object.fromEntries(dataSiteNames(sites).map((n) => [n, n])) },
-        backupSite: { name: backupSite!, ...backup, hasObjectStore: backup.objectStore !== undefined },
+        backupSite: { name: backupSite!, ...backup, hasObjectStore: assumeStore || backup.objectStore !== undefined },
         rpoMinutes: parsed.recovery?.rpoMinutes,
         replicationLagTargetSeconds: parsed.recovery?.replicationLagTargetSeconds,
       });
@@ -510,7 +484,7 @@ function postgresIssues(parsed: Partial<StackSettings>): Issue[] {
  * Inference: its pools exist on its sites, no hub downloads on prod, and the component's own validator.
  * Skipped when one of its pools is itself invalid (that problem is reported under the pool).
  */
-function inferenceIssues(parsed: Partial<StackSettings>, stack: string, brokenPools: ReadonlySet<string>): Issue[] {
+function inferenceIssues(parsed: Partial<StackSettings>, stack: string, brokenPools: ReadonlySet<string>, assumeStore: boolean): Issue[] {
   const issues: Issue[] = [];
   if (parsed.inference && Object.values(parsed.inference.pools).some((pool) => brokenPools.has(pool))) return issues;
   if (parsed.inference && parsed.sites && parsed.activeSite !== undefined) {
@@ -533,7 +507,7 @@ function inferenceIssues(parsed: Partial<StackSettings>, stack: string, brokenPo
       pools,
       activeSite: parsed.activeSite,
       hasApiKey: true, // a secret: checked with the other secrets
-      hasModelStore: store !== undefined && sites[store]?.objectStore !== undefined,
+      hasModelStore: assumeStore || (store !== undefined && sites[store]?.objectStore !== undefined),
     })) {
       const path = problem.argument === "activeSite" ? ["activeSite"] : ["inference", ...problem.argument.split(".")];
       issues.push({ path, message: `Inference: ${problem.message}` });
@@ -543,7 +517,7 @@ function inferenceIssues(parsed: Partial<StackSettings>, stack: string, brokenPo
 }
 
 /** MongoDB passes the component's own validator; its backup schedule parses and PITR fits the RPO. */
-function mongodbIssues(parsed: Partial<StackSettings>): Issue[] {
+function mongodbIssues(parsed: Partial<StackSettings>, assumeStore: boolean): Issue[] {
   const issues: Issue[] = [];
   if (parsed.mongodb && parsed.sites && parsed.activeSite !== undefined) {
     const sites = parsed.sites;
@@ -554,7 +528,7 @@ function mongodbIssues(parsed: Partial<StackSettings>): Issue[] {
       sites: dataSiteNames(sites).map((n) => ({ name: n, ...sites[n]! })),
       roles: { bySite: Object.fromEntries(dataSiteNames(sites).map((n) => [n, n])) },
       backup: {},
-      hasBackupStore: store !== undefined && sites[store]?.objectStore !== undefined,
+      hasBackupStore: assumeStore || (store !== undefined && sites[store]?.objectStore !== undefined),
       replicationLagTargetSeconds: parsed.recovery?.replicationLagTargetSeconds,
     })) {
       const path = problem.argument === "activeSite" ? ["activeSite"] : problem.argument === "sites" ? ["sites"] : ["mongodb", ...problem.argument.split(".")];
@@ -573,7 +547,7 @@ function mongodbIssues(parsed: Partial<StackSettings>): Issue[] {
 }
 
 /** Redis passes the component's own validator, and its dumps are frequent enough for the RPO. */
-function redisIssues(parsed: Partial<StackSettings>): Issue[] {
+function redisIssues(parsed: Partial<StackSettings>, assumeStore: boolean): Issue[] {
   const issues: Issue[] = [];
   const redis = parsed.redis;
   if (!redis || !parsed.sites || parsed.activeSite === undefined || !parsed.sites[parsed.activeSite]) return issues;
@@ -584,7 +558,7 @@ function redisIssues(parsed: Partial<StackSettings>): Issue[] {
   const spec = (name: string, s: SiteSettings): SiteSpec => ({ name, kind: s.kind, region: s.region, country: s.country, role: s.role });
   const { problems, cron } = validateRedisPrimaryArgs(
     spec(parsed.activeSite, active),
-    backup ? { ...spec(store!, backup), hasObjectStore: backup.objectStore !== undefined } : { ...spec("none", active), name: "(none)", hasObjectStore: false },
+    backup ? { ...spec(store!, backup), hasObjectStore: assumeStore || backup.objectStore !== undefined } : { ...spec("none", active), name: "(none)", hasObjectStore: assumeStore },
     redis,
   );
   for (const problem of problems) issues.push({ path: ["redis", problem.argument === "site" ? "" : problem.argument].filter(Boolean), message: `Redis: ${problem.message}` });
@@ -598,7 +572,7 @@ function redisIssues(parsed: Partial<StackSettings>): Issue[] {
 }
 
 /** Milvus passes the component's own validator on the active site, and its backups are frequent enough for the RPO. */
-function milvusIssues(parsed: Partial<StackSettings>): Issue[] {
+function milvusIssues(parsed: Partial<StackSettings>, assumeStore: boolean): Issue[] {
   const issues: Issue[] = [];
   const milvus = parsed.milvus;
   if (!milvus || !parsed.sites || parsed.activeSite === undefined || !parsed.sites[parsed.activeSite]) return issues;
@@ -606,6 +580,7 @@ function milvusIssues(parsed: Partial<StackSettings>): Issue[] {
   const store = backupSiteName({ sites, postgres: parsed.postgres, backups: parsed.backups });
   const withStore = (name: string, s: SiteSettings) => ({ name, kind: s.kind, region: s.region, country: s.country, role: s.role, hasObjectStore: s.objectStore !== undefined });
   const backup = store && sites[store] ? withStore(store, sites[store]!) : { ...withStore("(none)", sites[parsed.activeSite]!), hasObjectStore: false };
+  if (assumeStore) backup.hasObjectStore = true;
   for (const problem of validateMilvusPrimaryArgs(withStore(parsed.activeSite, sites[parsed.activeSite]!), backup, milvus)) {
     const path = problem.argument === "site" ? ["activeSite"] : problem.argument === "backupSite" ? ["backups", "site"] : ["milvus", problem.argument];
     issues.push({ path, message: `Milvus: ${problem.message}` });
@@ -622,17 +597,29 @@ function milvusIssues(parsed: Partial<StackSettings>): Issue[] {
   return issues;
 }
 
-/** Backup schedules parse, locks fit the retention, and artifacts have a store. */
+/**
+ * The site that keeps the backups (`backups.site`, else `postgres.backupSite`, else the only data site
+ * with an object store) is a data site with an object store, when anything is backed up or stored there.
+ * Reported once: the datastores' own checks then take the store as given.
+ */
+function backupSiteIssues(parsed: Partial<StackSettings>): Issue[] {
+  const sites = parsed.sites;
+  const needed = parsed.postgres || parsed.mongodb || parsed.redis || parsed.milvus || parsed.backups?.modelArtifactsBucket !== undefined;
+  if (!sites || !needed) return [];
+  const withStore = dataSiteNames(sites).filter((n) => sites[n]!.objectStore !== undefined);
+  const allowed = withStore.join(", ") || "none (give a data site an objectStore)";
+  const store = backupSiteName({ sites, postgres: parsed.postgres, backups: parsed.backups });
+  const path = parsed.backups?.site === undefined && parsed.postgres ? ["postgres", "backupSite"] : ["backups", "site"];
+  if (store === undefined) return [{ path, message: "is not set and no single data site has an objectStore to default to; name the site that keeps the backups in backups.site" }];
+  if (!sites[store]) return [{ path, message: `names no site; allowed: ${allowed}` }];
+  if (!withStore.includes(store)) return [{ path, message: `is not a data site with an objectStore; allowed: ${allowed}` }];
+  return [];
+}
+
+/** Backup schedules parse and locks fit the retention (the artifacts' store: {@link backupSiteIssues}). */
 function backupsIssues(parsed: Partial<StackSettings>): Issue[] {
   const issues: Issue[] = [];
   if (parsed.backups) {
-    const site = parsed.backups.site;
-    if (site !== undefined && parsed.sites) {
-      const withStore = dataSiteNames(parsed.sites).filter((n) => parsed.sites![n]!.objectStore !== undefined);
-      if (!withStore.includes(site)) {
-        issues.push({ path: ["backups", "site"], message: `is not a data site with an objectStore; allowed: ${withStore.join(", ") || "none (give a data site an objectStore)"}` });
-      }
-    }
     try {
       parseCron(parsed.backups.postgresFullBackupSchedule);
     } catch (e) {
@@ -640,9 +627,6 @@ function backupsIssues(parsed: Partial<StackSettings>): Issue[] {
     }
     if (parsed.postgres && parsed.backups.objectLockDays > (parsed.postgres.backupRetentionDays ?? 30)) {
       issues.push({ path: ["backups", "objectLockDays"], message: `is above the PostgreSQL retention of ${parsed.postgres.backupRetentionDays ?? 30} days: Barman could not delete expired backups` });
-    }
-    if (parsed.backups.modelArtifactsBucket !== undefined && parsed.sites && !backupSiteName({ sites: parsed.sites, postgres: parsed.postgres, backups: parsed.backups })) {
-      issues.push({ path: ["backups", "modelArtifactsBucket"], message: "needs a data site with an objectStore to hold the bucket" });
     }
   }
   return issues;
@@ -663,123 +647,38 @@ function recoveryIssues(parsed: Partial<StackSettings>): Issue[] {
   return issues;
 }
 
-/** The settings the dataset derivations need, when all of them parsed. */
-function datasetSettings(parsed: Partial<StackSettings>): (Parameters<typeof stackBuckets>[0] & { sites: StackSettings["sites"] }) | undefined {
-  const { sites, backups, recovery } = parsed;
-  if (!sites || !backups || !recovery) return undefined;
-  return { ...parsed, sites, backups, recovery };
-}
-
-/**
- * Every bucket `index.ts` creates passes `ObjectStorageBucket`'s own validator, each problem reported
- * under the setting the argument comes from. A problem already reported under that key (by the
- * datastore's validator) or about the backup site (reported with the sites) is not repeated.
- */
-function bucketIssues(parsed: Partial<StackSettings>, earlier: readonly Issue[]): Issue[] {
-  const settings = datasetSettings(parsed);
-  if (!settings) return [];
-  const store = backupSiteName(settings);
-  const site = store ? settings.sites[store] : undefined;
-  if (!store || !site) return [];
-  const reported = new Set(earlier.map((i) => i.path.join(".")));
-  const siteReported = earlier.some((i) => i.path[0] === "sites" || i.path.join(".") === "backups.site");
-  const issues: Issue[] = [];
-  for (const plan of stackBuckets(settings, store)) {
-    const spec = { name: store, kind: site.kind, region: site.region, country: site.country, role: site.role, hasObjectStore: site.objectStore !== undefined };
-    for (const problem of validateObjectStorageBucketArgs(spec, plan.args)) {
-      if (problem.argument === "site" && siteReported) continue;
-      const path = [...(problem.argument === "site" ? ["backups", "site"] : (plan.keys[problem.argument] ?? plan.keys["bucket"]!))];
-      if (reported.has(path.join("."))) continue;
-      reported.add(path.join("."));
-      issues.push({ path, message: `${problem.message} (ObjectStorageBucket "${plan.name}", argument ${problem.argument})` });
-    }
-  }
-  return issues;
-}
-
-/**
- * The backup schedules `index.ts` creates (PostgreSQL full backups, MongoDB, model artifacts) pass
- * `BackupSchedule`'s own validator, each problem under the setting it comes from, unless already reported
- * there. The schedule's resources (site, cluster, storage) are checked elsewhere: placeholders stand in.
- */
-function scheduleIssues(parsed: Partial<StackSettings>, earlier: readonly Issue[]): Issue[] {
-  const settings = datasetSettings(parsed);
-  if (!settings) return [];
-  const checks: Array<{ args: Parameters<typeof validateBackupScheduleArgs>[0]; keys: Readonly<Record<string, string[]>> }> = [];
-  if (settings.postgres) {
-    checks.push({
-      args: { kind: "postgresql", dataset: "waris-postgres", hasSite: true, postgresCluster: "(checked with postgres)", location: "", schedule: settings.backups.postgresFullBackupSchedule, retentionDays: settings.postgres.backupRetentionDays ?? DEFAULT_POSTGRES_RETENTION_DAYS, continuousArchiveMinutes: settings.postgres.archiveTimeoutMinutes },
-      keys: { schedule: ["backups", "postgresFullBackupSchedule"], retentionDays: ["postgres", "backupRetentionDays"], continuousArchiveMinutes: ["postgres", "archiveTimeoutMinutes"] },
-    });
-  }
-  if (settings.mongodb) {
-    const m = settings.mongodb;
-    checks.push({
-      args: { kind: "mongodb", dataset: "waris-mongo", hasSite: true, mongoStorage: { name: "", bucket: m.backupBucket, endpointUrl: "", region: "", credentialsSecret: "" }, location: "", schedule: m.backupSchedule, retentionDays: m.backupRetentionDays, continuousArchiveMinutes: m.pitrMinutes },
-      keys: { schedule: ["mongodb", "backupSchedule"], retentionDays: ["mongodb", "backupRetentionDays"], continuousArchiveMinutes: ["mongodb", "pitrMinutes"] },
-    });
-  }
-  if (settings.backups.modelArtifactsBucket) {
-    checks.push({ args: { kind: "model-artifacts", dataset: "model-artifacts", location: "", keepVersions: settings.backups.modelArtifactVersions }, keys: { keepVersions: ["backups", "modelArtifactVersions"] } });
-  }
-  const reported = new Set(earlier.map((i) => i.path.join(".")));
-  const issues: Issue[] = [];
-  for (const check of checks) {
-    for (const problem of validateBackupScheduleArgs(check.args).problems) {
-      const path = check.keys[problem.argument] ?? ["backups"];
-      if (reported.has(path.join("."))) continue;
-      reported.add(path.join("."));
-      issues.push({ path, message: `${problem.message} (BackupSchedule of ${check.args.dataset}, argument ${problem.argument})` });
-    }
-  }
-  return issues;
-}
-
-/**
- * The RTO the stack states (`recovery.rtoMinutes`) against every dataset's estimated RTO, computed with
- * the components' own arithmetic from the same inputs (the recovery table's figures). One problem naming
- * each dataset that misses it. (RPO figures are compared where each is set: `postgres.archiveTimeoutMinutes`,
- * `mongodb.pitrMinutes`, `redis.backupSchedule`, `milvus.backupSchedule`.)
- */
-function recoveryTargetIssues(parsed: Partial<StackSettings>, skip: boolean): Issue[] {
-  const settings = datasetSettings(parsed);
-  if (!settings || skip) return [];
-  const target = settings.recovery.rtoMinutes;
-  const misses = datasetRtos(settings, dataSiteNames(settings.sites).length).filter((d) => d.rtoMinutes !== undefined && d.rtoMinutes > target);
-  if (misses.length === 0) return [];
-  const worst = Math.max(...misses.map((d) => d.rtoMinutes!));
-  return [
-    {
-      path: ["recovery", "rtoMinutes"],
-      message:
-        `is ${target} min, but the program's own estimates exceed it: ` +
-        misses.map((d) => `${d.dataset} ${d.rtoMinutes} min (${d.how})`).join("; ") +
-        (worst <= RECOVERY_POLICY_DEFAULTS.rtoMinutes
-          ? `; state an RTO of at least ${worst} min, or make those recoveries faster`
-          : `; the policy pack allows at most ${RECOVERY_POLICY_DEFAULTS.rtoMinutes} min, so make those recoveries faster (a standby, more throughput, less data)`),
-    },
-  ];
-}
-
 /** Checks between settings, run on whichever settings parsed. */
 function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, stack: string, brokenPools: ReadonlySet<string>): Issue[] {
   const poolIssues = gpuPoolsIssues(parsed);
   // One mistake, one problem: what is built on a pool already reported is not checked again.
   const broken = new Set([...brokenPools, ...poolIssues.map((i) => i.path[1]!)]);
-  const issues = [
+  const backupSite = backupSiteIssues(parsed);
+  // A backup site already reported: the datastores take its store as given instead of reporting it again.
+  const assumeStore = backupSite.length > 0;
+  const found = [
     ...activeSiteIssues(parsed, rawSites),
     ...failoverIssues(parsed),
+    ...backupSite,
     ...poolIssues,
-    ...postgresIssues(parsed),
-    ...inferenceIssues(parsed, stack, broken),
-    ...mongodbIssues(parsed),
-    ...redisIssues(parsed),
-    ...milvusIssues(parsed),
+    ...postgresIssues(parsed, assumeStore),
+    ...inferenceIssues(parsed, stack, broken, assumeStore),
+    ...mongodbIssues(parsed, assumeStore),
+    ...redisIssues(parsed, assumeStore),
+    ...milvusIssues(parsed, assumeStore),
     ...backupsIssues(parsed),
     ...recoveryIssues(parsed),
     ...policyThresholdIssues(parsed),
     ...dnsIssues(parsed),
   ];
+  // One problem per key: the first found is the root (an activeSite naming no site is not reported again
+  // by every datastore that was given it).
+  const seen = new Set<string>();
+  const issues = found.filter((i) => {
+    const key = i.path.join(".");
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
   // Sizes and bounds already refused say nothing new about restore times.
   const sized = issues.some((i) => i.path[0] === "recovery" || /SizeGiB$|memoryGiB$/.test(i.path.at(-1) ?? ""));
   const buckets = bucketIssues(parsed, issues);

@@ -8,8 +8,9 @@ import { z } from "zod";
 import { parseQuantity } from "../components/quantity";
 
 /**
- * The largest machines and volumes that exist (checked 2026-11), as upper bounds of the sizes a stack
- * may state. A value above them is a typo (1048576 for 1024), not a plan.
+ * The largest machines and volumes that exist, as upper bounds of the sizes a stack may state: figures
+ * from the vendors' published maxima as known when this was written (not re-checked against the vendors
+ * here); raise them when larger hardware appears. A value above them is a typo (1048576 for 1024), not a plan.
  */
 export const HARDWARE_LIMITS = {
   /** CPU cores of one pod: the largest single machine, AWS u7in-32tb.224xlarge, has 896 vCPUs. */

@@ -5,14 +5,7 @@
  */
 import { RECOVERY_POLICY_DEFAULTS, RETENTION_POLICY_DEFAULTS } from "../policy/thresholds";
 import type { StackSettings } from "./config";
-
-/** A problem with a setting: its path (without the project prefix) and what is wrong. */
-export interface PolicyIssue {
-  /** Path of the setting, e.g. `["postgres", "backupRetentionDays"]`. */
-  readonly path: string[];
-  /** What is wrong and what the pack requires. */
-  readonly message: string;
-}
+import type { SettingIssue } from "./dataset-checks";
 
 /** Each setting the pack bounds, where it is in the settings, and the pack's threshold. */
 function boundedSettings(parsed: Partial<StackSettings>): Array<{ path: string[]; value: number | undefined; min?: number; max?: number; policy: string; config: string }> {
@@ -41,8 +34,8 @@ function boundedSettings(parsed: Partial<StackSettings>): Array<{ path: string[]
  * thresholds: backup retention (databases, vectors, artifact versions) at least the pack's, recovery
  * targets no looser than the pack's. Pure.
  */
-export function policyThresholdIssues(parsed: Partial<StackSettings>): PolicyIssue[] {
-  const issues: PolicyIssue[] = [];
+export function policyThresholdIssues(parsed: Partial<StackSettings>): SettingIssue[] {
+  const issues: SettingIssue[] = [];
   for (const s of boundedSettings(parsed)) {
     if (s.value === undefined) continue;
     if (s.min !== undefined && s.value < s.min) {

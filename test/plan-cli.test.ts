@@ -31,8 +31,6 @@ describe("npm run plan", () => {
     plan("--stack", "prod", "--config", broken),
     plan("--program", other, "--config", path.join(other, "Pulumi.dev.yaml"), "--json"),
     plan("--program", other, "--config", path.join(other, "Pulumi.dev.yaml"), "--policy-config", "policy/dev-advisory.json"),
-    plan("--stack", "prod", "--config", syntax),
-    plan("--stack", "prod", "--config", path.dirname(broken)),
   ]);
 
   test("--stack prod prints the tree with sites and the count per type", async () => {
@@ -93,8 +91,11 @@ describe("npm run plan", () => {
     expect(advisory.stdout).toMatch(/0 mandatory violation\(s\), 2 advisory/);
   });
 
+  // Unusable files are refused before the program's modules load: each run is short, so it runs alone,
+  // after the plans above.
   test("a YAML syntax error: exit 2, the file, line and problem, no stack trace", async () => {
-    const [, , , , , , yaml] = await runs;
+    await runs;
+    const yaml = await plan("--stack", "prod", "--config", syntax);
     expect(yaml.code).toBe(2);
     expect(yaml.stderr).toMatch(/Pulumi\.syntax\.yaml: YAML syntax error at line 4, column 1: unexpected end of the stream within a flow collection/);
     expect(yaml.stderr).not.toMatch(/The program failed|\n\s+at /);
@@ -102,9 +103,16 @@ describe("npm run plan", () => {
   });
 
   test("--config naming a directory: exit 2 and says so", async () => {
-    const [, , , , , , , directory] = await runs;
+    const directory = await plan("--stack", "prod", "--config", path.dirname(broken));
     expect(directory.code).toBe(2);
     expect(directory.stderr).toMatch(/is a directory, not a YAML file/);
     expect(directory.stderr).not.toMatch(/not found|\n\s+at /);
+  });
+
+  test("--policy-config naming a missing file: exit 2, the file named", async () => {
+    const missing = await plan("--stack", "prod", "--policy-config", path.join(path.dirname(broken), "advisory.json"));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/advisory\.json: not found/);
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
   });
 });
