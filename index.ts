@@ -63,21 +63,27 @@ if (config.postgres) {
     },
     { dependsOn: [bucket] },
   );
-  schedules.push(
-    new BackupSchedule("waris-postgres-full", {
+  // A schedule on every data site, suspended where the cluster is not primary: moving the role changes
+  // a field on each site, never moves a resource between clusters (which needs the old site reachable).
+  // The home site's keeps the logical name it has always had.
+  for (const site of dataSites) {
+    const siteName = site.spec.name;
+    const primary = roles.bySite[siteName]!.role === "primary";
+    const schedule = new BackupSchedule(siteName === roles.homeSite ? "waris-postgres-full" : `waris-postgres-full-${siteName}`, {
       ...postgresRestore(config.settings, dataSites.length),
       kind: "postgresql",
       dataset: postgres.dataset,
-      // Base backups are taken where the primary is; failover moves them with it.
-      site: sites[roles.primarySite]!,
+      site,
       namespace: postgres.namespace,
-      postgresCluster: postgres.clusterNames[roles.primarySite]!,
+      postgresCluster: postgres.clusterNames[siteName]!,
       schedule: config.backups.postgresFullBackupSchedule,
       retentionDays: pg.backupRetentionDays ?? DEFAULT_POSTGRES_RETENTION_DAYS,
       continuousArchiveMinutes: postgres.rpoMinutes,
       location: `${bucket.url} on ${bucket.siteName}`,
-    }),
-  );
+      suspend: !primary,
+    });
+    if (siteName === roles.primarySite) schedules.push(schedule);
+  }
 }
 
 let mongodb: MongoReplicaSet | undefined;

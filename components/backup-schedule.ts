@@ -68,6 +68,13 @@ export interface BackupScheduleArgs {
   readonly location: string;
   /** PostgreSQL: the CloudNativePG cluster to back up. */
   readonly postgresCluster?: string;
+  /**
+   * PostgreSQL: the schedule exists but takes no backups (`ScheduledBackup.spec.suspend`). Every data site
+   * keeps its own schedule, suspended where the cluster is not primary, so that moving the primary role
+   * changes a field on each site instead of moving a resource between clusters (which would need a
+   * delete on a site that may be unreachable). Default false.
+   */
+  readonly suspend?: boolean;
   /** Milvus: the Secret holding milvus-backup's `backup.yaml` (Milvus address, bucket, credentials). */
   readonly milvusBackupConfigSecret?: string;
   /** MongoDB: the S3 storage (Percona `spec.backup.storages` entry) backups go to. */
@@ -248,6 +255,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
             method: "plugin",
             pluginConfiguration: { name: BARMAN_CLOUD_PLUGIN },
             backupOwnerReference: "self",
+            ...(args.suspend ? { suspend: true } : {}),
           },
         },
         o,

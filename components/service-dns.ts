@@ -77,11 +77,12 @@ export function validateServiceDnsArgs(args: Omit<ServiceDnsArgs, "sites" | "rol
  * the zone by RFC 2136 updates with a TSIG key (ExternalDNS docs, `docs/tutorials/rfc2136.md`; the chart
  * passes provider flags as `extraArgs` and the secret as the `EXTERNAL_DNS_RFC2136_TSIG_SECRET` variable).
  *
- * Both sites publish the same desired records and share one TXT owner id, so whichever ExternalDNS
- * reaches the server writes the same thing. A site that cannot be reached keeps the records it had
- * (the phase changes nothing there) and is corrected by the fence phase once it is back; until then,
- * if it is alive and can reach the DNS server, it can write its old records back: fence before you
- * reconnect it (the runbook says so).
+ * Only the serving site holds the records (a `DNSEndpoint`); ExternalDNS runs on every data site with one
+ * TXT owner id and `policy: upsert-only`, so the site that takes over can rewrite the names and no site
+ * ever deletes them. A site that cannot be reached keeps what it had (the phase changes nothing there):
+ * if it is in fact alive and reaches the DNS server it would write its old records back, which is why a
+ * disaster promote requires the lost site to be powered off or cut from its uplinks first (the runbook's
+ * precondition), and why its records are removed by the fence phase before it is reconnected.
  */
 export class ServiceDns extends pulumi.ComponentResource {
   /** The site the names point at now. */
@@ -124,7 +125,9 @@ export class ServiceDns extends pulumi.ComponentResource {
           values: {
             provider: { name: "rfc2136" },
             sources: ["crd"],
-            policy: "sync",
+            // Never delete: a site that stops serving drops its DNSEndpoint, and the other site's
+            // upsert takes the names over.
+            policy: "upsert-only",
             registry: "txt",
             txtOwnerId: name,
             domainFilters: [server.zone],
@@ -143,6 +146,8 @@ export class ServiceDns extends pulumi.ComponentResource {
         },
         { ...o, dependsOn: [secret] },
       );
+      // Only the site users are sent to holds the records; an unreachable site keeps its own.
+      if (serving !== siteName) continue;
       new apiextensions.CustomResource(
         `${name}-${siteName}-records`,
         {

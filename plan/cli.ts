@@ -68,7 +68,8 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  // Exit only once stdout is flushed: exiting right after a large write to a pipe truncates it.
+  (code) => process.stdout.write("", () => process.exit(code)),
   (err: unknown) => {
     process.stderr.write(`${String(err)}\n`);
     process.exit(1);

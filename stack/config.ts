@@ -401,11 +401,16 @@ export function failoverSituation(settings: Pick<StackSettings, "sites" | "activ
   };
 }
 
-/** The user-facing names pass ServiceDns's own validator, each name served on every data site. */
-function dnsIssues(parsed: Partial<StackSettings>): Issue[] {
+/**
+ * The user-facing names pass ServiceDns's own validator, each name served on every data site. A service
+ * whose own setting is written but broken is reported there only (one mistake, one problem).
+ */
+function dnsIssues(parsed: Partial<StackSettings>, written: ReadonlySet<string>): Issue[] {
   if (!parsed.dns || !parsed.sites) return [];
   const dns = parsed.dns;
   const issues: Issue[] = [];
+  const broken = (key: "postgres" | "inference"): boolean => written.has(key) && !parsed[key];
+  if (broken("postgres") || broken("inference")) return [];
   if (dns.names.postgres && !parsed.postgres) issues.push({ path: ["dns", "names", "postgres"], message: "is set, but the stack has no postgres" });
   if (dns.names.llm && !parsed.inference) issues.push({ path: ["dns", "names", "llm"], message: "is set, but the stack has no inference" });
   const names = Object.fromEntries(Object.entries(dns.names).map(([service, name]) => [name, service]));
@@ -648,7 +653,7 @@ function recoveryIssues(parsed: Partial<StackSettings>): Issue[] {
 }
 
 /** Checks between settings, run on whichever settings parsed. */
-function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, stack: string, brokenPools: ReadonlySet<string>): Issue[] {
+function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, stack: string, brokenPools: ReadonlySet<string>, written: ReadonlySet<string>): Issue[] {
   const poolIssues = gpuPoolsIssues(parsed);
   // One mistake, one problem: what is built on a pool already reported is not checked again.
   const broken = new Set([...brokenPools, ...poolIssues.map((i) => i.path[1]!)]);
@@ -668,7 +673,7 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, s
     ...backupsIssues(parsed),
     ...recoveryIssues(parsed),
     ...policyThresholdIssues(parsed),
-    ...dnsIssues(parsed),
+    ...dnsIssues(parsed, written),
   ];
   // One problem per key: the first found is the root (an activeSite naming no site is not reported again
   // by every datastore that was given it).
@@ -905,7 +910,7 @@ export function parseStackSettings(raw: Readonly<Record<string, string | undefin
     }
     parsed.gpuPools = valid;
   }
-  for (const issue of crossSettingIssues(parsed, input["sites"], stack, brokenPools)) {
+  for (const issue of crossSettingIssues(parsed, input["sites"], stack, brokenPools, new Set(Object.keys(input)))) {
     problems.push({ key: `${PROJECT}:${issue.path.join(".")}`, value: render(valueAt(input, issue.path)), message: issue.message });
   }
   if (problems.length === 0) return parsed as StackSettings;

@@ -111,11 +111,19 @@ describe("object storage in Thailand (prod: G-Cloud)", () => {
   });
 });
 
-test("after failover the base backups follow the primary to G-Cloud", async () => {
+test("after failover the base backups follow the primary to G-Cloud: each site keeps its schedule, suspended where the cluster is not primary", async () => {
+  const steady = await runProgram("prod");
   const run = await runProgram("prod", (c) => (c["waris-hybrid:activeSite"] = "gcloud"));
-  const backup = resource(run, "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup", "waris-postgres-full");
-  expect((backup.inputs["spec"] as { cluster: unknown }).cluster).toEqual({ name: "waris-postgres-gcloud" });
-  expect(backup.provider).toMatch(/providers:kubernetes::gcloud$/);
+  const spec = (r: typeof steady, name: string) => resource(r, "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup", name).inputs["spec"] as { cluster: unknown; suspend?: boolean };
+  expect(spec(steady, "waris-postgres-full")).toMatchObject({ cluster: { name: "waris-postgres-onprem" } });
+  expect(spec(steady, "waris-postgres-full").suspend).toBeUndefined();
+  expect(spec(steady, "waris-postgres-full-gcloud")).toMatchObject({ cluster: { name: "waris-postgres-gcloud" }, suspend: true });
+  expect(spec(run, "waris-postgres-full").suspend).toBe(true);
+  expect(spec(run, "waris-postgres-full-gcloud").suspend).toBeUndefined();
+  // Never moved between clusters: the same provider in both situations.
+  for (const name of ["waris-postgres-full", "waris-postgres-full-gcloud"]) {
+    expect(resource(run, "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup", name).provider).toBe(resource(steady, "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup", name).provider);
+  }
 });
 
 test("dev keeps its backups on the lab's own store", async () => {

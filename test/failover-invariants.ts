@@ -22,6 +22,8 @@ export interface PhaseResource {
   readonly key: string;
   readonly type: string;
   readonly site: string | undefined;
+  /** The provider (mock URN): a resource whose provider changes is deleted on one cluster and made on another. */
+  readonly provider?: string | undefined;
   readonly inputs: Record<string, unknown>;
 }
 
@@ -63,7 +65,7 @@ export function phaseResources(resources: readonly RecordedResource[]): Map<stri
       .filter((r) => r.custom)
       .map((r) => {
         const labels = ((r.inputs["metadata"] as { labels?: Record<string, string> } | undefined)?.labels ?? {}) as Record<string, string>;
-        return [r.urn, { key: r.urn, type: r.type, site: labels["waris.io/site"], inputs: r.inputs }];
+        return [r.urn, { key: r.urn, type: r.type, site: labels["waris.io/site"], provider: r.provider, inputs: r.inputs }];
       }),
   );
 }
@@ -71,12 +73,20 @@ export function phaseResources(resources: readonly RecordedResource[]): Map<stri
 const metaName = (r: PhaseResource | undefined): string | undefined => (r?.inputs["metadata"] as { name?: string } | undefined)?.name;
 const metaNamespace = (r: PhaseResource | undefined): string | undefined => (r?.inputs["metadata"] as { namespace?: string } | undefined)?.namespace;
 
-/** The engine's actions between two phases (a changed name or namespace is a replacement, as the Kubernetes provider does it). */
+/**
+ * The engine's actions between two phases (a changed name or namespace is a replacement, as the
+ * Kubernetes provider does it). A changed provider is a replacement across clusters: a create on the new
+ * site and a delete on the old one, each needing its site.
+ */
 export function actionsBetween(from: Phase, to: Phase): Action[] {
   const actions: Action[] = [];
   for (const [key, after] of to.resources) {
     const before = from.resources.get(key);
     if (!before) actions.push({ key, site: after.site, kind: "create", after });
+    else if (before.provider !== after.provider) {
+      actions.push({ key: `${key} (new provider)`, site: after.site, kind: "create", after });
+      actions.push({ key: `${key} (old provider)`, site: before.site, kind: "delete", before });
+    }
     else if (JSON.stringify(before.inputs) !== JSON.stringify(after.inputs)) {
       const replaced = metaName(before) !== metaName(after) || metaNamespace(before) !== metaNamespace(after);
       actions.push({ key, site: after.site ?? before.site, kind: replaced ? "replace" : "update", before, after });
@@ -119,8 +129,9 @@ export function appliedAfter(from: Phase, to: Phase): Phase {
   const resources = new Map(from.resources);
   for (const a of actionsBetween(from, to)) {
     if (condition(a.site) === "lost") continue;
-    if (a.after) resources.set(a.key, a.after);
-    else resources.delete(a.key);
+    const key = a.key.replace(/ \((new|old) provider\)$/, "");
+    if (a.after) resources.set(key, a.after);
+    else if (resources.get(key)?.provider === a.before?.provider) resources.delete(key);
   }
   return { ...to, resources };
 }

@@ -6,7 +6,8 @@
  * serves again only paused (fenced) or rebuilt; only a rebuild replaces a PerconaServerMongoDB.
  */
 import type { FailoverSituation, SiteCondition } from "../components/failover";
-import { SAMPLE_PROMOTION_TOKEN, runIsolated, stackConfig } from "./harness";
+import { SAMPLE_PROMOTION_TOKEN, cachedRun, runIsolated, stackConfig } from "./harness";
+import { discardedSites as discardedSitesOf } from "../components/failover";
 import { actionsBetween, appliedAfter, permutations, phaseResources, type Action, type Phase, type PhaseResource } from "./failover-invariants";
 
 const SITES = ["onprem", "gcloud"] as const;
@@ -14,15 +15,13 @@ const PSMDB = "kubernetes:psmdb.percona.com/v1:PerconaServerMongoDB";
 const HOSTS = { onprem: ["mongo-0.onprem", "mongo-1.onprem", "mongo-2.onprem"], gcloud: ["mongo-0.gcloud", "mongo-1.gcloud", "mongo-2.gcloud"] };
 
 async function phase(label: string, situation: FailoverSituation): Promise<Phase> {
-  let discards: string[] = [];
-  const run = await runIsolated("prod", stackConfig("prod"), async () => {
+  const run = await cachedRun(`failover-mongo ${JSON.stringify(situation)}`, () => runIsolated("prod", stackConfig("prod"), async () => {
     const lib = require("../components") as typeof import("../components");
-    discards = lib.discardedSites(situation);
     const site = (name: string, kind: "onprem" | "gcloud") => new lib.Site(name, { kind, region: kind === "onprem" ? "pwa-hq-bangkok" : "gdcc-bangkok", country: "TH", role: name === "onprem" ? "primary" : "standby", kubeconfig: "k" });
     new lib.MongoReplicaSet("waris-mongo", { sites: [site("onprem", "onprem"), site("gcloud", "gcloud")], roles: lib.deriveSiteRoles(situation), memberHosts: HOSTS, installOperator: false });
-  });
+  }));
   if (run.error) throw run.error;
-  return { label, situation, resources: phaseResources(run.recording.resources), discards };
+  return { label, situation, resources: phaseResources(run.recording.resources), discards: discardedSitesOf(situation) };
 }
 
 const cache = new Map<string, Promise<Phase>>();

@@ -6,17 +6,16 @@
  */
 import fc from "fast-check";
 import type { FailoverSituation } from "../components/failover";
-import { SAMPLE_PROMOTION_TOKEN, runIsolated, stackConfig } from "./harness";
+import { SAMPLE_PROMOTION_TOKEN, cachedRun, runIsolated, stackConfig } from "./harness";
+import { discardedSites as discardedSitesOf } from "../components/failover";
 import { actionsBetween, appliedAfter, checkTransition, permutations, phaseResources, webhookProblems, type History, type Phase } from "./failover-invariants";
 
 const SITES = ["onprem", "gcloud"] as const;
 
 /** Registers the two sites and PostgreSQL for one situation, under mocks. */
 async function phase(label: string, situation: FailoverSituation): Promise<Phase> {
-  let discards: string[] = [];
-  const run = await runIsolated("prod", stackConfig("prod"), async () => {
+  const run = await cachedRun(`failover-postgres ${JSON.stringify(situation)}`, () => runIsolated("prod", stackConfig("prod"), async () => {
     const lib = require("../components") as typeof import("../components");
-    discards = lib.discardedSites(situation);
     const onprem = new lib.Site("onprem", { kind: "onprem", region: "pwa-hq-bangkok", country: "TH", role: "primary", kubeconfig: "k" });
     const gcloud = new lib.Site("gcloud", {
       kind: "gcloud", region: "gdcc-bangkok", country: "TH", role: "standby", kubeconfig: "k",
@@ -26,9 +25,9 @@ async function phase(label: string, situation: FailoverSituation): Promise<Phase
       sites: [onprem, gcloud], roles: lib.deriveSiteRoles(situation), backupSite: gcloud, backupBucket: "waris-pg",
       replicationHosts: { onprem: "pg.onprem.waris.internal", gcloud: "pg.gcloud.waris.internal" }, appPassword: "p", installOperators: false,
     });
-  });
+  }));
   if (run.error) throw run.error;
-  return { label, situation, resources: phaseResources(run.recording.resources), discards };
+  return { label, situation, resources: phaseResources(run.recording.resources), discards: discardedSitesOf(situation) };
 }
 
 const cache = new Map<string, Promise<Phase>>();

@@ -2,6 +2,10 @@
  * Test harness: runs the real program (`index.ts`) under the mock runtime with a stack's configuration,
  * or any code as a stack, each in a fresh module registry so a test file can run several.
  */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import type { StackEngineConfig } from "../plan/offline-plan";
 import type { Recording } from "../plan/mock-runtime";
 
@@ -57,7 +61,54 @@ export async function runProgram(stack: string, edit?: (config: Record<string, s
   const engine = stackConfig(stack);
   const config = { ...engine.config };
   edit?.(config);
-  return runIsolated(stack, { ...engine, config }, async () => require("../index") as Record<string, unknown>);
+  return cachedRun(`program ${stack} ${JSON.stringify(config)}`, () => runIsolated(stack, { ...engine, config }, async () => require("../index") as Record<string, unknown>));
+}
+
+/**
+ * Memoizes a deterministic run on disk, shared by the test workers of one `npm test`: the same program
+ * with the same configuration registers the same resources, and loading the SDK and the program again in
+ * a fresh module registry is most of what a run costs. The key includes a hash of every file that can
+ * change a run (the program, components, stack and plan code, stack files, the lock file), so an edit
+ * never reads an old result. Runs that failed are not stored (they fail before registering anything and
+ * are cheap).
+ *
+ * @param key - what the run depends on beyond the sources (stack, configuration, situation).
+ */
+export async function cachedRun(key: string, compute: () => Promise<Run>): Promise<Run> {
+  const file = path.join(runCacheDir(), `${createHash("sha256").update(key).digest("hex").slice(0, 32)}.json`);
+  if (existsSync(file)) {
+    const stored = JSON.parse(readFileSync(file, "utf8")) as { recording: Recording; outputs: Record<string, unknown>; engine: StackEngineConfig };
+    return stored;
+  }
+  const run = await compute();
+  if (run.error === undefined) {
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ recording: { resources: run.recording.resources, stackOutputs: run.recording.stackOutputs }, outputs: run.outputs, engine: run.engine }));
+    renameSync(tmp, file);
+  }
+  return run;
+}
+
+let cacheDir: string | undefined;
+
+/** The cache folder of this version of the sources (see {@link cachedRun}). */
+function runCacheDir(): string {
+  if (!cacheDir) {
+    const root = path.resolve(__dirname, "..");
+    const hash = createHash("sha256");
+    const visit = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) visit(full);
+        else if (/\.(ts|json|yaml)$/.test(entry.name)) hash.update(full).update(readFileSync(full));
+      }
+    };
+    for (const dir of ["components", "stack", "plan", "policy"]) visit(path.join(root, dir));
+    for (const file of ["index.ts", "package-lock.json", "Pulumi.yaml", "Pulumi.prod.yaml", "Pulumi.dev.yaml", "test/harness.ts"]) hash.update(file).update(readFileSync(path.join(root, file)));
+    cacheDir = path.join(tmpdir(), `waris-test-runs-${hash.digest("hex").slice(0, 16)}`);
+    mkdirSync(cacheDir, { recursive: true });
+  }
+  return cacheDir;
 }
 
 /** Modules a test builds resources with, all from the run's isolated registry. */
