@@ -139,9 +139,11 @@ const EXPORTER_TLS_DIR = "/etc/mongodb-exporter-tls";
  * @param name - the replica set's name (its OU).
  * @param namespace - its namespace.
  * @param memberHosts - every member's exposed host name, both sites.
+ * @param clusterNames - the PerconaServerMongoDB name on each site (generation included); default just `name`.
  */
-export function mongoCertificates(name: string, namespace: string, memberHosts: readonly string[]): Readonly<Record<"members" | "exporter", CertificateSpec>> {
-  const serviceNames = [`*.${name}-rs0.${namespace}.svc.cluster.local`, `${name}-rs0.${namespace}.svc.cluster.local`, `*.${namespace}.svc.cluster.local`];
+export function mongoCertificates(name: string, namespace: string, memberHosts: readonly string[], clusterNames: readonly string[] = [name]): Readonly<Record<"members" | "exporter", CertificateSpec>> {
+  // Every generation's pods (a rebuilt site's are <name>-g<n>-rs0-<i>): one label of wildcard covers no more.
+  const serviceNames = [...new Set(clusterNames)].flatMap((c) => [`*.${c}-rs0.${namespace}.svc.cluster.local`, `${c}-rs0.${namespace}.svc.cluster.local`]).concat(`*.${namespace}.svc.cluster.local`);
   return {
     members: {
       subject: { commonName: `${name}-rs0`, organization: "WARIS", organizationalUnit: name },
@@ -242,7 +244,12 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
     );
     const encryptionKey = new random.RandomBytes(`${name}-encryption-key`, { length: 32 }, parent).base64;
     const ca = new SharedCertificateAuthority(name, `${name} MongoDB CA`, parent);
-    const certificates = mongoCertificates(name, namespace, Object.values(args.memberHosts ?? {}).flat());
+    const certificates = mongoCertificates(
+      name,
+      namespace,
+      Object.values(args.memberHosts ?? {}).flat(),
+      args.sites.map((s) => mongoClusterName(name, args.roles.bySite[s.spec.name]?.generation ?? 1)),
+    );
     const cert = ca.issue("members", certificates.members);
     const exporterCert = ca.issue("exporter", certificates.exporter);
 

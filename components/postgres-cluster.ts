@@ -338,7 +338,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
               : undefined,
             externalClusters: other ? [externalCluster(siteName), externalCluster(other)] : undefined,
             managed: twoSites
-              ? { services: { additional: [{ selectorType: "rw", serviceTemplate: { metadata: { name: `${clusterName(siteName)}-rw-lb`, labels }, spec: { type: "LoadBalancer" } } }] } }
+              ? { services: { additional: [{ selectorType: "rw", serviceTemplate: { metadata: { name: `${postgresClusterName(name, siteName)}-rw-lb`, labels }, spec: { type: "LoadBalancer" } } }] } }
               : undefined,
             monitoring: { enablePodMonitor: true },
           },

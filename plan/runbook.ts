@@ -35,6 +35,8 @@ export interface RunbookPhase {
   readonly up: string;
   /** What happens, per site, in words. */
   readonly effects: readonly string[];
+  /** What must be true before the phase is run (the operator confirms it; no tool can). */
+  readonly preconditions: readonly string[];
   /** What to check (and the command that shows it) before the next phase. */
   readonly checks: readonly string[];
   /** Sites whose data the phase discards. */
@@ -62,7 +64,7 @@ function settingsYaml(s: FailoverSituation, project: string): string {
 }
 
 /** `pulumi config` commands that move the stack from one situation's settings to the next's. */
-function configCommands(stack: string, from: FailoverSituation | undefined, to: FailoverSituation): string[] {
+function configCommands(stack: string, from: FailoverSituation | undefined, to: FailoverSituation, tokenSource?: { readonly namespace: string; readonly cluster: string }): string[] {
   const flat = (s: FailoverSituation | undefined): Map<string, string> => {
     const m = new Map<string, string>();
     if (!s) return m;
@@ -83,7 +85,11 @@ function configCommands(stack: string, from: FailoverSituation | undefined, to: 
   for (const [key] of before) if (!after.has(key)) commands.push(`pulumi config rm -s ${stack} --path ${q(key)}`);
   for (const [key, value] of after) {
     if (before.get(key) === value) continue;
-    const literal = key === "failover.promotionToken" && value.startsWith("<") ? `"$(kubectl --context ${from?.procedure?.from ?? "<old primary>"} -n <ns> get cluster <cluster> -o jsonpath='{.status.demotionToken}')"` : q(value);
+    const demoted = to.procedure?.from ?? "<old primary>";
+    const literal =
+      key === "failover.promotionToken" && value.startsWith("<")
+        ? `"$(kubectl --context ${demoted} -n ${tokenSource?.namespace ?? "<namespace>"} get cluster ${tokenSource?.cluster ?? "<cluster>"} -o jsonpath='{.status.demotionToken}')"`
+        : q(value);
     commands.push(`pulumi config set -s ${stack} ${key.includes(".") ? "--path " : ""}${q(key)} ${literal}${key.startsWith("failover.generations") ? " --type int" : ""}`);
   }
   return commands;
@@ -148,13 +154,35 @@ export function buildRunbook(stack: RunbookStack, to: string, procedure: Failove
     return {
       step,
       settingsYaml: settingsYaml(s, project),
-      configCommands: configCommands(stack.stack, steps[i - 1]?.situation, s),
+      configCommands: configCommands(stack.stack, steps[i - 1]?.situation, s, pg && s.procedure ? { namespace: pg.namespace, cluster: cluster(s.procedure.from) } : undefined),
+      preconditions: preconditionsOf(s),
       up,
       effects,
       checks,
       discards: discardedSites(s),
     };
   });
+}
+
+/**
+ * What the operator must make true before a phase, which no command of the program can: a promotion
+ * without a token is a failover (CloudNativePG docs/src/replica_cluster.md), safe only if the old primary
+ * can no longer write; a site that is alive but merely unreachable would go on serving its users, and its
+ * ExternalDNS would write its records back.
+ */
+function preconditionsOf(s: FailoverSituation): string[] {
+  const p = s.procedure;
+  if (!p) return [];
+  if (p.procedure === "disaster" && p.phase === "promote") {
+    return [
+      `${p.from} can no longer serve anyone: its servers are powered off, or its uplinks (users, the VPN, the DNS server) are cut at the network. A ${p.from} that is only unreachable from here but still up would keep taking writes (split brain); confirm it with the site's staff, by phone, before this phase.`,
+      `Record the time and the last replication lag or archived WAL age: that is the data this failover gives up.`,
+    ];
+  }
+  if (p.procedure === "disaster" && p.phase === "fence") return [`${p.from} is back on its management network only: users, the VPN to ${s.activeSite} and the DNS server cannot reach it yet. Reconnect them only after this phase's check.`];
+  if (p.procedure === "failback" && p.phase === "rebuild") return [`${s.activeSite} was fenced (the disaster fence phase ran) and is now reconnected (condition up). Its fenced copy is never unfenced: this phase discards it.`];
+  if (p.phase === "demote") return [`Both sites are up and replication is healthy (no lag alert); announce the maintenance window: writes pause until the promote phase.`];
+  return [];
 }
 
 /** The seed's eight steps (seed 000, "Failover Procedure" / "Failback Procedure"), each with how this runbook does it. */
@@ -200,6 +228,7 @@ export function renderRunbook(stack: RunbookStack, to: string, procedure: Failov
   phases.forEach((p, i) => {
     out.push("", `### ${i + 1}. ${p.step.label}${i === 0 ? " (where the procedure starts)" : ""}`);
     out.push("Stack settings:", "```yaml", p.settingsYaml, "```");
+    if (p.preconditions.length) out.push("Before this phase:", ...p.preconditions.map((c) => `- ${c}`));
     if (i > 0) out.push("Commands:", "```sh", ...p.configCommands, p.up, "```");
     out.push("Effect:", ...p.effects.map((e) => `- ${e}`));
     if (p.discards.length) out.push(`Discards: the data of ${p.discards.join(", ")} (replaced by a copy of the active site); reached only once the active site holds the data.`);

@@ -137,6 +137,8 @@ describe("roles from the failover model (components/failover.ts)", () => {
     const onprem = resource(run, "kubernetes:postgresql.cnpg.io/v1:Cluster", "waris-postgres-onprem")!.inputs as { metadata: { name: string }; spec: Spec };
     expect(onprem.metadata.name).toBe("waris-postgres-onprem-g2");
     expect(onprem.spec.bootstrap).toEqual({ pg_basebackup: { source: "waris-postgres-gcloud" } });
+    // The LoadBalancer the other site replicates through keeps its name (replicationHosts points at it).
+    expect(JSON.stringify(onprem.spec["managed"])).toContain('"name":"waris-postgres-onprem-rw-lb"');
     expect(onprem.spec.replica).toEqual({ self: "waris-postgres-onprem-g2", primary: "waris-postgres-gcloud", source: "waris-postgres-gcloud" });
     expect(c["gcloud"]!.spec.replica).toEqual({ self: "waris-postgres-gcloud", primary: "waris-postgres-gcloud", source: "waris-postgres-onprem-g2" });
   });

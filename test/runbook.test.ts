@@ -16,7 +16,7 @@ describe.each([
   test("switchover: steady, demote, promote with the token read from the demoted cluster, steady", () => {
     const phases = buildRunbook(prod, to, "switchover");
     expect(phases.map((p) => p.step.label)).toEqual(["steady", "switchover demote", "switchover promote", "steady"]);
-    expect(phases[2]!.configCommands).toContainEqual(expect.stringMatching(new RegExp(`--path failover.promotionToken "\\$\\(kubectl --context ${from} .*status.demotionToken`)));
+    expect(phases[2]!.configCommands).toContainEqual(`pulumi config set -s prod --path failover.promotionToken "$(kubectl --context ${from} -n waris-postgres get cluster waris-postgres-${from} -o jsonpath='{.status.demotionToken}')"`);
     expect(phases[1]!.checks[0]).toMatch(new RegExp(`kubectl --context ${from} -n waris-postgres get cluster waris-postgres-${from} -o jsonpath='\\{.status.demotionToken\\}'`));
     expect(phases[3]!.configCommands).toEqual(expect.arrayContaining(["pulumi config rm -s prod --path failover.procedure", "pulumi config rm -s prod --path failover.promotionToken"]));
     expect(phases.every((p) => !p.up.includes("--target"))).toBe(true);
@@ -31,6 +31,7 @@ describe.each([
     expect(phases[1]!.effects).toContain(`${from}: unreachable: left exactly as it was (no change is sent there)`);
     expect(phases[2]!.effects).toContainEqual(expect.stringMatching(new RegExp(`^${from}: fenced`)));
     expect(phases[2]!.checks[0]).toMatch(/fencedInstances/);
+    expect(phases[1]!.preconditions[0]).toMatch(new RegExp(`^${from} can no longer serve anyone: its servers are powered off, or its uplinks .* are cut`));
   });
 
   test("failback: rebuild into a new generation (naming what it discards), demote, promote, steady", () => {
