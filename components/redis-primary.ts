@@ -211,6 +211,9 @@ export function redisConf(o: RedisConfOptions): string {
     `dir ${o.dataDir ?? DATA_DIR}`,
     "appendonly yes",
     "appendfsync everysec",
+    // One replica at most (the other site): a full sync starts as soon as it connects instead of after
+    // repl-diskless-sync-delay (5 s) waiting for more (redis.conf 7.0, repl-diskless-sync-max-replicas).
+    "repl-diskless-sync-max-replicas 1",
     ...(o.maxmemoryMiB !== undefined ? [`maxmemory ${o.maxmemoryMiB}mb`, "maxmemory-policy noeviction"] : []),
   ];
   if (o.role !== "primary") {
