@@ -593,3 +593,25 @@ export class RedisPrimary extends pulumi.ComponentResource {
     this.registerOutputs({ endpoint: this.endpoint, passwordSecretName: this.passwordSecretName, activeSite: this.activeSite, rpoMinutes: this.rpoMinutes, rtoMinutes: this.rtoMinutes });
   }
 }
+
+/**
+ * What a site's Redis does in a role, in words (pure; the runbook prints it for each phase). The same
+ * rendering rules as {@link RedisPrimary}: primary writable (and dumped); replica, demoted and rebuilding
+ * follow `role.follows` over TLS; fenced is scaled to 0 with its volume kept; a frozen site is unchanged.
+ */
+export function redisRoleEffect(role: SiteDatastoreRole, dataset = "waris-redis"): string {
+  if (role.frozen) return `Redis ${dataset}: unreachable, left exactly as it was (no change is sent there)`;
+  const effects: Record<DatastoreRole, string> = {
+    primary: `Redis ${dataset}: primary (writable; no replicaof), the RDB dump CronJob runs here`,
+    replica: `Redis ${dataset}: replica of ${role.follows} (replicaof over TLS, read-only)`,
+    demoted: `Redis ${dataset}: restarted as a replica of ${role.follows} (on SIGTERM it waits up to 10 s, shutdown-timeout, for its replica to catch up); no writable Redis until the promote phase`,
+    fenced: `Redis ${dataset}: scaled to 0 (the volume and its AOF are kept, nobody can write the old copy); configured as a replica of ${role.follows}`,
+    rebuilding: `Redis ${dataset}: started as a replica of ${role.follows}; the full resync replaces its old data (the volume is kept, its content discarded)`,
+  };
+  return effects[role.role];
+}
+
+/** `kubectl exec` of `redis-cli INFO replication` in a site's Redis pod (what the runbook's checks run). */
+export function redisInfoReplicationCommand(site: string, namespace = "waris-redis", dataset = "waris-redis"): string {
+  return `kubectl --context ${site} -n ${namespace} exec ${dataset}-0 -c redis -- sh -c 'redis-cli --tls --cacert ${TLS_DIR}/ca.crt -h localhost -a "$REDIS_PASSWORD" --no-auth-warning info replication'`;
+}

@@ -105,6 +105,7 @@ function main(): number {
     homeSite: home,
     generations: settings.failover.generations ?? {},
     ...(settings.postgres ? { postgres: { dataset: "waris-postgres", namespace: "waris-postgres" } } : {}),
+    ...(settings.redis ? { redis: { dataset: "waris-redis", namespace: "waris-redis" } } : {}),
   };
   const procedure = values.mode as FailoverProcedure;
   let changes: PhaseChanges[] | undefined;
