@@ -107,7 +107,7 @@ export interface RedisPrimaryArgs {
 export const REDIS_DUMP_NAME = /^dump-\d{8}T\d{6}Z\.rdb$/;
 
 /** What {@link validateRedisPrimaryArgs} needs of a site. */
-type SiteFacts = Pick<SiteSpec, "name" | "kind" | "region" | "country">;
+export type RedisSiteFacts = Pick<SiteSpec, "name" | "kind" | "region" | "country">;
 
 /**
  * Every problem with the arguments (pure: the stack configuration runs it before anything is
@@ -115,8 +115,8 @@ type SiteFacts = Pick<SiteSpec, "name" | "kind" | "region" | "country">;
  * (`replicationHosts.<site>`, `sites`, ...).
  */
 export function validateRedisPrimaryArgs(
-  sites: readonly SiteFacts[],
-  backupSite: SiteFacts & { readonly hasObjectStore: boolean },
+  sites: readonly RedisSiteFacts[],
+  backupSite: RedisSiteFacts & { readonly hasObjectStore: boolean },
   args: Omit<RedisPrimaryArgs, "sites" | "roles" | "backupSite" | "password">,
 ): BackupScheduleValidation {
   const problems: ArgumentProblem[] = [];
@@ -172,12 +172,20 @@ export function redisRpoMinutes(siteCount: number, cron: CronSchedule, lagTarget
   return siteCount > 1 ? Math.max(1, Math.ceil(lagTargetSeconds / 60)) : longestGapMinutes([cron]);
 }
 
+/** Where a replica finds the primary it follows. */
+export interface RedisPrimaryAddress {
+  /** Host name (a site's `replicationHosts` entry), verified against the Redis CA. */
+  readonly host: string;
+  /** TLS port. Default 6379. */
+  readonly port?: number;
+}
+
 /** What {@link redisConf} renders. */
 export interface RedisConfOptions {
   /** The site's role; primary renders no `replicaof`, every other role follows `primary`. */
   readonly role: DatastoreRole;
   /** Host and port of the primary to follow (required unless `role` is `primary`). */
-  readonly primary?: { readonly host: string; readonly port?: number };
+  readonly primary?: RedisPrimaryAddress;
   /** TLS port. Default 6379. */
   readonly port?: number;
   /** Data directory (AOF, dumps). Default `/data`. */

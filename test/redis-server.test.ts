@@ -13,7 +13,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "nod
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DatastoreRole } from "../components/failover";
+import type { DatastoreRole } from "../components/failover";
 import { redisConf, redisRestoreScript } from "../components/redis-primary";
 
 const PASSWORD = "test-password";
