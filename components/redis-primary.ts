@@ -508,7 +508,8 @@ export class RedisPrimary extends pulumi.ComponentResource {
                   {
                     name: "exporter",
                     image: REDIS_IMAGES.exporter,
-                    // TLS to the local Redis, verified against the CA (the certificate names localhost).
+                    // TLS to the local Redis, verified against the CA (the certificate names localhost): the
+                    // exporter's tls-ca-cert-file becomes the RootCAs of its Redis connection (exporter/redis.go).
                     env: [
                       { name: "REDIS_ADDR", value: `rediss://localhost:${REDIS_PORT}` },
                       { name: "REDIS_EXPORTER_TLS_CA_CERT_FILE", value: `${TLS_DIR}/ca.crt` },
