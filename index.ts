@@ -134,7 +134,17 @@ if (config.redis) {
   const bucket = makeBucket("redis-backups");
   redis = new RedisPrimary(
     "waris-redis",
-    { ...sizes, site: sites[roles.primarySite]!, password, backupSite, backupBucket, backupRetentionDays, restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond },
+    {
+      ...sizes,
+      sites: dataSites,
+      roles,
+      password,
+      backupSite,
+      backupBucket,
+      backupRetentionDays,
+      replicationLagTargetSeconds: config.recovery.replicationLagTargetSeconds,
+      restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond,
+    },
     { dependsOn: [bucket] },
   );
 }
@@ -258,8 +268,8 @@ export const llm = inference && { endpoint: inference.endpoint, model: inference
 /** MongoDB: the host apps connect to on the active site, and its recovery guarantees (minutes). */
 export const mongoReplicaSet = mongodb && { endpoint: mongodb.endpoint, usersSecretName: mongodb.usersSecretName, rpoMinutes: mongodb.rpoMinutes, rtoMinutes: mongodb.rtoMinutes };
 
-/** Redis: the TLS host apps connect to on the active site, and its recovery guarantees (minutes). */
-export const redisPrimary = redis && { endpoint: redis.endpoint, passwordSecretName: redis.passwordSecretName, rpoMinutes: redis.rpoMinutes, rtoMinutes: redis.rtoMinutes };
+/** Redis: the TLS host apps connect to, the site of its primary, and its recovery guarantees (minutes). */
+export const redisPrimary = redis && { endpoint: redis.endpoint, passwordSecretName: redis.passwordSecretName, activeSite: redis.activeSite, rpoMinutes: redis.rpoMinutes, rtoMinutes: redis.rtoMinutes };
 
 /** Milvus: the TLS gRPC endpoint on the active site, its secrets, and its recovery guarantees (minutes). */
 export const milvusPrimary = milvus && { endpoint: milvus.endpoint, rootSecretName: milvus.rootSecretName, tlsSecretName: milvus.tlsSecretName, rpoMinutes: milvus.rpoMinutes, rtoMinutes: milvus.rtoMinutes };

@@ -67,9 +67,11 @@ async function main(): Promise<number> {
   }
 }
 
+// Exit once stdout is drained: process.exit() with a large plan still queued on a pipe cut the --json
+// output short under load (a half-written JSON document).
 main().then(
   // Exit only once stdout is flushed: exiting right after a large write to a pipe truncates it.
-  (code) => process.stdout.write("", () => process.exit(code)),
+  (code) => void process.stdout.write("", () => process.exit(code)),
   (err: unknown) => {
     process.stderr.write(`${String(err)}\n`);
     process.exit(1);

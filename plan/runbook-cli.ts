@@ -106,6 +106,7 @@ function main(): number {
     generations: settings.failover.generations ?? {},
     ...(settings.postgres ? { postgres: { dataset: "waris-postgres", namespace: "waris-postgres" } } : {}),
     ...(settings.mongodb ? { mongodb: { dataset: "waris-mongo", namespace: "waris-mongodb" } } : {}),
+    ...(settings.redis ? { redis: { dataset: "waris-redis", namespace: "waris-redis" } } : {}),
   };
   const procedure = values.mode as FailoverProcedure;
   let changes: PhaseChanges[] | undefined;

@@ -6,6 +6,7 @@
  */
 import { deriveSiteRoles, discardedSites, procedurePhases, type FailoverProcedure, type FailoverSituation, type ProcedureStep } from "../components/failover";
 import { postgresClusterName } from "../components/postgres-cluster";
+import { redisInfoReplicationCommand, redisRoleEffect } from "../components/redis-primary";
 
 /** What the runbook needs to know of the stack. */
 export interface RunbookStack {
@@ -19,6 +20,8 @@ export interface RunbookStack {
   readonly postgres?: { readonly dataset: string; readonly namespace: string };
   /** Whether the stack has MongoDB, and its dataset name and namespace. */
   readonly mongodb?: { readonly dataset: string; readonly namespace: string };
+  /** Whether the stack has Redis, and its dataset name and namespace. */
+  readonly redis?: { readonly dataset: string; readonly namespace: string };
 }
 
 /** The resources a phase changes, per site, as the offline plan shows them (computed by the caller). */
@@ -141,6 +144,7 @@ export function buildRunbook(stack: RunbookStack, to: string, procedure: Failove
       if (effect) effects.push(effect);
       if (p?.procedure === "disaster" && p.phase === "promote") checks.push(`kubectl --context ${s.activeSite} -n ${mongo.namespace} wait --for=condition=complete job/${mongo.dataset}-forced-reconfig --timeout=10m  # the set has a primary on ${s.activeSite}`);
     }
+    if (stack.redis) for (const r of Object.values(roles.bySite)) effects.push(`${r.site}: ${redisRoleEffect(r, stack.redis.dataset)}`);
     effects.push(`users and other systems are sent to ${roles.servingSite} (the endpoint Service on each reachable site)`);
     if (pg) {
       const p = s.procedure;
@@ -150,6 +154,18 @@ export function buildRunbook(stack: RunbookStack, to: string, procedure: Failove
       else if (p.phase === "promote") checks.push(`kubectl cnpg --context ${s.activeSite} -n ${pg.namespace} status ${cluster(s.activeSite)}  # the designated primary is promoted and accepts writes`, `before ${p.from} is reconnected: reconnect its management network only, then run the fence phase`);
       else if (p.phase === "fence") checks.push(`${kubectl(p.from, `get cluster ${cluster(p.from)} -o jsonpath='{.metadata.annotations.cnpg\\.io/fencedInstances}'`)}  # ["*"], and no instance pod is Ready: only then reconnect ${p.from} to users and the VPN (mark it up)`);
       else if (p.phase === "rebuild") checks.push(`kubectl cnpg --context ${s.activeSite} -n ${pg.namespace} status ${cluster(s.activeSite)}  # streaming from ${p.from}, lag near 0; verify data integrity read-only before the switchover`);
+    }
+    const rd = stack.redis;
+    if (rd) {
+      const info = (site: string): string => redisInfoReplicationCommand(site, rd.namespace, rd.dataset);
+      const p = s.procedure;
+      const other = stack.sites.find((n) => n !== s.activeSite);
+      if (!p) checks.push(`${info(s.activeSite)}  # role:master${other ? `, connected_slaves:1 (the replica on ${other}); on ${other}: master_link_status:up` : ""}`);
+      else if (p.phase === "demote") checks.push(`${info(p.from)} and ${info(s.activeSite)}  # both role:slave (no writable Redis); the same master_repl_offset on both before the promote phase`);
+      else if (p.phase === "promote" && p.procedure !== "disaster") checks.push(`${info(s.activeSite)}  # role:master, connected_slaves:1 (${p.from} follows)`);
+      else if (p.phase === "promote") checks.push(`${info(s.activeSite)}  # role:master: Redis accepts writes on ${s.activeSite}; ${p.from}'s Redis is untouched until the fence phase`);
+      else if (p.phase === "fence") checks.push(`kubectl --context ${p.from} -n ${rd.namespace} get statefulset ${rd.dataset} -o jsonpath='{.status.replicas}'  # 0: no Redis pod on ${p.from} before it is marked up`);
+      else if (p.phase === "rebuild") checks.push(`${info(s.activeSite)}  # role:slave, master_link_status:up, master_sync_in_progress:0: the full resync from ${p.from} is done`);
     }
     return {
       step,
@@ -190,7 +206,7 @@ export function seedSteps(procedure: FailoverProcedure, to: string, from: string
   if (procedure === "failback") {
     return [
       `1. Repair the ${to} infrastructure: manual; bring it back on the management network only (condition isolated) and run the disaster fence phase first if it has not run.`,
-      `2. Sync data from ${from}: automated by the rebuild phase (pg_basebackup, then streaming).`,
+      `2. Sync data from ${from}: automated by the rebuild phase (PostgreSQL: pg_basebackup, then streaming; Redis: replicaof, a full resync, then streaming).`,
       `3. Verify data integrity: manual, read-only on the rebuilt replica (the rebuild phase's check).`,
       `4. Test ${to} services: manual, read-only against the replica.`,
       `5. Schedule a maintenance window: manual; the demote phase pauses writes until promote.`,
@@ -200,7 +216,7 @@ export function seedSteps(procedure: FailoverProcedure, to: string, from: string
     ];
   }
   return [
-    `1. Detect failure: automated by the PrometheusRules the components create (PostgresReplicationLagHigh, PostgresWalArchiveStale, the MongoDB lag alert); a site-down probe and Alertmanager routing are not built yet (monitoring issue), so today an operator watches these alerts.`,
+    `1. Detect failure: automated by the PrometheusRules the components create (PostgresReplicationLagHigh, PostgresWalArchiveStale, the MongoDB lag alert, RedisReplicationLagHigh, RedisReplicationLinkDown, RedisNoReplica); a site-down probe and Alertmanager routing are not built yet (monitoring issue), so today an operator watches these alerts.`,
     `2. Notify the operations team: manual until Alertmanager receivers exist.`,
     `3. Verify the ${to} standby: kubectl cnpg --context ${to} status <cluster> shows it replaying.`,
     `4. Switch DNS to ${to}: automated by the promote phase (the endpoint Service on every reachable site points at ${to}); DNS records outside the clusters are not managed yet.`,

@@ -173,6 +173,10 @@ const redisSchema = z.strictObject({
   backupRetentionDays: z.number().int().positive().default(30),
   memoryGiB: limits.memoryGiB.optional(),
   storageSizeGiB: limits.volumeGiB.optional(),
+  /** Per data site, the name at which its Redis replication LoadBalancer is reached over the VPN. */
+  replicationHosts: z.record(z.string(), limits.hostName).optional(),
+  /** A dump to restore into the primary site's Redis (`dump-YYYYMMDDTHHMMSSZ.rdb`). */
+  restoreFromDump: z.string().optional(),
 });
 
 /** Redis settings as written (`waris-hybrid:redis`), defaults applied. */
@@ -551,22 +555,26 @@ function mongodbIssues(parsed: Partial<StackSettings>, assumeStore: boolean): Is
   return issues;
 }
 
-/** Redis passes the component's own validator, and its dumps are frequent enough for the RPO. */
+/** Redis passes the component's own validator (its sites, replication hosts, dump), and its dumps are frequent enough for the RPO. */
 function redisIssues(parsed: Partial<StackSettings>, assumeStore: boolean): Issue[] {
   const issues: Issue[] = [];
   const redis = parsed.redis;
   if (!redis || !parsed.sites || parsed.activeSite === undefined || !parsed.sites[parsed.activeSite]) return issues;
   const sites = parsed.sites;
-  const active = sites[parsed.activeSite]!;
   const store = backupSiteName({ sites, postgres: parsed.postgres, backups: parsed.backups });
   const backup = store ? sites[store] : undefined;
   const spec = (name: string, s: SiteSettings): SiteSpec => ({ name, kind: s.kind, region: s.region, country: s.country, role: s.role });
+  const dataSites = dataSiteNames(sites);
   const { problems, cron } = validateRedisPrimaryArgs(
-    spec(parsed.activeSite, active),
-    backup ? { ...spec(store!, backup), hasObjectStore: assumeStore || backup.objectStore !== undefined } : { ...spec("none", active), name: "(none)", hasObjectStore: assumeStore },
-    redis,
+    dataSites.map((n) => spec(n, sites[n]!)),
+    backup ? { ...spec(store!, backup), hasObjectStore: assumeStore || backup.objectStore !== undefined } : { ...spec("(none)", sites[parsed.activeSite]!), hasObjectStore: assumeStore },
+    { ...redis, replicationLagTargetSeconds: parsed.recovery?.replicationLagTargetSeconds },
   );
-  for (const problem of problems) issues.push({ path: ["redis", problem.argument === "site" ? "" : problem.argument].filter(Boolean), message: `Redis: ${problem.message}` });
+  for (const problem of problems) {
+    const path = problem.argument === "sites" ? ["sites"] : problem.argument === "replicationLagTargetSeconds" ? ["recovery", problem.argument] : ["redis", ...problem.argument.split(".")];
+    issues.push({ path, message: `Redis: ${problem.message}` });
+  }
+  // Replication copies a FLUSHALL too: the dumps stay the backup against logical loss, held to the RPO.
   if (cron && parsed.recovery) {
     const gap = longestGapMinutes([cron]);
     if (gap > parsed.recovery.rpoMinutes) {

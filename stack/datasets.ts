@@ -169,7 +169,11 @@ export function datasetRtos(settings: DatasetSettings, dataSiteCount: number): D
     rtos.push({ dataset: "waris-milvus", rtoMinutes: milvusRtoMinutes(args), how: restore(milvusDataSizeGiB(args), "milvus.dataSizeGiB") });
   }
   if (settings.redis) {
-    rtos.push({ dataset: "waris-redis", rtoMinutes: redisRtoMinutes({ ...settings.redis, restoreThroughputMiBPerSecond: throughput }), how: `restore of its dump (the size of redis.memoryGiB) at ${throughput} MiB/s` });
+    rtos.push({
+      dataset: "waris-redis",
+      rtoMinutes: redisRtoMinutes({ ...settings.redis, restoreThroughputMiBPerSecond: throughput }, dataSiteCount),
+      how: dataSiteCount > 1 ? "promotion of the live replica on the other site" : `restore of its dump (the size of redis.memoryGiB) at ${throughput} MiB/s`,
+    });
   }
   return rtos;
 }

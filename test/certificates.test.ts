@@ -15,7 +15,7 @@ const USES: ReadonlyArray<readonly [RegExp, readonly CertificateUse[], string]> 
   [/^waris-postgres-replication$/, ["client"], "CloudNativePG replicationTLSSecret, presented to the other site's primary"],
   [/^waris-llm-[a-z]+-gateway$/, ["server"], "the gateway's spill listener (8443)"],
   [/^waris-milvus-server$/, ["server"], "Milvus gRPC TLS"],
-  [/^waris-redis-server$/, ["server"], "redis-server --tls-cert-file"],
+  [/^waris-redis-[a-z]+-server$/, ["server"], "redis-server --tls-cert-file (tls-auth-clients no: a replica presents no certificate)"],
 ];
 
 type Subject = { commonName?: string; organization?: string; organizationalUnit?: string };

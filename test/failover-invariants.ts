@@ -13,9 +13,18 @@
  * - `cnpg.io/fencedInstances: ["*"]` stops every instance: a fenced cluster writes nothing;
  * - a Cluster created as a replica must bootstrap by `pg_basebackup` or `recovery`, and a promotion token
  *   is only allowed on a cluster that names itself primary.
+ *
+ * Redis semantics used (redis.io "Redis replication"; components/redis-primary.ts): a site's Redis is a
+ * writable primary when the configuration in its StatefulSet's pod template has no `replicaof`, the
+ * StatefulSet has replicas > 0, and the site is up. A replica that (re)connects to a primary does a full
+ * resync and discards its own data, so a returning site whose Redis has once run as a replica is
+ * re-cloned; before that it must not be a writable primary.
+ *
+ * The checks are per dataset (the `waris.io/dataset` label): at most one writable primary of each.
  */
 import type { RecordedResource } from "../plan/mock-runtime";
 import type { FailoverSituation, SiteCondition } from "../components/failover";
+import { redisConfIsPrimary } from "../components/redis-primary";
 
 /** One resource as a phase registers it. */
 export interface PhaseResource {
@@ -57,6 +66,9 @@ export const DATA_BEARING_TYPES = new Set([
 ]);
 
 const CLUSTER = "kubernetes:postgresql.cnpg.io/v1:Cluster";
+const STATEFULSET = "kubernetes:apps/v1:StatefulSet";
+
+const labelOf = (r: PhaseResource, key: string): string | undefined => ((r.inputs["metadata"] as { labels?: Record<string, string> } | undefined)?.labels ?? {})[key];
 
 /** The registered resources of a run, keyed by URN (the engine's identity of a resource). */
 export function phaseResources(resources: readonly RecordedResource[]): Map<string, PhaseResource> {
@@ -96,8 +108,10 @@ export function actionsBetween(from: Phase, to: Phase): Action[] {
   return actions;
 }
 
-/** A PostgreSQL cluster as applied on a site. */
+/** A copy of a dataset as applied on a site: a PostgreSQL Cluster or a Redis StatefulSet. */
 interface ClusterState {
+  readonly dataset: string;
+  readonly kind: "postgres" | "redis";
   readonly name: string;
   readonly claimsPrimary: boolean;
   readonly token: boolean;
@@ -111,6 +125,8 @@ function clusterState(r: PhaseResource): ClusterState {
   const annotations = (r.inputs["metadata"] as { annotations?: Record<string, string> }).annotations ?? {};
   const fenced = JSON.parse(annotations["cnpg.io/fencedInstances"] ?? "[]") as string[];
   return {
+    dataset: labelOf(r, "waris.io/dataset") ?? metaName(r)!,
+    kind: "postgres",
     name: metaName(r)!,
     claimsPrimary: !spec.replica || spec.replica.primary === spec.replica.self,
     token: spec.replica?.promotionToken !== undefined,
@@ -119,6 +135,24 @@ function clusterState(r: PhaseResource): ClusterState {
     generationName: metaName(r)!,
   };
 }
+
+/** A Redis StatefulSet as applied: primary when its configuration has no replicaof; fenced when scaled to 0. */
+function redisState(r: PhaseResource): ClusterState {
+  const spec = r.inputs["spec"] as { replicas?: number; template: { spec: { containers: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> } } };
+  const conf = spec.template.spec.containers.find((c) => c.name === "redis")?.env?.find((e) => e.name === "REDIS_CONF")?.value ?? "";
+  return { dataset: labelOf(r, "waris.io/dataset") ?? metaName(r)!, kind: "redis", name: metaName(r)!, claimsPrimary: redisConfIsPrimary(conf), token: false, fenced: (spec.replicas ?? 1) === 0, bootstrap: "replicaof", generationName: metaName(r)! };
+}
+
+/** The copy of a dataset a resource is, if it is one (a PostgreSQL Cluster, a Redis StatefulSet). */
+function copyState(r: PhaseResource): ClusterState | undefined {
+  if (r.type === CLUSTER) return clusterState(r);
+  if (r.type === STATEFULSET && labelOf(r, "waris.io/store") === "redis") return redisState(r);
+  return undefined;
+}
+
+/** Key of a copy: `<dataset>@<site>`. */
+const copyKey = (c: ClusterState, site: string): string => `${c.dataset}@${site}`;
+const siteOfKey = (key: string): string => key.slice(key.lastIndexOf("@") + 1);
 
 /**
  * What is really on the sites after a transition: the previous state with the reachable sites' actions
@@ -144,15 +178,16 @@ export interface Violation {
   readonly detail: string;
 }
 
-/** The world while one phase is applied: which sites users reach, and the clusters as applied so far. */
-function writablePrimaries(clusters: ReadonlyMap<string, ClusterState>, conditions: (site: string) => SiteCondition): string[] {
-  const writable: string[] = [];
-  for (const [site, c] of clusters) {
+/** The sites on which each dataset is writable, given the copies as applied so far (keyed `<dataset>@<site>`). */
+function writablePrimaries(clusters: ReadonlyMap<string, ClusterState>, conditions: (site: string) => SiteCondition): Map<string, string[]> {
+  const writable = new Map<string, string[]>();
+  for (const [key, c] of clusters) {
+    const site = siteOfKey(key);
     if (!c.claimsPrimary || c.fenced || conditions(site) !== "up") continue;
     // With a token the promotion waits for the other cluster's demotion (its token exists only then).
-    const othersStillPrimary = [...clusters].some(([s, o]) => s !== site && o.claimsPrimary && !o.fenced);
+    const othersStillPrimary = [...clusters].some(([k, o]) => k !== key && o.dataset === c.dataset && o.claimsPrimary && !o.fenced);
     if (c.token && othersStillPrimary) continue;
-    writable.push(site);
+    writable.set(c.dataset, [...(writable.get(c.dataset) ?? []), site]);
   }
   return writable;
 }
@@ -177,9 +212,13 @@ export function* permutations<T>(items: readonly T[]): Generator<T[]> {
   }
 }
 
-/** The history a check needs: which cluster names each site had when it was lost. */
+/**
+ * The history a check needs: the name of each copy (`<dataset>@<site>`) when its site was lost, and the
+ * lost Redis copies that have since run as replicas (re-cloned by the full resync).
+ */
 export interface History {
   readonly lostClusters: Map<string, string>;
+  readonly rejoined?: Set<string>;
 }
 
 /**
@@ -199,43 +238,67 @@ export function checkTransition(from: Phase, to: Phase, orders: Iterable<readonl
     if (!reachable(a.site)) violations.push({ invariant: "no change on an unreachable site", transition, order: [], detail: `${a.kind} ${a.key} on ${a.site}` });
   }
   // No data-bearing resource is deleted or replaced, except by a phase that names what it discards, once
-  // the data is held by another site's primary.
+  // the data is held by another site's primary of the same dataset.
   for (const a of actions) {
-    if ((a.kind === "delete" || a.kind === "replace") && DATA_BEARING_TYPES.has((a.before ?? a.after)!.type)) {
+    const r = (a.before ?? a.after)!;
+    if ((a.kind === "delete" || a.kind === "replace") && DATA_BEARING_TYPES.has(r.type)) {
       const named = a.site !== undefined && (to.discards ?? []).includes(a.site);
-      const heldElsewhere = [...from.resources.values()].some((r) => r.type === CLUSTER && r.site !== a.site && clusterState(r).claimsPrimary && !clusterState(r).fenced);
+      const dataset = labelOf(r, "waris.io/dataset");
+      const heldElsewhere = [...from.resources.values()].some((o) => {
+        const c = copyState(o);
+        return c !== undefined && o.site !== a.site && (dataset === undefined || c.dataset === dataset) && c.claimsPrimary && !c.fenced;
+      });
       if (!named || !heldElsewhere) violations.push({ invariant: "no data-bearing resource deleted or replaced", transition, order: [], detail: `${a.kind} ${a.key}${named ? " while no other site holds the data" : " in a phase that does not name it as discarded"}` });
     }
   }
 
+  const rejoined = history.rejoined ?? new Set<string>();
   const start = new Map<string, ClusterState>();
-  for (const r of from.resources.values()) if (r.type === CLUSTER && r.site) start.set(r.site, clusterState(r));
+  for (const r of from.resources.values()) {
+    const c = copyState(r);
+    if (c && r.site) start.set(copyKey(c, r.site), c);
+  }
   for (const order of orders) {
     const clusters = new Map(start);
     const steps: string[] = [];
+    const rejoinedNow = new Set(rejoined);
     const check = (): void => {
-      const writers = writablePrimaries(clusters, condition);
-      if (writers.length > 1) violations.push({ invariant: "at most one writable primary", transition, order: [...steps], detail: `writable on ${writers.join(" and ")}` });
-      for (const [site, lostName] of history.lostClusters) {
-        const c = clusters.get(site);
-        if (condition(site) === "up" && c && !c.fenced && (c.name === lostName || c.bootstrap !== "pg_basebackup")) {
+      for (const [dataset, writers] of writablePrimaries(clusters, condition)) {
+        if (writers.length > 1) violations.push({ invariant: "at most one writable primary", transition, order: [...steps], detail: `${dataset} writable on ${writers.join(" and ")}` });
+      }
+      for (const [key, lostName] of history.lostClusters) {
+        const c = clusters.get(key);
+        const site = siteOfKey(key);
+        if (condition(site) !== "up" || !c || c.fenced) continue;
+        if (c.kind === "postgres" && (c.name === lostName || c.bootstrap !== "pg_basebackup")) {
           violations.push({ invariant: "a lost site serves again only fenced or re-cloned", transition, order: [...steps], detail: `${site} runs ${c.name} (${c.bootstrap}) unfenced` });
+        }
+        if (c.kind === "redis") {
+          if (!c.claimsPrimary) rejoinedNow.add(key);
+          else if (!rejoinedNow.has(key)) violations.push({ invariant: "a lost site serves again only fenced or re-cloned", transition, order: [...steps], detail: `${site} runs ${c.dataset} as a primary before it was re-cloned as a replica` });
         }
       }
     };
     check();
     for (const a of order.filter((x) => reachable(x.site))) {
       steps.push(`${a.kind} ${a.key.split("::").pop()}`);
-      if ((a.before ?? a.after)!.type === CLUSTER && a.site) {
-        if (a.after) clusters.set(a.site, clusterState(a.after));
-        else clusters.delete(a.site);
+      const before = a.before && copyState(a.before);
+      const after = a.after && copyState(a.after);
+      if (a.site && (before || after)) {
+        if (before) clusters.delete(copyKey(before, a.site));
+        if (after) clusters.set(copyKey(after, a.site), after);
       }
       check();
     }
     if (violations.length > 0) break;
   }
-  // Record the cluster of each site that this phase loses, for the rejoin rule.
-  for (const [site, c] of start) if (condition(site) === "lost" && !history.lostClusters.has(site)) history.lostClusters.set(site, c.name);
+  // Record the copy of each site that this phase loses, for the rejoin rule; and the lost Redis copies
+  // that the applied phase runs as replicas on an up site (re-cloned from then on).
+  for (const [key, c] of start) if (condition(siteOfKey(key)) === "lost" && !history.lostClusters.has(key)) history.lostClusters.set(key, c.name);
+  for (const r of to.resources.values()) {
+    const c = copyState(r);
+    if (c?.kind === "redis" && r.site && condition(r.site) === "up" && !c.claimsPrimary && !c.fenced && history.lostClusters.has(copyKey(c, r.site))) rejoined.add(copyKey(c, r.site));
+  }
   return violations;
 }
 

@@ -1,18 +1,18 @@
 /**
  * Failover and failback proven by invariants over every phase of every procedure and every order in
  * which the engine may apply a phase's changes (test/failover-invariants.ts), on what PostgresCluster
- * really registers for each situation of the failover model; and the same checks fail on the 0.2.0
+ * and RedisPrimary really register for each situation of the failover model; and the same checks fail on the 0.2.0
  * behaviour (a plain flip of activeSite, and the disaster path without fencing).
  */
 import fc from "fast-check";
 import type { FailoverSituation } from "../components/failover";
 import { SAMPLE_PROMOTION_TOKEN, cachedRun, runIsolated, stackConfig } from "./harness";
 import { discardedSites as discardedSitesOf } from "../components/failover";
-import { actionsBetween, appliedAfter, checkTransition, permutations, phaseResources, webhookProblems, type History, type Phase } from "./failover-invariants";
+import { DATA_BEARING_TYPES, actionsBetween, appliedAfter, checkTransition, permutations, phaseResources, webhookProblems, type History, type Phase } from "./failover-invariants";
 
 const SITES = ["onprem", "gcloud"] as const;
 
-/** Registers the two sites and PostgreSQL for one situation, under mocks. */
+/** Registers the two sites, PostgreSQL and Redis for one situation, under mocks. */
 async function phase(label: string, situation: FailoverSituation): Promise<Phase> {
   const run = await cachedRun(`failover-postgres ${JSON.stringify(situation)}`, () => runIsolated("prod", stackConfig("prod"), async () => {
     const lib = require("../components") as typeof import("../components");
@@ -24,6 +24,10 @@ async function phase(label: string, situation: FailoverSituation): Promise<Phase
     new lib.PostgresCluster("waris-postgres", {
       sites: [onprem, gcloud], roles: lib.deriveSiteRoles(situation), backupSite: gcloud, backupBucket: "waris-pg",
       replicationHosts: { onprem: "pg.onprem.waris.internal", gcloud: "pg.gcloud.waris.internal" }, appPassword: "p", installOperators: false,
+    });
+    new lib.RedisPrimary("waris-redis", {
+      sites: [onprem, gcloud], roles: lib.deriveSiteRoles(situation), backupSite: gcloud, backupBucket: "waris-redis",
+      replicationHosts: { onprem: "redis.onprem.waris.internal", gcloud: "redis.gcloud.waris.internal" }, password: "p",
     });
   }));
   if (run.error) throw run.error;
@@ -52,7 +56,7 @@ async function journey(...legs: Array<{ to: string; procedure: "switchover" | "d
 
 /** Checks every transition of a journey over every order of its actions (or a fast-check sample when there are many). */
 function violationsOf(phases: readonly Phase[]): string[] {
-  const history: History = { lostClusters: new Map() };
+  const history: History = { lostClusters: new Map(), rejoined: new Set() };
   const found: string[] = [];
   // What is really applied: a phase's changes on an unreachable site never happen.
   let applied = phases[0]!;
@@ -67,7 +71,7 @@ function violationsOf(phases: readonly Phase[]): string[] {
   return found;
 }
 
-describe("the failover model keeps the invariants for PostgreSQL", () => {
+describe("the failover model keeps the invariants for PostgreSQL and Redis", () => {
   test("switchover to G-Cloud and back, both sites up", async () => {
     const phases = await journey({ to: "gcloud", procedure: "switchover" }, { to: "onprem", procedure: "switchover" });
     expect(phases.map((p) => p.label)).toEqual(["steady", "switchover demote", "switchover promote", "steady", "switchover demote", "switchover promote", "steady"]);
@@ -78,10 +82,30 @@ describe("the failover model keeps the invariants for PostgreSQL", () => {
     const phases = await journey({ to: "gcloud", procedure: "disaster" }, { to: "onprem", procedure: "failback" });
     expect(phases.map((p) => p.label)).toEqual(["steady", "disaster promote", "disaster fence", "failback rebuild", "failback demote", "failback promote", "steady"]);
     expect(violationsOf(phases)).toEqual([]);
-    // The rebuild is the only phase that replaces data, and it names the site whose copy it discards.
-    const replaced = phases.flatMap((p, i) => (i === 0 ? [] : actionsBetween(phases[i - 1]!, p).filter((a) => a.kind === "replace" || a.kind === "delete").map((a) => `${p.label}: ${a.kind} ${a.key.split("::").pop()}`)));
+    // The rebuild is the only phase that replaces data, and it names the site whose copy it discards (the
+    // Redis dump CronJob, no data, moves with the primary).
+    const replaced = phases.flatMap((p, i) => (i === 0 ? [] : actionsBetween(phases[i - 1]!, p).filter((a) => (a.kind === "replace" || a.kind === "delete") && DATA_BEARING_TYPES.has((a.before ?? a.after)!.type)).map((a) => `${p.label}: ${a.kind} ${a.key.split("::").pop()}`)));
     expect(replaced).toEqual(["failback rebuild: replace waris-postgres-onprem"]);
     expect(phases[3]!.discards).toEqual(["onprem"]);
+    // Redis in each phase: which site's configuration is a primary's, and how many pods each runs.
+    const redis = phases.map((p) => {
+      const state = (site: string) => {
+        const sts = p.resources.get([...p.resources.keys()].find((k) => k.endsWith(`::waris-redis-${site}-redis`))!)!;
+        const spec = sts.inputs["spec"] as { replicas: number; template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } };
+        const conf = spec.template.spec.containers[0]!.env.find((e) => e.name === "REDIS_CONF")!.value!;
+        return `${/^replicaof /m.test(conf) ? `replica of ${/^replicaof redis\.(\w+)\./m.exec(conf)![1]}` : "primary"}${spec.replicas === 0 ? " (scaled to 0)" : ""}`;
+      };
+      return `${p.label}: onprem ${state("onprem")}, gcloud ${state("gcloud")}`;
+    });
+    expect(redis).toEqual([
+      "steady: onprem primary, gcloud replica of onprem",
+      "disaster promote: onprem primary, gcloud primary", // on-prem is lost: unchanged, unreachable, not counted
+      "disaster fence: onprem replica of gcloud (scaled to 0), gcloud primary",
+      "failback rebuild: onprem replica of gcloud, gcloud primary",
+      "failback demote: onprem replica of gcloud, gcloud replica of onprem",
+      "failback promote: onprem primary, gcloud replica of onprem",
+      "steady: onprem primary, gcloud replica of onprem",
+    ]);
   }, 60000);
 
   test("a second disaster, now of G-Cloud, after on-prem was rebuilt once", async () => {
@@ -107,7 +131,7 @@ describe("the failover model keeps the invariants for PostgreSQL", () => {
 describe("the same invariants fail on the 0.2.0 procedures", () => {
   test("a plain flip of activeSite with both sites up: both clusters can be primary at once", async () => {
     const phases = [await phaseOf("steady", { sites: SITES, activeSite: "onprem", homeSite: "onprem" }), await phaseOf("steady", { sites: SITES, activeSite: "gcloud", homeSite: "onprem" })];
-    expect(violationsOf(phases)).toContainEqual(expect.stringMatching(/^at most one writable primary in steady → steady: writable on .* after \[update waris-postgres-gcloud\]/));
+    expect(violationsOf(phases)).toContainEqual(expect.stringMatching(/^at most one writable primary in steady → steady: waris-(postgres|redis) writable on .* after \[.*update waris-(postgres|redis)-gcloud/));
   }, 60000);
 
   test("the 0.2.0 disaster path: on-prem returns unfenced and still primary", async () => {
@@ -117,6 +141,17 @@ describe("the same invariants fail on the 0.2.0 procedures", () => {
     const phases = [await phaseOf("steady", { sites: SITES, activeSite: "onprem", homeSite: "onprem" }), lost, { ...flipped, label: "on-prem back" }];
     const violations = violationsOf(phases);
     expect(violations).toContainEqual(expect.stringMatching(/^no change on an unreachable site in steady → flip while lost/));
-    expect(violations).toContainEqual(expect.stringMatching(/^at most one writable primary in flip while lost → on-prem back: writable on onprem and gcloud$/));
+    expect(violations).toContainEqual(expect.stringMatching(/^at most one writable primary in flip while lost → on-prem back: waris-postgres writable on onprem and gcloud$/));
+  }, 60000);
+
+  test("Redis alone: a plain flip makes both sites writable, and a returning lost site serves as primary before it was re-cloned", async () => {
+    const redisOnly = (p: Phase): Phase => ({ ...p, resources: new Map([...p.resources].filter(([k]) => k.includes("waris-redis"))) });
+    const steadyOnprem = redisOnly(await phaseOf("steady", { sites: SITES, activeSite: "onprem", homeSite: "onprem" }));
+    const flipped = redisOnly(await phaseOf("steady", { sites: SITES, activeSite: "gcloud", homeSite: "onprem" }));
+    expect(violationsOf([steadyOnprem, flipped])).toContainEqual(expect.stringMatching(/^at most one writable primary in steady → steady: waris-redis writable on (onprem and gcloud|gcloud and onprem) after \[/));
+    const lost: Phase = { ...flipped, label: "flip while lost", situation: { ...flipped.situation, conditions: { onprem: "lost" } } };
+    const violations = violationsOf([steadyOnprem, lost, { ...flipped, label: "on-prem back" }]);
+    expect(violations).toContainEqual("at most one writable primary in flip while lost → on-prem back: waris-redis writable on gcloud and onprem");
+    expect(violations).toContainEqual("a lost site serves again only fenced or re-cloned in flip while lost → on-prem back: onprem runs waris-redis as a primary before it was re-cloned as a replica");
   }, 60000);
 });

@@ -1,116 +1,176 @@
 /**
- * Issue 16, item 7 (the same kind as the gateway's nginx.conf): the command line `RedisPrimary` writes for
- * redis-server is run by Debian's redis-server (installed by `.ci/run`) on loopback, and exercised with the
- * pod's own probe and the backup job's own dump command: TLS 1.3 only, a password, AOF every second,
- * maxmemory without eviction, and an RDB dump over TLS.
+ * Issue 18: the configuration and the restore that RedisPrimary generates, run by Debian's real
+ * `redis-server` on loopback (127.0.0.1, free ports, TLS with openssl-made test certificates):
+ * - the naive restore (a dump copied next to an append-only file) loses the data (redis/redis issues
+ *   1826, 12098), and the generated restore keeps it, across restarts;
+ * - a primary and a replica started from the generated redis.conf replicate over TLS, the replica is
+ *   read-only, and a promotion done the component's way (the replica restarted with the primary's
+ *   configuration, the old primary with a replica's) keeps every key in both directions.
+ * No skip: the test fails when redis-server, redis-cli or openssl is missing (`.ci/run` installs them).
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
-import * as os from "node:os";
-import * as path from "node:path";
-import { resource, runProgram } from "./harness";
+import { ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { DatastoreRole } from "../components/failover";
+import { redisConf, redisRestoreScript } from "../components/redis-primary";
 
-const LOOPBACK = "127.0.0.1";
-const ENDPOINT = "waris-redis.waris-redis.svc.cluster.local";
-const PASSWORD = "test-password-only";
+const PASSWORD = "test-password";
+const root = mkdtempSync(join(tmpdir(), "redis18-"));
+const tls = join(root, "tls");
+const servers: ChildProcess[] = [];
 
-/** A Debian binary; the test fails (never skips) without it. */
-function binary(name: string): string {
-  const found = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).stdout.trim();
-  if (found) return found;
-  throw new Error(`${name} is not installed: run \`apt-get install -y --no-install-recommends redis-server\` (as .ci/run does); this test needs the real server`);
+/** A free TCP port on loopback. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
 }
 
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, LOOPBACK, resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+function run(cmd: string, args: readonly string[], timeoutMs = 10000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, [...args], { timeout: timeoutMs }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${args.join(" ")}: ${err.message} ${stderr}`)) : resolve(stdout.trim())));
+  });
 }
 
-type Container = { command?: string[]; args?: string[]; readinessProbe?: { exec: { command: string[] } } };
+const cli = (port: number, ...args: string[]): Promise<string> => run("redis-cli", ["--tls", "--cacert", join(tls, "ca.crt"), "-h", "127.0.0.1", "-p", String(port), "-a", PASSWORD, "--no-auth-warning", ...args]);
 
-describe("RedisPrimary's redis-server command line under Debian's redis-server, on loopback", () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "waris-redis-"));
-  let server: ChildProcess | undefined;
-  let port = 0;
-  let probe = "";
-  let dump = "";
-  let log = "";
-  /** Runs a command of the plan the way its container does (sh -c, the password in the environment). */
-  const sh = (script: string) => spawnSync("sh", ["-c", script], { env: { ...process.env, REDIS_PASSWORD: PASSWORD }, encoding: "utf8" });
-  /** Maps the pod's paths and host names to this machine's loopback copy. */
-  let local: (script: string) => string = (s) => s;
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
-  beforeAll(async () => {
-    binary("redis-server");
-    binary("redis-cli");
-    const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=test CA");
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=waris-redis");
-    writeFileSync(path.join(dir, "san.ext"), `subjectAltName=DNS:${ENDPOINT},IP:${LOOPBACK}\n`);
-    openssl("x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "tls.crt", "-days", "1", "-extfile", "san.ext");
-    mkdirSync(path.join(dir, "data"));
-    port = await freePort();
-    log = path.join(dir, "redis.log");
-    local = (s) =>
-      s
-        .replace(/\/tls\//g, `${dir}/`)
-        .replace(/--dir \/data/, `--dir ${dir}/data`)
-        .replace(/--tls-port 6379/, `--tls-port ${port} --bind ${LOOPBACK} --logfile ${log}`)
-        .replace(new RegExp(`-h (${ENDPOINT.replace(/\./g, "\\.")}|127\\.0\\.0\\.1)`), `-h ${LOOPBACK} -p ${port}`)
-        .replace(/\/backup\//g, `${dir}/`);
+/** A redis-server from the generated configuration of a role, as the pod starts it (password on the command line). */
+async function start(dir: string, port: number, role: DatastoreRole, primaryPort?: number): Promise<ChildProcess> {
+  mkdirSync(dir, { recursive: true });
+  const conf = join(dir, "redis.conf");
+  writeFileSync(conf, redisConf({ role, port, dataDir: dir, tlsDir: tls, ...(primaryPort ? { primary: { host: "127.0.0.1", port: primaryPort } } : {}) }));
+  const p = spawn("redis-server", [conf, "--requirepass", PASSWORD, "--masterauth", PASSWORD, "--bind", "127.0.0.1", "--logfile", join(dir, "redis.log")], { stdio: "ignore" });
+  servers.push(p);
+  await until(`redis-server on ${port}`, async () => (await cli(port, "ping")) === "PONG");
+  return p;
+}
 
-    const run = await runProgram("prod");
-    if (run.error) throw run.error;
-    const pod = (resource(run, "kubernetes:apps/v1:StatefulSet", "waris-redis-redis").inputs["spec"] as { template: { spec: { containers: Container[] } } }).template.spec;
-    const redis = pod.containers[0]!;
-    expect(redis.command).toEqual(["sh", "-c"]);
-    probe = redis.readinessProbe!.exec.command[2]!;
-    const job = resource(run, "kubernetes:batch/v1:CronJob", "waris-redis-backup").inputs["spec"] as { jobTemplate: { spec: { template: { spec: { initContainers: Container[] } } } } };
-    dump = job.jobTemplate.spec.template.spec.initContainers[0]!.command![2]!;
-
-    const start = local(redis.args![0]!);
-    for (const mapped of ["--tls-port " + port, `--dir ${dir}/data`, `${dir}/tls.crt`]) if (!start.includes(mapped)) throw new Error(`the planned command line no longer contains what this test maps (${mapped}): ${redis.args![0]}`);
-    server = spawn("sh", ["-c", start], { env: { ...process.env, REDIS_PASSWORD: PASSWORD }, stdio: "ignore" });
-    for (let i = 0; ; i++) {
-      if (sh(local(probe)).status === 0) break;
-      if (i > 100 || server.exitCode !== null) throw new Error(`redis-server did not start: ${existsSync(log) ? readFileSync(log, "utf8") : "(no log)"}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }, 60000);
-
-  afterAll(async () => {
-    server?.kill("SIGTERM");
-    if (server && server.exitCode === null) await new Promise((resolve) => server!.once("exit", resolve));
-    rmSync(dir, { recursive: true, force: true });
+/** SIGTERM, as Kubernetes stops a pod (Redis flushes its AOF and exits). */
+function stop(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => p.kill("SIGKILL"), 8000);
+    p.once("exit", () => (clearTimeout(t), resolve()));
+    p.kill("SIGTERM");
   });
+}
 
-  const cli = (...args: string[]) => execFileSync("redis-cli", ["--tls", "--cacert", `${dir}/ca.crt`, "-h", LOOPBACK, "-p", String(port), ...args], { encoding: "utf8" }).trim();
+beforeAll(() => {
+  // Fails (does not skip) without the real tools.
+  expect(execFileSync("redis-server", ["--version"]).toString()).toMatch(/Redis server v=7\./);
+  mkdirSync(tls);
+  const ossl = (...args: string[]): void => void execFileSync("openssl", args, { cwd: tls, stdio: "pipe" });
+  ossl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=test redis CA");
+  ossl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=waris-redis");
+  writeFileSync(join(tls, "ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n");
+  ossl("x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "tls.crt", "-days", "1", "-extfile", "ext.cnf");
+});
 
-  test("the pod's readiness probe passes: TLS and the password", () => {
-    expect(sh(local(probe)).status).toBe(0);
+afterAll(async () => {
+  await Promise.all(servers.map((p) => stop(p)));
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe("the generated restore against a real redis-server", () => {
+  test("a dump copied next to an (empty) append-only file is ignored; the generated restore loads it and keeps it", async () => {
+    const [a, b] = [await freePort(), await freePort()];
+    // The source: keys written, dumped the way the dump job does it (redis-cli --rdb).
+    const source = await start(join(root, "source"), a, "primary");
+    await cli(a, "mset", "session:1", "alice", "session:2", "bob");
+    await cli(a, "set", "session:3", "carol");
+    const dump = join(root, "dump-20261130T100000Z.rdb");
+    await cli(a, "--rdb", dump);
+    await stop(source);
+
+    // The naive way (the 0.2.0 runbook): a Redis that ran with appendonly yes, the dump copied in.
+    const target = join(root, "target");
+    await stop(await start(target, b, "primary"));
+    copyFileSync(dump, join(target, "dump.rdb"));
+    let server = await start(target, b, "primary");
+    expect(await cli(b, "dbsize")).toBe("0");
+    await stop(server);
+
+    // The component's way: the restore init step, then Redis with its configuration.
+    const out = await run("sh", ["-c", redisRestoreScript({ dumpPath: dump, dataDir: target, timeoutSeconds: 20 })], 30000);
+    expect(out).toMatch(/restore: 3 keys from .*, now in the append-only file/);
+    server = await start(target, b, "primary");
+    expect(await cli(b, "dbsize")).toBe("3");
+    expect(await cli(b, "get", "session:2")).toBe("bob");
+    await cli(b, "set", "session:4", "dave");
+    await stop(server);
+
+    // A pod restart runs the init step again: the marker makes it a no-op, and the AOF keeps everything.
+    expect(await run("sh", ["-c", redisRestoreScript({ dumpPath: dump, dataDir: target, timeoutSeconds: 20 })])).toMatch(/was restored before/);
+    server = await start(target, b, "primary");
+    expect(await cli(b, "dbsize")).toBe("4");
+    await stop(server);
+  }, 30000);
+
+  test("a missing dump fails the restore (the pod does not start on an empty Redis)", async () => {
+    await expect(run("sh", ["-c", redisRestoreScript({ dumpPath: join(root, "nope.rdb"), dataDir: join(root, "empty"), timeoutSeconds: 5 })])).rejects.toThrow(/no dump at/);
   });
+});
 
-  test("without the password every command is refused", () => {
-    expect(cli("ping")).toMatch(/NOAUTH/);
-  });
+describe("the generated primary configuration against a real redis-server (issue 16, item 7)", () => {
+  test("TLS 1.3 only, no plain port, AOF fsync every second, no eviction; without the password every command is refused", async () => {
+    const port = await freePort();
+    const server = await start(join(root, "settings"), port, "primary");
+    const get = async (key: string): Promise<string | undefined> => (await cli(port, "config", "get", key)).split("\n")[1];
+    expect([await get("port"), await get("tls-protocols"), await get("appendonly"), await get("appendfsync"), await get("maxmemory-policy")]).toEqual(["0", "TLSv1.3", "yes", "everysec", "noeviction"]);
+    expect(await run("redis-cli", ["--tls", "--cacert", join(tls, "ca.crt"), "-h", "127.0.0.1", "-p", String(port), "ping"])).toMatch(/NOAUTH/);
+    await stop(server);
+  }, 20000);
+});
 
-  test("TLS 1.3 only, no plain port, AOF fsync every second, maxmemory 90% of 8 GiB without eviction", () => {
-    const get = (key: string) => cli("-a", PASSWORD, "--no-auth-warning", "config", "get", key).split("\n")[1];
-    expect([get("port"), get("tls-protocols"), get("appendonly"), get("appendfsync"), get("maxmemory-policy")]).toEqual(["0", "TLSv1.3", "yes", "everysec", "noeviction"]);
-    expect(get("maxmemory")).toBe(String(Math.floor(8 * 0.9 * 1024) * 1024 * 1024));
-  });
+describe("the generated primary and replica configurations against real redis-servers", () => {
+  test("TLS replication, a read-only replica, and a promotion both ways keep every key", async () => {
+    const [onprem, gcloud] = [await freePort(), await freePort()];
+    const onpremDir = join(root, "onprem");
+    const gcloudDir = join(root, "gcloud");
+    // Steady: on-prem primary, G-Cloud its replica.
+    let primary = await start(onpremDir, onprem, "primary");
+    let replica = await start(gcloudDir, gcloud, "replica", onprem);
+    await cli(onprem, "mset", "k1", "v1", "k2", "v2");
+    await until("the replica's link up and k2 replicated", async () => (await cli(gcloud, "info", "replication")).includes("master_link_status:up") && (await cli(gcloud, "get", "k2")) === "v2");
+    expect(await cli(gcloud, "set", "x", "1")).toMatch(/READONLY/);
 
-  test("the backup job's dump command writes an RDB over TLS", () => {
-    cli("-a", PASSWORD, "--no-auth-warning", "set", "session:1", "สวัสดี");
-    // Test speed only: a diskless sync to a replica (what --rdb is) otherwise waits 5 s for more replicas.
-    cli("-a", PASSWORD, "--no-auth-warning", "config", "set", "repl-diskless-sync-delay", "0");
-    const result = sh(local(dump));
-    expect(result.status).toBe(0);
-    expect(readFileSync(path.join(dir, "dump.rdb")).subarray(0, 5).toString()).toBe("REDIS");
-  });
+    // Switchover demote: the old primary restarts as a replica of G-Cloud (no writable primary).
+    await stop(primary);
+    primary = await start(onpremDir, onprem, "demoted", gcloud);
+    expect(await cli(onprem, "set", "x", "1")).toMatch(/READONLY/);
+    // Promote: G-Cloud restarts with the primary's configuration; it loads its own AOF.
+    await stop(replica);
+    replica = await start(gcloudDir, gcloud, "primary");
+    expect(await cli(gcloud, "mget", "k1", "k2")).toBe("v1\nv2");
+    await cli(gcloud, "set", "k3", "v3");
+    await until("on-prem following G-Cloud", async () => (await cli(onprem, "get", "k3")) === "v3");
+    expect(await cli(onprem, "dbsize")).toBe("3");
+
+    // And back: G-Cloud demoted, on-prem promoted; every key on both.
+    await stop(replica);
+    replica = await start(gcloudDir, gcloud, "replica", onprem);
+    await stop(primary);
+    primary = await start(onpremDir, onprem, "primary");
+    await cli(onprem, "set", "k4", "v4");
+    await until("G-Cloud following on-prem again", async () => (await cli(gcloud, "get", "k4")) === "v4");
+    expect(await cli(gcloud, "dbsize")).toBe("4");
+    expect(await cli(onprem, "mget", "k1", "k2", "k3", "k4")).toBe("v1\nv2\nv3\nv4");
+    await Promise.all([stop(primary), stop(replica)]);
+  }, 40000);
 });

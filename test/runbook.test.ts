@@ -7,7 +7,14 @@ import * as path from "node:path";
 import { buildRunbook, renderRunbook, type RunbookStack } from "../plan/runbook";
 
 const root = path.resolve(__dirname, "..");
-const prod: RunbookStack = { stack: "prod", sites: ["onprem", "gcloud"], homeSite: "onprem", generations: {}, postgres: { dataset: "waris-postgres", namespace: "waris-postgres" } };
+const prod: RunbookStack = {
+  stack: "prod",
+  sites: ["onprem", "gcloud"],
+  homeSite: "onprem",
+  generations: {},
+  postgres: { dataset: "waris-postgres", namespace: "waris-postgres" },
+  redis: { dataset: "waris-redis", namespace: "waris-redis" },
+};
 
 describe.each([
   ["gcloud", "onprem"],
@@ -41,6 +48,19 @@ describe.each([
     expect(phases[1]!.configCommands).toContain(`pulumi config set -s prod --path failover.generations.${from} 2 --type int`);
     expect(phases[1]!.effects).toContainEqual(expect.stringMatching(new RegExp(`${from}: rebuilt: a new cluster waris-postgres-${from}-g2 cloned by pg_basebackup from ${to}`)));
     expect(phases.filter((p) => p.discards.length > 0)).toHaveLength(1);
+  });
+
+  test("Redis in every phase: what each site's Redis does, and what to check", () => {
+    const redis = (phases: ReturnType<typeof buildRunbook>) => phases.map((p) => [p.step.label, p.effects.filter((e) => e.includes("Redis")).join(" | "), p.checks.filter((c) => c.includes("redis")).length]);
+    const switchover = redis(buildRunbook(prod, to, "switchover"));
+    expect(switchover[1]).toEqual(["switchover demote", expect.stringMatching(new RegExp(`${from}: Redis waris-redis: restarted as a replica of ${to} .* no writable Redis until the promote phase \\| ${to}: Redis waris-redis: replica of ${from}`)), 1]);
+    expect(switchover[2]![1]).toMatch(new RegExp(`${to}: Redis waris-redis: primary`));
+    const disaster = redis(buildRunbook(prod, to, "disaster"));
+    expect(disaster[1]![1]).toMatch(new RegExp(`${from}: Redis waris-redis: unreachable, left exactly as it was`));
+    expect(disaster[2]![1]).toMatch(new RegExp(`${from}: Redis waris-redis: scaled to 0 \\(the volume and its AOF are kept`));
+    const failback = redis(buildRunbook(prod, from, "failback"));
+    expect(failback[1]![1]).toMatch(new RegExp(`${from}: Redis waris-redis: started as a replica of ${to}; the full resync replaces its old data`));
+    for (const phases of [switchover, disaster, failback]) for (const [label, effects, checks] of phases) expect({ label, effects: (effects as string).length > 0, checks }).toEqual({ label, effects: true, checks: 1 });
   });
 });
 

@@ -31,7 +31,7 @@ describe.each(STORE_ENCRYPTIONS)("dev with its MinIO declared %s", (mode) => {
     expect(buckets.length).toBeGreaterThan(3);
     expect(configs).toHaveLength(algorithm ? buckets.length : 0);
     for (const c of configs) expect((c.inputs["rules"] as Array<{ applyServerSideEncryptionByDefault: { sseAlgorithm: string } }>)[0]!.applyServerSideEncryptionByDefault.sseAlgorithm).toBe(algorithm);
-    const job = resource(run, "kubernetes:batch/v1:CronJob", "waris-redis-backup").inputs["spec"] as { jobTemplate: { spec: { template: { spec: { containers: Array<{ command: string[] }> } } } } };
+    const job = resourcesOfType(run, "kubernetes:batch/v1:CronJob").find((j) => /^waris-redis-[a-z]+-backup$/.test(j.name))!.inputs["spec"] as { jobTemplate: { spec: { template: { spec: { containers: Array<{ command: string[] }> } } } } };
     const upload = job.jobTemplate.spec.template.spec.containers[0]!.command.join(" ");
     const sse = awsCliSseArgs({ mode, kmsKeyId: mode === "sse-kms" ? "waris-backups" : undefined });
     if (sse.length > 0) expect(upload).toContain(`aws s3 cp --only-show-errors ${sse.join(" ")} --endpoint-url`);
