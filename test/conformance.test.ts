@@ -6,7 +6,7 @@
 import { checkConformance, type ConformanceReport, type RegisteredObject } from "../conformance/check";
 import { Upstream } from "../conformance/upstream";
 import { SCENARIOS } from "../conformance/scenarios";
-import { resource, runIsolated, stackConfig, type EditableSetting, type Run } from "./harness";
+import { cachedRun, resource, runIsolated, stackConfig, type EditableSetting, type Run } from "./harness";
 
 const upstream = new Upstream();
 
@@ -15,7 +15,7 @@ async function runScenario(name: string): Promise<Run> {
   const engine = stackConfig(scenario.stack);
   const config = { ...engine.config };
   scenario.edit?.(config);
-  const run = await runIsolated(scenario.stack, { ...engine, config }, async () => require("../index") as Record<string, unknown>);
+  const run = await cachedRun(`program ${scenario.stack} ${JSON.stringify(config)}`, () => runIsolated(scenario.stack, { ...engine, config }, async () => require("../index") as Record<string, unknown>));
   if (run.error) throw run.error;
   return run;
 }
