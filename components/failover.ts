@@ -269,6 +269,22 @@ export function promotionTokenProblem(token: string): string | undefined {
   return missing.length > 0 ? `lacks ${missing.join(", ")}: copy status.demotionToken of the demoted cluster whole` : undefined;
 }
 
+/**
+ * A promotion token with the shape of CloudNativePG's `status.demotionToken` (base64 JSON of every
+ * `pg_controldata` field, `pkg/utils/parser.go`) and made-up values: what an offline plan of a promote
+ * phase carries in place of the real token, which exists only once the old primary has demoted.
+ */
+export const PLANNING_PROMOTION_TOKEN = Buffer.from(
+  JSON.stringify({
+    latestCheckpointTimelineID: "1",
+    redoWalFile: "000000010000000000000005",
+    databaseSystemIdentifier: "7247012345678901234",
+    latestCheckpointREDOLocation: "0/5000028",
+    timeOfLatestCheckpoint: "Mon 30 Nov 2026 10:00:00 UTC",
+    operatorVersion: "1.27.0",
+  }),
+).toString("base64");
+
 /** One step of a procedure as the runbook prints it and the tests replay it. */
 export interface ProcedureStep {
   /** `steady`, or `<procedure> <phase>`. */

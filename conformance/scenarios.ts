@@ -4,7 +4,7 @@
  * write: the promotion token, the fencing annotation, MongoDB's pause and forced reconfiguration, the
  * rebuilt generation's clusters, DNS on the other site).
  */
-import { procedurePhases } from "../components/failover";
+import { PLANNING_PROMOTION_TOKEN, procedurePhases } from "../components/failover";
 
 /** One plan to check: a stack file, optionally with settings changed. */
 export interface Scenario {
@@ -14,16 +14,8 @@ export interface Scenario {
   readonly edit?: (config: Record<string, string>) => void;
 }
 
-/**
- * A promotion token shaped like CloudNativePG's `status.demotionToken` (base64 JSON of the pg_controldata
- * fields, pkg/utils/parser.go), with made-up values: what the promote phase carries.
- */
-const PLANNING_TOKEN = Buffer.from(
-  JSON.stringify({ latestCheckpointTimelineID: "1", redoWalFile: "000000010000000000000005", databaseSystemIdentifier: "7247012345678901234", latestCheckpointREDOLocation: "0/5000028", timeOfLatestCheckpoint: "Mon 30 Nov 2026 10:00:00 UTC", operatorVersion: "1.27.0" }),
-).toString("base64");
-
 /** prod in each phase of a disaster to G-Cloud and the failback to on-prem (steady states are above). */
-const phaseScenarios: Scenario[] = [...procedurePhases(["onprem", "gcloud"], "gcloud", "disaster"), ...procedurePhases(["onprem", "gcloud"], "onprem", "failback", {}, PLANNING_TOKEN)]
+const phaseScenarios: Scenario[] = [...procedurePhases(["onprem", "gcloud"], "gcloud", "disaster"), ...procedurePhases(["onprem", "gcloud"], "onprem", "failback", {}, PLANNING_PROMOTION_TOKEN)]
   .filter((step) => step.situation.procedure !== undefined)
   .filter((step, i, all) => all.findIndex((s) => JSON.stringify(s.situation) === JSON.stringify(step.situation)) === i)
   .map((step) => ({

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { dump, load } from "js-yaml";
-import { PROCEDURE_PHASES, type FailoverProcedure, type FailoverSituation } from "../components/failover";
+import { PLANNING_PROMOTION_TOKEN, PROCEDURE_PHASES, type FailoverProcedure, type FailoverSituation } from "../components/failover";
 import { PROJECT, dataSiteNames, homePrimary, parseStackSettings } from "../stack/config";
 import { REPO_ROOT } from "./offline-plan";
 import { buildRunbook, renderRunbook, type PhaseChanges, type RunbookStack } from "./runbook";
@@ -37,18 +37,13 @@ function stackFileFor(base: Record<string, unknown>, s: FailoverSituation): stri
   config[`${PROJECT}:activeSite`] = s.activeSite;
   const failover: Record<string, unknown> = {};
   if (s.procedure) Object.assign(failover, { procedure: s.procedure.procedure, phase: s.procedure.phase, from: s.procedure.from });
-  if (s.procedure?.promotionToken) failover["promotionToken"] = SAMPLE_TOKEN;
+  if (s.procedure?.promotionToken) failover["promotionToken"] = PLANNING_PROMOTION_TOKEN;
   if (s.conditions) failover["conditions"] = s.conditions;
   if (s.generations) failover["generations"] = s.generations;
   if (Object.keys(failover).length) config[`${PROJECT}:failover`] = failover;
   else delete config[`${PROJECT}:failover`];
   return dump({ ...base, config });
 }
-
-/** A well-formed token for planning only (the real one is read from the cluster at that phase). */
-const SAMPLE_TOKEN = Buffer.from(
-  JSON.stringify({ latestCheckpointTimelineID: "1", redoWalFile: "0", databaseSystemIdentifier: "0", latestCheckpointREDOLocation: "0/0", timeOfLatestCheckpoint: "planning", operatorVersion: "planning" }),
-).toString("base64");
 
 function planPhase(stack: string, file: string): Map<string, PlannedResource> {
   const child = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, "cli.ts"), "--stack", stack, "--config", file, "--json"], { cwd: REPO_ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });

@@ -166,17 +166,5 @@ export function editSetting(config: Record<string, string>, key: string, edit: (
   config[full] = JSON.stringify(value);
 }
 
-/**
- * A promotion token shaped like CloudNativePG's `status.demotionToken` (base64 JSON of pg_controldata
- * fields, pkg/utils/parser.go), with made-up values.
- */
-export const SAMPLE_PROMOTION_TOKEN = Buffer.from(
-  JSON.stringify({
-    latestCheckpointTimelineID: "1",
-    redoWalFile: "000000010000000000000005",
-    databaseSystemIdentifier: "7247012345678901234",
-    latestCheckpointREDOLocation: "0/5000028",
-    timeOfLatestCheckpoint: "Mon 30 Nov 2026 10:00:00 UTC",
-    operatorVersion: "1.27.0",
-  }),
-).toString("base64");
+/** A promotion token shaped like CloudNativePG's demotion token (the one offline plans use). */
+export { PLANNING_PROMOTION_TOKEN as SAMPLE_PROMOTION_TOKEN } from "../components/failover";
