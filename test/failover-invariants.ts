@@ -23,7 +23,7 @@
  * The checks are per dataset (the `waris.io/dataset` label): at most one writable primary of each.
  */
 import type { RecordedResource } from "../plan/mock-runtime";
-import type { FailoverSituation, SiteCondition } from "../components/failover";
+import { PLANNING_PROMOTION_TOKEN, procedurePhases, type FailoverProcedure, type FailoverSituation, type SiteCondition } from "../components/failover";
 import { redisConfIsPrimary } from "../components/redis-primary";
 
 /** One resource as a phase registers it. */
@@ -316,4 +316,34 @@ export function webhookProblems(r: PhaseResource, creating: boolean): string[] {
     if (!external.has(name)) problems.push(`replica.${field}: external cluster ${name} not found`);
   }
   return problems;
+}
+
+/** One procedure of a journey: the primary role moves to `to`. */
+export interface Leg {
+  readonly to: string;
+  readonly procedure: FailoverProcedure;
+  readonly generations?: Record<string, number>;
+}
+
+/**
+ * The phases of procedures in sequence, with the program's own step list (`procedurePhases`), each
+ * registered once by `register` (memoized by situation); a step equal to the previous one is skipped.
+ */
+export function journeys(sites: readonly string[], register: (label: string, situation: FailoverSituation) => Promise<Phase>): (...legs: Leg[]) => Promise<Phase[]> {
+  const registered = new Map<string, Promise<Phase>>();
+  const phaseOf = (label: string, situation: FailoverSituation): Promise<Phase> => {
+    const key = JSON.stringify(situation);
+    if (!registered.has(key)) registered.set(key, register(label, situation));
+    return registered.get(key)!;
+  };
+  return async (...legs) => {
+    const phases: Phase[] = [];
+    for (const leg of legs) {
+      for (const step of procedurePhases(sites, leg.to, leg.procedure, leg.generations, PLANNING_PROMOTION_TOKEN)) {
+        const p = await phaseOf(step.label, { ...step.situation, homeSite: sites[0]! });
+        if (phases.length === 0 || JSON.stringify(phases.at(-1)!.situation) !== JSON.stringify(p.situation)) phases.push(p);
+      }
+    }
+    return phases;
+  };
 }

@@ -6,9 +6,9 @@
  * serves again only paused (fenced) or rebuilt; only a rebuild replaces a PerconaServerMongoDB.
  */
 import type { FailoverSituation, SiteCondition } from "../components/failover";
-import { SAMPLE_PROMOTION_TOKEN, cachedRun, runIsolated, stackConfig } from "./harness";
+import { cachedRun, runIsolated, stackConfig } from "./harness";
 import { discardedSites as discardedSitesOf } from "../components/failover";
-import { actionsBetween, appliedAfter, permutations, phaseResources, type Action, type Phase, type PhaseResource } from "./failover-invariants";
+import { actionsBetween, appliedAfter, permutations, phaseResources, type Action, type Phase, type PhaseResource, journeys } from "./failover-invariants";
 
 const SITES = ["onprem", "gcloud"] as const;
 const PSMDB = "kubernetes:psmdb.percona.com/v1:PerconaServerMongoDB";
@@ -31,17 +31,8 @@ const phaseOf = (label: string, situation: FailoverSituation): Promise<Phase> =>
   return cache.get(key)!;
 };
 
-async function journey(...legs: Array<{ to: string; procedure: "switchover" | "disaster" | "failback"; generations?: Record<string, number> }>): Promise<Phase[]> {
-  const { procedurePhases } = require("../components/failover") as typeof import("../components/failover");
-  const phases: Phase[] = [];
-  for (const leg of legs) {
-    for (const step of procedurePhases(SITES, leg.to, leg.procedure, leg.generations, SAMPLE_PROMOTION_TOKEN)) {
-      if (phases.length > 0 && JSON.stringify(phases.at(-1)!.situation) === JSON.stringify({ ...step.situation, homeSite: "onprem" })) continue;
-      phases.push(await phaseOf(step.label, { ...step.situation, homeSite: "onprem" }));
-    }
-  }
-  return phases;
-}
+/** The phases of procedures in sequence (test/failover-invariants.ts, journeys). */
+const journey = journeys(SITES, phaseOf);
 
 interface MongoState {
   readonly name: string;

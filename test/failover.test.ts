@@ -6,9 +6,9 @@
  */
 import fc from "fast-check";
 import type { FailoverSituation } from "../components/failover";
-import { SAMPLE_PROMOTION_TOKEN, cachedRun, runIsolated, stackConfig } from "./harness";
+import { cachedRun, runIsolated, stackConfig } from "./harness";
 import { discardedSites as discardedSitesOf } from "../components/failover";
-import { DATA_BEARING_TYPES, actionsBetween, appliedAfter, checkTransition, permutations, phaseResources, webhookProblems, type History, type Phase } from "./failover-invariants";
+import { DATA_BEARING_TYPES, actionsBetween, appliedAfter, checkTransition, permutations, phaseResources, webhookProblems, type History, type Phase, journeys } from "./failover-invariants";
 
 const SITES = ["onprem", "gcloud"] as const;
 
@@ -41,18 +41,8 @@ const phaseOf = (label: string, situation: FailoverSituation): Promise<Phase> =>
   return cache.get(key)!;
 };
 
-/** The phases of procedures in sequence, with the program's own step list (components/failover.ts). */
-async function journey(...legs: Array<{ to: string; procedure: "switchover" | "disaster" | "failback"; generations?: Record<string, number> }>): Promise<Phase[]> {
-  const { procedurePhases } = require("../components/failover") as typeof import("../components/failover");
-  const phases: Phase[] = [];
-  for (const leg of legs) {
-    for (const step of procedurePhases(SITES, leg.to, leg.procedure, leg.generations, SAMPLE_PROMOTION_TOKEN)) {
-      const p = await phaseOf(step.label, { ...step.situation, homeSite: "onprem" });
-      if (phases.length === 0 || JSON.stringify(phases.at(-1)!.situation) !== JSON.stringify(p.situation)) phases.push(p);
-    }
-  }
-  return phases;
-}
+/** The phases of procedures in sequence (test/failover-invariants.ts, journeys). */
+const journey = journeys(SITES, phaseOf);
 
 /** Checks every transition of a journey over every order of its actions (or a fast-check sample when there are many). */
 function violationsOf(phases: readonly Phase[]): string[] {
