@@ -158,7 +158,8 @@ if (config.milvus) {
     "waris-milvus",
     {
       ...rest,
-      site: sites[roles.primarySite]!,
+      sites: dataSites,
+      roles,
       backupSite,
       backupBucket,
       backupSchedule,
