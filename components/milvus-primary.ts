@@ -215,9 +215,14 @@ export function milvusSitePlan(role: SiteDatastoreRole, roles: SiteRoles, restor
 /**
  * The shell script of the restore Job's first container (milvus-backup image): waits for Milvus to answer
  * (`milvus-backup check`, up to 30 min: the `Milvus` resource was scaled up by the same `pulumi up`), then
- * `milvus-backup restore -n <name>` (milvus-backup README and the Milvus docs "Back up and Restore Data Using
- * Commands", 0.5.x CLI guide: `restore -n <backup name>`). Without a name, the newest
- * `waris_YYYYMMDDHHMM` backup of `milvus-backup list` (names sort by time, as the backup script writes them).
+ * `milvus-backup restore -n <name> --restore_index --drop_exist_collection` (milvus-backup README and the
+ * Milvus docs "Back up and Restore Data Using Commands", 0.5.x CLI guide: `restore -n <backup name>`;
+ * `--restore_index` "restore index", `--drop_exist_collection` "drop existing target collection before
+ * create"). The site's stopped Milvus kept its older copy (a fenced site's data from before the disaster,
+ * the standby's from its last time as primary): the backup replaces every collection it holds, and a retry
+ * of the Job after a partial restore starts over instead of failing on the collections already made.
+ * Without a name, the newest `waris_YYYYMMDDHHMM` backup of `milvus-backup list` (names sort by time, as
+ * the backup script writes them).
  *
  * @param backup - backup name, or undefined for the newest.
  * @throws nothing; the script exits non-zero when no backup is found or the restore fails (the Job retries).
@@ -230,7 +235,7 @@ export function milvusRestoreScript(backup?: string): string {
     backup !== undefined ? `name=${JSON.stringify(backup)}` : "name=$(milvus-backup list | grep -o 'waris_[0-9]\\{12\\}' | sort -u | tail -n 1)",
     "[ -n \"$name\" ] || { echo 'no waris_YYYYMMDDHHMM backup to restore' >&2; exit 1; }",
     'echo "restoring $name"',
-    'milvus-backup restore -n "$name"',
+    'milvus-backup restore -n "$name" --restore_index --drop_exist_collection',
   ].join("\n");
 }
 
