@@ -167,7 +167,10 @@ export interface MilvusSitePlan {
    * A restore runs on this site: a Job restores `backup` (undefined: the newest `waris_YYYYMMDDHHMM` one
    * listed) and then resumes the backup CronJob; Pulumi ignores the CronJob's `spec.suspend` meanwhile.
    */
-  readonly restore?: { readonly backup?: string };
+  readonly restore?: {
+    /** Backup name to restore; undefined: the newest `waris_YYYYMMDDHHMM` one `milvus-backup list` shows. */
+    readonly backup?: string;
+  };
   /** A final backup is taken on this site under this name (the demote phase of a switchover or failback). */
   readonly finalBackup?: string;
 }
