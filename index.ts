@@ -158,7 +158,8 @@ if (config.milvus) {
     "waris-milvus",
     {
       ...rest,
-      site: sites[roles.primarySite]!,
+      sites: dataSites,
+      roles,
       backupSite,
       backupBucket,
       backupSchedule,
@@ -271,5 +272,5 @@ export const mongoReplicaSet = mongodb && { endpoint: mongodb.endpoint, usersSec
 /** Redis: the TLS host apps connect to, the site of its primary, and its recovery guarantees (minutes). */
 export const redisPrimary = redis && { endpoint: redis.endpoint, passwordSecretName: redis.passwordSecretName, activeSite: redis.activeSite, rpoMinutes: redis.rpoMinutes, rtoMinutes: redis.rtoMinutes };
 
-/** Milvus: the TLS gRPC endpoint on the active site, its secrets, and its recovery guarantees (minutes). */
-export const milvusPrimary = milvus && { endpoint: milvus.endpoint, rootSecretName: milvus.rootSecretName, tlsSecretName: milvus.tlsSecretName, rpoMinutes: milvus.rpoMinutes, rtoMinutes: milvus.rtoMinutes };
+/** Milvus: the TLS gRPC endpoint (the same name on every site), its secrets, the site whose Milvus runs, and its recovery guarantees (minutes). */
+export const milvusPrimary = milvus && { endpoint: milvus.endpoint, rootSecretName: milvus.rootSecretName, tlsSecretName: milvus.tlsSecretName, activeSite: milvus.activeSite, rpoMinutes: milvus.rpoMinutes, rtoMinutes: milvus.rtoMinutes };

@@ -72,9 +72,16 @@ export interface BackupScheduleArgs {
    * PostgreSQL: the schedule exists but takes no backups (`ScheduledBackup.spec.suspend`). Every data site
    * keeps its own schedule, suspended where the cluster is not primary, so that moving the primary role
    * changes a field on each site instead of moving a resource between clusters (which would need a
-   * delete on a site that may be unreachable). Default false.
+   * delete on a site that may be unreachable). Milvus: the CronJob's `spec.suspend`, for the same reason.
+   * Default false.
    */
   readonly suspend?: boolean;
+  /**
+   * Milvus: while a restore runs on the site, the restore Job resumes the CronJob itself (it patches
+   * `spec.suspend` to false once `milvus-backup restore` has finished), so Pulumi sets `suspend` only when
+   * it creates the CronJob and then ignores the field (`ignoreChanges: ["spec.suspend"]`). Default false.
+   */
+  readonly suspendOwnedByRestore?: boolean;
   /** Milvus: the Secret holding milvus-backup's `backup.yaml` (Milvus address, bucket, credentials). */
   readonly milvusBackupConfigSecret?: string;
   /** MongoDB: the S3 storage (Percona `spec.backup.storages` entry) backups go to. */
@@ -320,8 +327,10 @@ export class BackupSchedule extends pulumi.ComponentResource {
           ],
           volumes: [{ name: "config", secret: { secretName: args.milvusBackupConfigSecret } }],
         },
+        // Always written (false too): a site that becomes primary again must have its schedule resumed.
+        suspend: args.suspend ?? false,
       },
-      o,
+      { ...o, ...(args.suspendOwnedByRestore ? { ignoreChanges: ["spec.suspend"] } : {}) },
     );
   }
 }
@@ -340,6 +349,8 @@ export interface DatasetBackupJobArgs {
   readonly labels: Readonly<Record<string, string>>;
   /** The pod that takes the backup; `restartPolicy` is set here. */
   readonly pod: Omit<k8sInput.core.v1.PodSpec, "restartPolicy">;
+  /** `spec.suspend` (true: no Jobs are started). Default: the field is left out (not suspended). */
+  readonly suspend?: boolean;
 }
 
 /**
@@ -362,6 +373,7 @@ export function datasetBackupCronJob(name: string, args: DatasetBackupJobArgs, o
         concurrencyPolicy: "Forbid",
         successfulJobsHistoryLimit: 3,
         failedJobsHistoryLimit: 5,
+        ...(args.suspend !== undefined ? { suspend: args.suspend } : {}),
         jobTemplate: { spec: { backoffLimit: 2, template: { metadata: { labels: { ...args.labels } }, spec: { ...args.pod, ...POD_DEFAULTS, restartPolicy: "OnFailure" } } } },
       },
     },

@@ -2,13 +2,18 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 // Submodules, not the package root: the root loads the Helm chart and YAML tooling (~100 ms).
 import * as apiextensions from "@pulumi/kubernetes/apiextensions";
+import * as batchv1 from "@pulumi/kubernetes/batch/v1";
 import * as corev1 from "@pulumi/kubernetes/core/v1";
+import * as rbacv1 from "@pulumi/kubernetes/rbac/v1";
+import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import { Release } from "@pulumi/kubernetes/helm/v3/release";
-import { BackupSchedule, RecoveryReport, backupScheduleRtoMinutes, validateBackupScheduleArgs } from "./backup-schedule";
+import { BackupSchedule, MILVUS_BACKUP_IMAGE, RecoveryReport, backupScheduleRtoMinutes, validateBackupScheduleArgs } from "./backup-schedule";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { DATASET_LABEL, DATASET_SIZE_ANNOTATION, DataClass, HelmChartRef, STORE_LABEL, placementLabels } from "./labels";
 import { ObjectStorageBucket, validateObjectStorageBucketArgs } from "./object-storage-bucket";
+import type { SiteDatastoreRole, SiteRoles } from "./failover";
 import { SharedCertificateAuthority } from "./pki";
+import { POD_DEFAULTS } from "./pod-defaults";
 import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND } from "./recovery";
 import { isRegionInThailand } from "./residency";
 import { KUBECONFIG_SITE_KINDS, Site, SiteSpec } from "./site";
@@ -34,15 +39,29 @@ const DATA_BUCKET_RETENTION_DAYS = 3;
 /** Where the TLS Secret is mounted in the Milvus pods. */
 const CERT_DIR = "/milvus/configs/cert";
 
+/** Pinned image of the restore Job's resume step (kubectl and a shell; the same image as the GPU readiness check). */
+export const MILVUS_RESUME_IMAGE = "alpine/k8s:1.33.4";
+
 /** Arguments of {@link MilvusPrimary}. */
 export interface MilvusPrimaryArgs {
-  /** The active site: Milvus runs there only, with its segments in that site's own object store. */
-  readonly site: Site;
   /**
-   * Bucket for Milvus's segments and indexes, made on `site`'s object store. It follows the active site
-   * and is left in place when the site changes (failback restores from the backups).
+   * The data sites (one or two). Each gets its own Milvus, etcd volume and data bucket (on its own object
+   * store); only the primary's runs (see {@link milvusSitePlan}).
+   */
+  readonly sites: readonly Site[];
+  /** The failover model's roles of `sites` (components/failover.ts `deriveSiteRoles`); must cover exactly `sites`. */
+  readonly roles: SiteRoles;
+  /**
+   * Bucket for Milvus's segments and indexes, made on every site's object store. It is never deleted by a
+   * change of role (`retainOnDelete`).
    */
   readonly dataBucket: string;
+  /**
+   * Name of the milvus-backup backup that a promote phase restores (stack setting `milvus.restoreBackup`),
+   * e.g. `waris_202611301400`. Default: in a switchover or failback, the final backup the demote phase
+   * took ({@link milvusFinalBackupName}); in a disaster, the newest `waris_YYYYMMDDHHMM` backup listed.
+   */
+  readonly restoreBackup?: string;
   /** Site whose object store keeps the backups (G-Cloud in prod). */
   readonly backupSite: Site;
   /** Bucket for the backups on `backupSite` (created by the caller with `ObjectStorageBucket`). */
@@ -82,7 +101,7 @@ const whole = (n: unknown, min: number): boolean => typeof n === "number" && Num
 export function validateMilvusPrimaryArgs(
   site: SiteSpec & { readonly hasObjectStore: boolean },
   backupSite: SiteSpec & { readonly hasObjectStore: boolean },
-  args: Omit<MilvusPrimaryArgs, "site" | "backupSite">,
+  args: Omit<MilvusPrimaryArgs, "sites" | "roles" | "backupSite">,
 ): ArgumentProblem[] {
   const problems: ArgumentProblem[] = [];
   const add = (argument: string, message: string): void => void problems.push({ argument, message });
@@ -95,6 +114,7 @@ export function validateMilvusPrimaryArgs(
     if (p.argument === "bucket") add("dataBucket", p.message);
   }
   if (site.name === backupSite.name && args.dataBucket === args.backupBucket) add("backupBucket", `is the data bucket "${args.dataBucket}" on the same store; backups need their own bucket`);
+  if (args.restoreBackup !== undefined && !/^[A-Za-z0-9_]{1,128}$/.test(args.restoreBackup)) add("restoreBackup", `is ${show(args.restoreBackup)}; a milvus-backup backup name (letters, digits, _), as milvus-backup list shows it`);
   if (args.mode !== undefined && !(MILVUS_MODES as readonly string[]).includes(args.mode)) add("mode", `is ${show(args.mode)}; allowed: ${MILVUS_MODES.join(", ")}`);
   for (const [field, value] of [["dataSizeGiB", args.dataSizeGiB], ["etcdStorageGiB", args.etcdStorageGiB], ["memoryGiB", args.memoryGiB]] as const) {
     if (value !== undefined && !whole(value, 1)) add(field, `is ${show(value)}; must be a whole number of at least 1`);
@@ -135,17 +155,121 @@ function hostAndPort(endpoint: string): { host: string; port: number } {
   return { host: url.hostname, port: url.port ? Number(url.port) : 443 };
 }
 
+type k8sPodSpec = k8sInput.core.v1.PodSpec;
+
+/** What a site's Milvus resources render in a role ({@link milvusSitePlan}). */
+export interface MilvusSitePlan {
+  /** Whether Milvus runs (standalone: `replicas` 1; cluster: every component at its size). False: every component at 0. */
+  readonly running: boolean;
+  /** The backup CronJob's `spec.suspend` as rendered (for a restoring site: at creation only, see `restore`). */
+  readonly backupSuspended: boolean;
+  /**
+   * A restore runs on this site: a Job restores `backup` (undefined: the newest `waris_YYYYMMDDHHMM` one
+   * listed) and then resumes the backup CronJob; Pulumi ignores the CronJob's `spec.suspend` meanwhile.
+   */
+  readonly restore?: {
+    /** Backup name to restore; undefined: the newest `waris_YYYYMMDDHHMM` one `milvus-backup list` shows. */
+    readonly backup?: string;
+  };
+  /** A final backup is taken on this site under this name (the demote phase of a switchover or failback). */
+  readonly finalBackup?: string;
+}
+
 /**
- * Milvus on the active site, as the seed has it ("Milvus primary, its backup in G-Cloud"): the Milvus
- * operator's `Milvus` resource with its segments in the site's own S3-compatible store (a versioned,
- * AES-256 bucket), TLS on the gRPC port, authentication with a generated root password, and a
- * {@link BackupSchedule} that runs milvus-backup into the backup site's store and prunes it.
+ * The name of the final backup a switchover's (or failback's) `demote` phase takes on the old primary
+ * `site`, and that the `promote` phase restores: `waris_final_<site>` (non-alphanumerics of the site as
+ * `_`; milvus-backup names are letters, digits and `_`). One name per site: each switchover away from the
+ * site replaces the previous one. The hourly pruning only deletes `waris_YYYYMMDDHHMM` names, never this.
+ */
+export function milvusFinalBackupName(site: string): string {
+  return `waris_final_${site.replace(/[^A-Za-z0-9]/g, "_")}`;
+}
+
+/**
+ * What a site's Milvus does in its role (pure; {@link MilvusPrimary} renders it, the runbook prints it):
+ * - `primary`: runs, backed up hourly. In a `promote` phase (and a disaster's `fence`, which follows it)
+ *   the site has just become primary through a procedure: a restore Job restores `restoreBackup`, else
+ *   the old primary's final backup (switchover, failback), else the newest backup (disaster), and the
+ *   backup CronJob is created suspended until the Job has finished, so that no backup of the still empty
+ *   instance becomes "the newest backup".
+ * - `demoted`: keeps running (no application is sent to it any more) so that a Job takes the final backup
+ *   {@link milvusFinalBackupName}; its schedule is suspended.
+ * - `replica`, `fenced`, `rebuilding`: scaled to zero, schedule suspended. Nothing is deleted: the
+ *   `Milvus` resource, its etcd volume (`deletionPolicy: Retain`, `pvcDeletion: false`) and the data bucket stay.
+ * - frozen (unreachable): exactly what it had, which the model gives as `primary` with no procedure.
  *
- * There is no standby Milvus: after a failover Milvus starts empty on the new active site and the
- * latest backup is restored into it (`milvus-backup restore`); the RTO estimate is that restore.
+ * @param role - the site's role (`roles.bySite[site]`).
+ * @param roles - all roles (for the procedure and phase).
+ * @param restoreBackup - {@link MilvusPrimaryArgs.restoreBackup}.
+ */
+export function milvusSitePlan(role: SiteDatastoreRole, roles: SiteRoles, restoreBackup?: string): MilvusSitePlan {
+  const p = roles.situation.procedure;
+  if (role.frozen) return { running: true, backupSuspended: false };
+  if (role.role === "primary") {
+    const restoring = p !== undefined && (p.phase === "promote" || p.phase === "fence");
+    if (!restoring) return { running: true, backupSuspended: false };
+    const backup = restoreBackup ?? (p.procedure === "disaster" ? undefined : milvusFinalBackupName(p.from));
+    return { running: true, backupSuspended: true, restore: backup === undefined ? {} : { backup } };
+  }
+  if (role.role === "demoted") return { running: true, backupSuspended: true, finalBackup: milvusFinalBackupName(role.site) };
+  return { running: false, backupSuspended: true };
+}
+
+/**
+ * The shell script of the restore Job's first container (milvus-backup image): waits for Milvus to answer
+ * (`milvus-backup check`, up to 30 min: the `Milvus` resource was scaled up by the same `pulumi up`), then
+ * `milvus-backup restore -n <name> --restore_index --drop_exist_collection` (milvus-backup README and the
+ * Milvus docs "Back up and Restore Data Using Commands", 0.5.x CLI guide: `restore -n <backup name>`;
+ * `--restore_index` "restore index", `--drop_exist_collection` "drop existing target collection before
+ * create"). The site's stopped Milvus kept its older copy (a fenced site's data from before the disaster,
+ * the standby's from its last time as primary): the backup replaces every collection it holds, and a retry
+ * of the Job after a partial restore starts over instead of failing on the collections already made.
+ * Without a name, the newest `waris_YYYYMMDDHHMM` backup of `milvus-backup list` (names sort by time, as
+ * the backup script writes them).
+ *
+ * @param backup - backup name, or undefined for the newest.
+ * @throws nothing; the script exits non-zero when no backup is found or the restore fails (the Job retries).
+ */
+export function milvusRestoreScript(backup?: string): string {
+  return [
+    "set -eu",
+    "i=0",
+    "until milvus-backup check; do i=$((i + 1)); [ \"$i\" -lt 180 ] || { echo 'Milvus did not answer in 30 min' >&2; exit 1; }; sleep 10; done",
+    backup !== undefined ? `name=${JSON.stringify(backup)}` : "name=$(milvus-backup list | grep -o 'waris_[0-9]\\{12\\}' | sort -u | tail -n 1)",
+    "[ -n \"$name\" ] || { echo 'no waris_YYYYMMDDHHMM backup to restore' >&2; exit 1; }",
+    'echo "restoring $name"',
+    'milvus-backup restore -n "$name" --restore_index --drop_exist_collection',
+  ].join("\n");
+}
+
+/**
+ * The shell script of the final backup Job of a `demote` phase: replaces the site's previous final backup
+ * of the same name (milvus-backup refuses to create a name that exists) with one of everything Milvus holds.
+ */
+export function milvusFinalBackupScript(name: string): string {
+  return ["set -eu", `milvus-backup delete -n ${JSON.stringify(name)} || true`, `milvus-backup create -n ${JSON.stringify(name)}`].join("\n");
+}
+
+/** Cluster-mode components, each set to 0 when Milvus is stopped (Milvus operator CRD v1.2.7, `spec.components.<name>.replicas`). */
+const CLUSTER_COMPONENTS = ["rootCoord", "dataCoord", "queryCoord", "indexCoord", "dataNode", "indexNode", "proxy", "queryNode"] as const;
+
+/**
+ * Milvus on the failover model (components/failover.ts): on every data site the Milvus operator's
+ * `Milvus` resource with its segments in the site's own S3-compatible store (a versioned, AES-256 bucket),
+ * TLS on the gRPC port, authentication with a generated root password, and a {@link BackupSchedule} that
+ * runs milvus-backup into the backup site's store and prunes it. Only the primary site's Milvus runs; the
+ * others are scaled to zero with their etcd volume and data bucket kept ({@link milvusSitePlan}).
+ *
+ * Milvus has no replication: a site that becomes primary through a procedure restores a named backup
+ * (a Job the program creates in the `promote` phase), with its backup schedule suspended until the
+ * restore has finished; a switchover's `demote` phase first takes a final backup on the old primary.
+ *
+ * Upgrade from one-site 0.2.x: the home site's resources keep their old logical names through aliases
+ * (the `Milvus` resource, namespace, secrets, operator release; the data bucket and backup schedule had
+ * their names already), so prod's Milvus is updated in place, not replaced.
  */
 export class MilvusPrimary extends pulumi.ComponentResource {
-  /** gRPC host:port applications connect to (TLS, server name = the host). */
+  /** gRPC host:port applications connect to (TLS, server name = the host); the same name on every site. */
   readonly endpoint: string;
   /** Secret with the root user's password (`password`). */
   readonly rootSecretName: string;
@@ -153,8 +277,12 @@ export class MilvusPrimary extends pulumi.ComponentResource {
   readonly tlsSecretName: string;
   /** Namespace. */
   readonly namespace: string;
-  /** The backups of this Milvus. */
+  /** The site whose Milvus runs (the model's `primarySite`). */
+  readonly activeSite: string;
+  /** The backups of the primary site's Milvus. */
   readonly backup: BackupSchedule;
+  /** What each site renders, by site name ({@link milvusSitePlan}). */
+  readonly plans: Readonly<Record<string, MilvusSitePlan>>;
   /** Worst-case RPO, minutes: the longest gap between backups. */
   readonly rpoMinutes: number;
   /** Estimated RTO, minutes: restoring the latest backup. */
@@ -166,169 +294,301 @@ export class MilvusPrimary extends pulumi.ComponentResource {
    * @param name - dataset name and name of the `Milvus` resource, e.g. `waris-milvus`.
    * @param args - see {@link MilvusPrimaryArgs}.
    * @param opts - component options.
+   * @throws InvalidArgumentsError naming the argument, from {@link validateMilvusPrimaryArgs} (for every
+   *   site), and when `roles` do not cover exactly `sites`.
    */
   constructor(name: string, args: MilvusPrimaryArgs, opts?: pulumi.ComponentResourceOptions) {
     const hasStore = (s: Site) => ({ ...s.spec, hasObjectStore: s.objectStoreAccess !== undefined });
-    throwIfInvalid(`MilvusPrimary "${name}"`, validateMilvusPrimaryArgs(hasStore(args.site), hasStore(args.backupSite), args));
+    const siteNames = args.sites.map((s) => s.spec.name);
+    const problems: ArgumentProblem[] = [];
+    const seen = new Set<string>();
+    for (const site of args.sites) {
+      for (const p of validateMilvusPrimaryArgs(hasStore(site), hasStore(args.backupSite), args)) {
+        const key = `${p.argument}: ${p.message}`;
+        if (!seen.has(key)) problems.push({ argument: p.argument === "site" ? "sites" : p.argument, message: p.message });
+        seen.add(key);
+      }
+    }
+    const roleSites = Object.keys(args.roles.bySite).sort();
+    if (roleSites.join(",") !== [...siteNames].sort().join(",")) problems.push({ argument: "roles", message: `cover the sites ${roleSites.join(", ") || "(none)"}; they must cover exactly ${siteNames.join(", ")}` });
+    throwIfInvalid(`MilvusPrimary "${name}"`, problems);
     super("waris:index:MilvusPrimary", name, {}, opts);
-    const siteName = args.site.spec.name;
     const namespace = args.namespace ?? "waris-milvus";
     const mode = args.mode ?? "standalone";
     const dataSizeGiB = milvusDataSizeGiB(args);
     const memoryGiB = args.memoryGiB ?? 16;
+    const dataClass = args.dataClass ?? "confidential";
     const service = `${name}-milvus`;
     const host = `${service}.${namespace}.svc.cluster.local`;
     this.namespace = namespace;
     this.endpoint = `${host}:${GRPC_PORT}`;
     this.rootSecretName = `${name}-root`;
     this.tlsSecretName = `${name}-tls`;
+    this.activeSite = args.roles.primarySite;
     const storageSecret = `${name}-storage`;
     const backupConfigSecret = `${name}-backup-config`;
-
+    const cronJobName = `${name}-backup`;
+    const homeSite = args.roles.homeSite;
     const parent = { parent: this };
-    const o = { parent: this, provider: args.site.kubernetesProvider };
-    const labels = { ...placementLabels(siteName, args.dataClass ?? "confidential"), [DATASET_LABEL]: name };
-    const meta = (n: string) => ({ name: n, namespace, labels });
 
-    // The bucket is named per site so that a failover makes a new one on the new site's store and leaves
-    // (retains) the old one, instead of deleting a non-empty bucket on a site that may be down.
-    const dataBucket = new ObjectStorageBucket(
-      `${name}-${siteName}-data`,
-      {
-        site: args.site,
-        bucket: args.dataBucket,
-        dataset: name,
-        dataClass: args.dataClass ?? "confidential",
-        retentionDays: DATA_BUCKET_RETENTION_DAYS,
-        retainOnDelete: true,
-      },
-      parent,
-    );
-
-    const ns = new corev1.Namespace(`${name}-ns`, { metadata: { name: namespace, labels } }, o);
-    const inNamespace = { ...o, dependsOn: [ns] };
-    const operator =
-      args.installOperator ?? true
-        ? [
-            new Release(
-              `${name}-operator`,
-              {
-                name: "milvus-operator",
-                namespace: "milvus-operator",
-                createNamespace: true,
-                repositoryOpts: { repo: MILVUS_OPERATOR_CHART.repo },
-                chart: MILVUS_OPERATOR_CHART.chart,
-                version: MILVUS_OPERATOR_CHART.version,
-                values: { podLabels: placementLabels(siteName, "none") },
-                atomic: true,
-              },
-              o,
-            ),
-          ]
-        : [];
-
+    // One password and one CA for every site: the restored Milvus is reached with the same credentials.
     const rootPassword = new random.RandomPassword(`${name}-root`, { length: 32, special: false }, parent).result;
     const ca = new SharedCertificateAuthority(name, `${name} Milvus CA`, parent);
     const cert = ca.issueServer("server", host, [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, host]);
-    const store = args.site.objectStoreAccess!;
     const backupStore = args.backupSite.objectStoreAccess!;
-    const data = hostAndPort(store.endpoint);
-    const backup = hostAndPort(backupStore.endpoint);
-    const secrets = [
-      new corev1.Secret(`${name}-root`, { metadata: meta(this.rootSecretName), stringData: { password: rootPassword } }, inNamespace),
-      new corev1.Secret(`${name}-tls`, { metadata: meta(this.tlsSecretName), type: "kubernetes.io/tls", stringData: { "tls.crt": cert.cert, "tls.key": cert.key, "ca.crt": ca.caCert } }, inNamespace),
-      // The operator reads the store's keys from `accesskey` / `secretkey`.
-      new corev1.Secret(`${name}-storage`, { metadata: meta(storageSecret), stringData: { accesskey: store.accessKeyId, secretkey: store.secretAccessKey } }, inNamespace),
-      new corev1.Secret(
-        `${name}-backup-config`,
-        {
-          metadata: meta(backupConfigSecret),
-          stringData: {
-            "ca.crt": ca.caCert,
-            "backup.yaml": pulumi
-              .all([rootPassword, store.accessKeyId, store.secretAccessKey, backupStore.accessKeyId, backupStore.secretAccessKey])
-              .apply(([password, dataKey, dataSecret, backupKey, backupSecret]) =>
-                milvusBackupConfig({
-                  host,
-                  password,
-                  dataStore: { ...data, region: store.signingRegion, accessKeyId: dataKey, secretAccessKey: dataSecret, bucket: args.dataBucket },
-                  backupStore: { ...backup, region: backupStore.signingRegion, accessKeyId: backupKey, secretAccessKey: backupSecret, bucket: args.backupBucket },
-                  rootPath: name,
-                  // Different stores cannot copy server-side: milvus-backup then streams the data itself.
-                  crossStorage: store.endpoint !== backupStore.endpoint,
-                }),
+    const backupAt = hostAndPort(backupStore.endpoint);
+    const plans: Record<string, MilvusSitePlan> = {};
+    const schedules: Record<string, BackupSchedule> = {};
+
+    for (const site of args.sites) {
+      const siteName = site.spec.name;
+      const role = args.roles.bySite[siteName]!;
+      const plan = milvusSitePlan(role, args.roles, args.restoreBackup);
+      plans[siteName] = plan;
+      const id = (suffix: string): string => `${name}-${siteName}-${suffix}`;
+      // The home site's resources had these names when Milvus had one site: aliases keep them (and the
+      // etcd volume under the Milvus resource) instead of deleting them and creating new ones.
+      const alias = (oldName: string): pulumi.CustomResourceOptions => (siteName === homeSite ? { aliases: [{ name: oldName }] } : {});
+      const o = { parent: this, provider: site.kubernetesProvider };
+      const labels = { ...placementLabels(siteName, dataClass), [DATASET_LABEL]: name };
+      const meta = (n: string) => ({ name: n, namespace, labels });
+
+      // The bucket is named per site (it always was); it is kept when the role moves and on delete.
+      const dataBucket = new ObjectStorageBucket(
+        `${name}-${siteName}-data`,
+        { site, bucket: args.dataBucket, dataset: name, dataClass, retentionDays: DATA_BUCKET_RETENTION_DAYS, retainOnDelete: true },
+        parent,
+      );
+
+      // Deleting the namespace would delete the etcd volume: it is retained even if dropped from the program.
+      const ns = new corev1.Namespace(id("ns"), { metadata: { name: namespace, labels } }, { ...o, ...alias(`${name}-ns`), retainOnDelete: true });
+      const inNamespace = { ...o, dependsOn: [ns] };
+      const operator =
+        args.installOperator ?? true
+          ? [
+              new Release(
+                id("operator"),
+                {
+                  name: "milvus-operator",
+                  namespace: "milvus-operator",
+                  createNamespace: true,
+                  repositoryOpts: { repo: MILVUS_OPERATOR_CHART.repo },
+                  chart: MILVUS_OPERATOR_CHART.chart,
+                  version: MILVUS_OPERATOR_CHART.version,
+                  values: { podLabels: placementLabels(siteName, "none") },
+                  atomic: true,
+                },
+                { ...o, ...alias(`${name}-operator`) },
               ),
+            ]
+          : [];
+
+      const store = site.objectStoreAccess!;
+      const data = hostAndPort(store.endpoint);
+      const secrets = [
+        new corev1.Secret(id("root"), { metadata: meta(this.rootSecretName), stringData: { password: rootPassword } }, { ...inNamespace, ...alias(`${name}-root`) }),
+        new corev1.Secret(id("tls"), { metadata: meta(this.tlsSecretName), type: "kubernetes.io/tls", stringData: { "tls.crt": cert.cert, "tls.key": cert.key, "ca.crt": ca.caCert } }, { ...inNamespace, ...alias(`${name}-tls`) }),
+        // The operator reads the store's keys from `accesskey` / `secretkey`.
+        new corev1.Secret(id("storage"), { metadata: meta(storageSecret), stringData: { accesskey: store.accessKeyId, secretkey: store.secretAccessKey } }, { ...inNamespace, ...alias(`${name}-storage`) }),
+        new corev1.Secret(
+          id("backup-config"),
+          {
+            metadata: meta(backupConfigSecret),
+            stringData: {
+              "ca.crt": ca.caCert,
+              "backup.yaml": pulumi
+                .all([rootPassword, store.accessKeyId, store.secretAccessKey, backupStore.accessKeyId, backupStore.secretAccessKey])
+                .apply(([password, dataKey, dataSecret, backupKey, backupSecret]) =>
+                  milvusBackupConfig({
+                    host,
+                    password,
+                    dataStore: { ...data, region: store.signingRegion, accessKeyId: dataKey, secretAccessKey: dataSecret, bucket: args.dataBucket },
+                    backupStore: { ...backupAt, region: backupStore.signingRegion, accessKeyId: backupKey, secretAccessKey: backupSecret, bucket: args.backupBucket },
+                    rootPath: name,
+                    // Different stores cannot copy server-side: milvus-backup then streams the data itself.
+                    crossStorage: store.endpoint !== backupStore.endpoint,
+                  }),
+                ),
+            },
+          },
+          { ...inNamespace, ...alias(`${name}-backup-config`) },
+        ),
+      ];
+
+      const resources = { requests: { cpu: args.cpu ?? "4", memory: `${memoryGiB}Gi` }, limits: { memory: `${memoryGiB}Gi` } };
+      // Stopped = every component at 0 replicas (Milvus operator CRD v1.2.7: spec.components.<component>.replicas,
+      // integer, minimum -1; the CRD has no "stopped" switch, and `paused` only stops the operator's reconciling).
+      const size = (n: number): number => (plan.running ? n : 0);
+      const clusterSizes = Object.fromEntries(CLUSTER_COMPONENTS.map((c) => [c, { replicas: size(c === "proxy" || c === "queryNode" ? 2 : 1) }]));
+      const milvus = new apiextensions.CustomResource(
+        id("milvus"),
+        {
+          apiVersion: "milvus.io/v1beta1",
+          kind: "Milvus",
+          metadata: { ...meta(name), labels: { ...labels, [STORE_LABEL]: "milvus" }, annotations: { [DATASET_SIZE_ANNOTATION]: String(dataSizeGiB) } },
+          spec: {
+            mode,
+            components: {
+              image: MILVUS_IMAGE,
+              enableRollingUpdate: true,
+              podLabels: labels,
+              volumes: [{ name: "tls", secret: { secretName: this.tlsSecretName } }],
+              volumeMounts: [{ name: "tls", mountPath: CERT_DIR, readOnly: true }],
+              // Milvus maps COMMON_SECURITY_DEFAULTROOTPASSWORD to common.security.defaultRootPassword, used
+              // when the root user is first created; the password never appears in the resource.
+              env: [{ name: "COMMON_SECURITY_DEFAULTROOTPASSWORD", valueFrom: { secretKeyRef: { name: this.rootSecretName, key: "password" } } }],
+              ...(mode === "standalone"
+                ? { standalone: { replicas: size(1), serviceType: "ClusterIP", resources } }
+                : { ...clusterSizes, proxy: { ...clusterSizes["proxy"], serviceType: "ClusterIP" }, queryNode: { ...clusterSizes["queryNode"], resources } }),
+            },
+            config: {
+              common: { security: { authorizationEnabled: true, tlsMode: 1 } },
+              tls: { serverPemPath: `${CERT_DIR}/tls.crt`, serverKeyPath: `${CERT_DIR}/tls.key`, caPemPath: `${CERT_DIR}/ca.crt` },
+              minio: { bucketName: args.dataBucket, rootPath: name, useSSL: true, region: store.signingRegion ?? "us-east-1" },
+            },
+            dependencies: {
+              storage: { external: true, type: "MinIO", endpoint: `${data.host}:${data.port}`, secretRef: storageSecret },
+              etcd: {
+                inCluster: {
+                  deletionPolicy: "Retain",
+                  pvcDeletion: false,
+                  values: { replicaCount: mode === "standalone" ? 1 : 3, persistence: { size: `${args.etcdStorageGiB ?? 10}Gi` } },
+                },
+              },
+              msgStreamType: mode === "standalone" ? "rocksmq" : "pulsar",
+              ...(mode === "cluster" ? { pulsar: { inCluster: { deletionPolicy: "Retain", pvcDeletion: false } } } : {}),
+            },
           },
         },
-        inNamespace,
-      ),
-    ];
+        { ...o, ...alias(`${name}-milvus`), dependsOn: [...operator, ...secrets, dataBucket], retainOnDelete: true },
+      );
 
-    const resources = { requests: { cpu: args.cpu ?? "4", memory: `${memoryGiB}Gi` }, limits: { memory: `${memoryGiB}Gi` } };
-    new apiextensions.CustomResource(
-      `${name}-milvus`,
-      {
-        apiVersion: "milvus.io/v1beta1",
-        kind: "Milvus",
-        metadata: { ...meta(name), labels: { ...labels, [STORE_LABEL]: "milvus" }, annotations: { [DATASET_SIZE_ANNOTATION]: String(dataSizeGiB) } },
-        spec: {
-          mode,
-          components: {
-            image: MILVUS_IMAGE,
-            enableRollingUpdate: true,
-            podLabels: labels,
-            volumes: [{ name: "tls", secret: { secretName: this.tlsSecretName } }],
-            volumeMounts: [{ name: "tls", mountPath: CERT_DIR, readOnly: true }],
-            // Milvus maps COMMON_SECURITY_DEFAULTROOTPASSWORD to common.security.defaultRootPassword, used
-            // when the root user is first created; the password never appears in the resource.
-            env: [{ name: "COMMON_SECURITY_DEFAULTROOTPASSWORD", valueFrom: { secretKeyRef: { name: this.rootSecretName, key: "password" } } }],
-            ...(mode === "standalone" ? { standalone: { replicas: 1, serviceType: "ClusterIP", resources } } : { proxy: { replicas: 2, serviceType: "ClusterIP" }, queryNode: { replicas: 2, resources } }),
+      // The home site's schedule keeps the name it has always had (as PostgreSQL's does).
+      const schedule = new BackupSchedule(
+        siteName === homeSite ? `${name}-backup` : id("backup"),
+        {
+          kind: "milvus",
+          dataset: name,
+          site,
+          namespace,
+          schedule: args.backupSchedule ?? "0 * * * *",
+          retentionDays: args.backupRetentionDays ?? 14,
+          keepEveryBackupForHours: args.keepEveryBackupForHours ?? 48,
+          milvusBackupConfigSecret: backupConfigSecret,
+          datasetSizeGiB: dataSizeGiB,
+          restoreThroughputMiBPerSecond: args.restoreThroughputMiBPerSecond ?? DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND,
+          location: `s3://${args.backupBucket}/${name}/ on ${args.backupSite.spec.name}`,
+          dataClass,
+          suspend: plan.backupSuspended,
+          suspendOwnedByRestore: plan.restore !== undefined,
+        },
+        { parent: this, dependsOn: secrets },
+      );
+      schedules[siteName] = schedule;
+
+      const jobPod = (containers: k8sPodSpec["containers"], extra: Partial<k8sPodSpec> = {}): k8sPodSpec => ({
+        ...extra,
+        containers,
+        volumes: [{ name: "config", secret: { secretName: backupConfigSecret } }],
+        ...POD_DEFAULTS,
+        restartPolicy: "OnFailure",
+      });
+      const backupContainer = (containerName: string, script: string) => ({
+        name: containerName,
+        image: MILVUS_BACKUP_IMAGE,
+        command: ["/bin/sh", "-c", script],
+        volumeMounts: [{ name: "config", mountPath: "/app/configs", readOnly: true }],
+        resources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+      });
+      // Jobs are awaited by the `kubectl wait` of the runbook, not by `pulumi up` (a restore may take longer
+      // than the provider's await timeout): `pulumi.com/skipAwait`.
+      const jobMeta = (n: string) => ({ ...meta(n), annotations: { "pulumi.com/skipAwait": "true" } });
+
+      if (plan.finalBackup !== undefined) {
+        new batchv1.Job(
+          id("final-backup"),
+          {
+            metadata: jobMeta(`${name}-final-backup`),
+            spec: { backoffLimit: 2, template: { metadata: { labels }, spec: jobPod([backupContainer("milvus-backup", milvusFinalBackupScript(plan.finalBackup))]) } },
           },
-          config: {
-            common: { security: { authorizationEnabled: true, tlsMode: 1 } },
-            tls: { serverPemPath: `${CERT_DIR}/tls.crt`, serverKeyPath: `${CERT_DIR}/tls.key`, caPemPath: `${CERT_DIR}/ca.crt` },
-            minio: { bucketName: args.dataBucket, rootPath: name, useSSL: true, region: store.signingRegion ?? "us-east-1" },
+          { ...o, dependsOn: [milvus, ...secrets] },
+        );
+      }
+
+      if (plan.restore !== undefined) {
+        // Who resumes the schedule: the restore Job itself, once `milvus-backup restore` has exited 0 (the
+        // resume container runs only after the restore init container succeeded). Chosen over a later
+        // `pulumi up` because nothing else knows when the restore has finished, and over a CronJob guard
+        // (a marker checked by every run) because the suspended CronJob is visible state. Its service
+        // account may only get and patch this one CronJob (Role `resourceNames`); Pulumi sets `suspend`
+        // when it creates the CronJob and ignores the field in this phase (BackupSchedule
+        // `suspendOwnedByRestore`), so a second `pulumi up` does not suspend it again; the next phase
+        // (steady state) writes `suspend: false`, which is then what the Job has already set.
+        const account = `${name}-restore`;
+        const sa = new corev1.ServiceAccount(id("restore-sa"), { metadata: meta(account) }, inNamespace);
+        const roleRes = new rbacv1.Role(
+          id("restore-role"),
+          { metadata: meta(account), rules: [{ apiGroups: ["batch"], resources: ["cronjobs"], resourceNames: [cronJobName], verbs: ["get", "patch"] }] },
+          inNamespace,
+        );
+        const binding = new rbacv1.RoleBinding(
+          id("restore-binding"),
+          {
+            metadata: meta(account),
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: account },
+            subjects: [{ kind: "ServiceAccount", name: account, namespace }],
           },
-          dependencies: {
-            storage: { external: true, type: "MinIO", endpoint: `${data.host}:${data.port}`, secretRef: storageSecret },
-            etcd: {
-              inCluster: {
-                deletionPolicy: "Retain",
-                pvcDeletion: false,
-                values: { replicaCount: mode === "standalone" ? 1 : 3, persistence: { size: `${args.etcdStorageGiB ?? 10}Gi` } },
+          inNamespace,
+        );
+        new batchv1.Job(
+          id("restore"),
+          {
+            metadata: { ...jobMeta(`${name}-restore`), annotations: { "pulumi.com/skipAwait": "true", "waris.io/restore-backup": plan.restore.backup ?? "newest" } },
+            spec: {
+              backoffLimit: 6,
+              template: {
+                metadata: { labels },
+                spec: jobPod(
+                  [
+                    {
+                      name: "resume-backups",
+                      image: MILVUS_RESUME_IMAGE,
+                      command: ["/bin/sh", "-c", `kubectl -n ${namespace} patch cronjob ${cronJobName} --type merge -p '{"spec":{"suspend":false}}'`],
+                      resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+                    },
+                  ],
+                  { serviceAccountName: account, initContainers: [backupContainer("restore", milvusRestoreScript(plan.restore.backup))] },
+                ),
               },
             },
-            msgStreamType: mode === "standalone" ? "rocksmq" : "pulsar",
-            ...(mode === "cluster" ? { pulsar: { inCluster: { deletionPolicy: "Retain", pvcDeletion: false } } } : {}),
           },
-        },
-      },
-      { ...o, dependsOn: [...operator, ...secrets, dataBucket] },
-    );
+          { ...o, dependsOn: [milvus, sa, roleRes, binding, schedule, ...secrets] },
+        );
+      }
+    }
 
-    this.backup = new BackupSchedule(
-      `${name}-backup`,
-      {
-        kind: "milvus",
-        dataset: name,
-        site: args.site,
-        namespace,
-        schedule: args.backupSchedule ?? "0 * * * *",
-        retentionDays: args.backupRetentionDays ?? 14,
-        keepEveryBackupForHours: args.keepEveryBackupForHours ?? 48,
-        milvusBackupConfigSecret: backupConfigSecret,
-        datasetSizeGiB: dataSizeGiB,
-        restoreThroughputMiBPerSecond: args.restoreThroughputMiBPerSecond ?? DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND,
-        location: `s3://${args.backupBucket}/${name}/ on ${args.backupSite.spec.name}`,
-        dataClass: args.dataClass ?? "confidential",
-      },
-      { parent: this, dependsOn: secrets },
-    );
+    this.plans = plans;
+    this.backup = schedules[args.roles.primarySite] ?? schedules[siteNames[0]!]!;
     this.rpoMinutes = this.backup.rpoMinutes;
     this.rtoMinutes = this.backup.rtoMinutes!;
-    this.report = this.backup.report;
-    this.registerOutputs({ endpoint: this.endpoint, rootSecretName: this.rootSecretName, tlsSecretName: this.tlsSecretName, rpoMinutes: this.rpoMinutes, rtoMinutes: this.rtoMinutes });
+    this.report = {
+      ...this.backup.report,
+      method: `${this.backup.report.method}; restore: a Job of the promote phase (milvus-backup restore -n <name>: the old primary's final backup after a switchover, else the newest or milvus.restoreBackup), the schedule suspended until it has finished`,
+    };
+    this.registerOutputs({ endpoint: this.endpoint, rootSecretName: this.rootSecretName, tlsSecretName: this.tlsSecretName, activeSite: this.activeSite, rpoMinutes: this.rpoMinutes, rtoMinutes: this.rtoMinutes });
   }
+}
+
+/** What a site's Milvus does in a role, in words (pure; the runbook prints it for each phase). */
+export function milvusRoleEffect(role: SiteDatastoreRole, roles: SiteRoles, dataset = "waris-milvus", restoreBackup?: string): string {
+  if (role.frozen) return `Milvus ${dataset}: unreachable, left exactly as it was (no change is sent there)`;
+  const plan = milvusSitePlan(role, roles, restoreBackup);
+  if (plan.restore) {
+    return `Milvus ${dataset}: scaled up; Job ${dataset}-restore restores ${plan.restore.backup ?? "the newest waris_YYYYMMDDHHMM backup"} (milvus-backup restore), then resumes the backup CronJob ${dataset}-backup (created suspended)`;
+  }
+  if (plan.finalBackup) return `Milvus ${dataset}: still running, no longer served; Job ${dataset}-final-backup takes the final backup ${plan.finalBackup}; backup CronJob suspended`;
+  if (plan.running) return `Milvus ${dataset}: running (primary), hourly backups`;
+  return `Milvus ${dataset}: scaled to 0 (the Milvus resource, its etcd volume and data bucket are kept); backup CronJob suspended`;
 }
 
 /** An S3-compatible store as milvus-backup's config names it. */

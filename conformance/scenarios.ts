@@ -1,8 +1,9 @@
 /**
  * The situations whose plans must be accepted upstream: each stack as committed, prod failed over to
- * G-Cloud (steady), and prod in every phase of a disaster failover and failback (what only those phases
- * write: the promotion token, the fencing annotation, MongoDB's pause and forced reconfiguration, the
- * rebuilt generation's clusters, DNS on the other site).
+ * G-Cloud (steady), prod in every phase of a disaster failover and failback, and a switchover's demote
+ * (what only those phases write: the promotion token, the fencing annotation, MongoDB's pause and forced
+ * reconfiguration, the rebuilt generation's clusters, DNS on the other site, Milvus's final backup and
+ * restore Jobs with their RBAC).
  */
 import { PLANNING_PROMOTION_TOKEN, procedurePhases } from "../components/failover";
 
@@ -46,4 +47,12 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   ...phaseScenarios,
+  {
+    name: "prod switchover demote to gcloud",
+    stack: "prod",
+    edit: (config) => {
+      config["waris-hybrid:activeSite"] = "gcloud";
+      config["waris-hybrid:failover"] = JSON.stringify({ procedure: "switchover", phase: "demote", from: "onprem" });
+    },
+  },
 ];

@@ -1,5 +1,6 @@
-// Milvus on the on-prem site (segments in its MinIO), backed up hourly into the G-Cloud store.
-import { MilvusPrimary, ObjectStorageBucket } from "@waris/hybrid-infra";
+// Milvus on both sites (segments in each site's own store), running on-prem (the primary) and scaled to 0 on
+// G-Cloud, backed up hourly into the G-Cloud store; a promote restores the backup on the new primary.
+import { MilvusPrimary, ObjectStorageBucket, steadyRoles } from "@waris/hybrid-infra";
 import { gcloud, onprem } from "./site";
 
 const backups = new ObjectStorageBucket("milvus-backups", {
@@ -14,7 +15,8 @@ const backups = new ObjectStorageBucket("milvus-backups", {
 export const milvus = new MilvusPrimary(
   "waris-milvus",
   {
-    site: onprem,
+    sites: [onprem, gcloud],
+    roles: steadyRoles(["onprem", "gcloud"], "onprem"),
     dataBucket: "waris-example-milvus-data",
     backupSite: gcloud,
     backupBucket: backups.bucket,

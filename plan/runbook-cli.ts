@@ -102,6 +102,7 @@ function main(): number {
     ...(settings.postgres ? { postgres: { dataset: "waris-postgres", namespace: "waris-postgres" } } : {}),
     ...(settings.mongodb ? { mongodb: { dataset: "waris-mongo", namespace: "waris-mongodb" } } : {}),
     ...(settings.redis ? { redis: { dataset: "waris-redis", namespace: "waris-redis" } } : {}),
+    ...(settings.milvus ? { milvus: { dataset: "waris-milvus", namespace: "waris-milvus", ...(settings.milvus.restoreBackup ? { restoreBackup: settings.milvus.restoreBackup } : {}) } } : {}),
   };
   const procedure = values.mode as FailoverProcedure;
   let changes: PhaseChanges[] | undefined;

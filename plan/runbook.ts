@@ -5,6 +5,7 @@
  * the next phase, mapped onto the seed's eight-step procedures.
  */
 import { deriveSiteRoles, discardedSites, procedurePhases, type FailoverProcedure, type FailoverSituation, type ProcedureStep } from "../components/failover";
+import { milvusRoleEffect, milvusSitePlan } from "../components/milvus-primary";
 import { postgresClusterName } from "../components/postgres-cluster";
 import { redisInfoReplicationCommand, redisRoleEffect } from "../components/redis-primary";
 
@@ -22,6 +23,8 @@ export interface RunbookStack {
   readonly mongodb?: { readonly dataset: string; readonly namespace: string };
   /** Whether the stack has Redis, and its dataset name and namespace. */
   readonly redis?: { readonly dataset: string; readonly namespace: string };
+  /** Whether the stack has Milvus, its dataset name and namespace, and the backup a promote restores (`milvus.restoreBackup`). */
+  readonly milvus?: { readonly dataset: string; readonly namespace: string; readonly restoreBackup?: string };
 }
 
 /** The resources a phase changes, per site, as the offline plan shows them (computed by the caller). */
@@ -167,6 +170,21 @@ export function buildRunbook(stack: RunbookStack, to: string, procedure: Failove
       else if (p.phase === "fence") checks.push(`kubectl --context ${p.from} -n ${rd.namespace} get statefulset ${rd.dataset} -o jsonpath='{.status.replicas}'  # 0: no Redis pod on ${p.from} before it is marked up`);
       else if (p.phase === "rebuild") checks.push(`${info(s.activeSite)}  # role:slave, master_link_status:up, master_sync_in_progress:0: the full resync from ${p.from} is done`);
     }
+    const mv = stack.milvus;
+    if (mv) {
+      for (const r of Object.values(roles.bySite)) effects.push(`${r.site}: ${milvusRoleEffect(r, roles, mv.dataset, mv.restoreBackup)}`);
+      const kc = (site: string, rest: string): string => `kubectl --context ${site} -n ${mv.namespace} ${rest}`;
+      for (const r of Object.values(roles.bySite)) {
+        const plan = milvusSitePlan(r, roles, mv.restoreBackup);
+        if (plan.finalBackup) checks.push(`${kc(r.site, `wait --for=condition=complete job/${mv.dataset}-final-backup --timeout=2h`)}  # the final backup ${plan.finalBackup} is written; the promote phase restores it (and the Job is deleted by the next phase)`);
+        if (plan.restore) {
+          checks.push(
+            `${kc(r.site, `wait --for=condition=complete job/${mv.dataset}-restore --timeout=4h`)}  # milvus-backup restored ${plan.restore.backup ?? "the newest backup"} into ${r.site}'s Milvus (kubectl logs job/${mv.dataset}-restore -c restore names it); the Job is deleted by the phase after the procedure, so wait for it first`,
+            `${kc(r.site, `get cronjob ${mv.dataset}-backup -o jsonpath='{.spec.suspend}'`)}  # false: the restore Job resumed the hourly backups`,
+          );
+        }
+      }
+    }
     return {
       step,
       settingsYaml: settingsYaml(s, project),
@@ -206,7 +224,7 @@ export function seedSteps(procedure: FailoverProcedure, to: string, from: string
   if (procedure === "failback") {
     return [
       `1. Repair the ${to} infrastructure: manual; bring it back on the management network only (condition isolated) and run the disaster fence phase first if it has not run.`,
-      `2. Sync data from ${from}: automated by the rebuild phase (PostgreSQL: pg_basebackup, then streaming; Redis: replicaof, a full resync, then streaming).`,
+      `2. Sync data from ${from}: automated by the rebuild phase (PostgreSQL: pg_basebackup, then streaming; Redis: replicaof, a full resync, then streaming). Milvus has no replication: it stays stopped until the promote phase restores the final backup taken by the demote phase.`,
       `3. Verify data integrity: manual, read-only on the rebuilt replica (the rebuild phase's check).`,
       `4. Test ${to} services: manual, read-only against the replica.`,
       `5. Schedule a maintenance window: manual; the demote phase pauses writes until promote.`,
@@ -220,7 +238,7 @@ export function seedSteps(procedure: FailoverProcedure, to: string, from: string
     `2. Notify the operations team: manual until Alertmanager receivers exist.`,
     `3. Verify the ${to} standby: kubectl cnpg --context ${to} status <cluster> shows it replaying.`,
     `4. Switch DNS to ${to}: automated by the promote phase (the endpoint Service on every reachable site points at ${to}); DNS records outside the clusters are not managed yet.`,
-    `5. Activate the standby databases: automated by the promote phase (${procedure === "disaster" ? "immediate promotion" : "promotion at the demotion token"}).`,
+    `5. Activate the standby databases: automated by the promote phase (${procedure === "disaster" ? "immediate promotion" : "promotion at the demotion token"}); Milvus: a Job restores ${procedure === "disaster" ? "the newest backup" : "the final backup of the demote phase"} (milvus-backup restore), and the backups resume once it has finished.`,
     `6. Verify service health: the promote phase's check, then the applications' health checks.`,
     `7. Notify users: manual.`,
     `8. Document the incident: manual; record the detection time, each phase's pulumi up time and, for a disaster, the data loss window (the replication lag or the age of the last archived WAL at detection).`,

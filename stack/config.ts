@@ -193,6 +193,8 @@ const milvusSchema = z.strictObject({
   etcdStorageGiB: limits.volumeGiB.optional(),
   cpu: limits.cpuQuantity.optional(),
   memoryGiB: limits.memoryGiB.optional(),
+  /** Backup a promote phase restores (milvus-backup name); default: the final backup of a switchover, else the newest. */
+  restoreBackup: z.string().min(1).optional(),
 });
 
 /** Milvus settings as written (`waris-hybrid:milvus`), defaults applied. */
@@ -597,6 +599,12 @@ function milvusIssues(parsed: Partial<StackSettings>, assumeStore: boolean): Iss
   for (const problem of validateMilvusPrimaryArgs(withStore(parsed.activeSite, sites[parsed.activeSite]!), backup, milvus)) {
     const path = problem.argument === "site" ? ["activeSite"] : problem.argument === "backupSite" ? ["backups", "site"] : ["milvus", problem.argument];
     issues.push({ path, message: `Milvus: ${problem.message}` });
+  }
+  // Milvus exists on every data site (scaled to 0 where not primary), each with its own data bucket.
+  for (const [name, site] of Object.entries(sites)) {
+    if (name !== parsed.activeSite && site.role !== "burst" && site.objectStore === undefined && !assumeStore) {
+      issues.push({ path: ["sites", name, "objectStore"], message: `is not set; Milvus keeps a (stopped) copy on every data site, with its segments in that site's own object store` });
+    }
   }
   let gap: number | undefined;
   try {

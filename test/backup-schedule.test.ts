@@ -92,7 +92,8 @@ describe("object storage in Thailand (prod: G-Cloud)", () => {
         // 200 GiB at 100 MiB/s = 2048 s -> 35 min, + 30.
         rtoMinutes: 65,
         retention: "14 days (every backup for 48 h, then the first of each day)",
-        method: "hourly full (0 * * * *) milvus-backup",
+        method:
+          "hourly full (0 * * * *) milvus-backup; restore: a Job of the promote phase (milvus-backup restore -n <name>: the old primary's final backup after a switchover, else the newest or milvus.restoreBackup), the schedule suspended until it has finished",
         schedule: "0 * * * *",
         location: "s3://waris-prod-milvus/waris-milvus/ on gcloud",
       },

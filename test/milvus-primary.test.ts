@@ -9,7 +9,7 @@ import { load as parseYaml } from "js-yaml";
 import { milvusBackupConfig, validateMilvusPrimaryArgs } from "../components/milvus-primary";
 
 type Spec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const milvusCr = (run: Run) => resource(run, "kubernetes:milvus.io/v1beta1:Milvus", "waris-milvus-milvus");
+const milvusCr = (run: Run, site = "onprem") => resource(run, "kubernetes:milvus.io/v1beta1:Milvus", `waris-milvus-${site}-milvus`);
 
 describe("MilvusPrimary in prod", () => {
   let run: Run;
@@ -48,7 +48,7 @@ describe("MilvusPrimary in prod", () => {
     expect(resource(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "waris-milvus-onprem-data").inputs["rules"]).toEqual([
       { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: false },
     ]);
-    expect(resource(run, "kubernetes:helm.sh/v3:Release", "waris-milvus-operator").inputs).toMatchObject({ chart: "milvus-operator", version: "1.2.7" });
+    expect(resource(run, "kubernetes:helm.sh/v3:Release", "waris-milvus-onprem-operator").inputs).toMatchObject({ chart: "milvus-operator", version: "1.2.7" });
   });
 
   test("hourly milvus-backup into G-Cloud, every backup kept 48 h then one a day to 14 days: RPO 60 min", () => {
@@ -71,7 +71,7 @@ describe("MilvusPrimary in prod", () => {
 
   test("milvus-backup's config: Milvus over verified TLS, its store and the G-Cloud store, streamed between the two", () => {
     // Under a preview the file is unknown (it holds generated secrets): check the Secret, then the file's text.
-    const secret = resource(run, "kubernetes:core/v1:Secret", "waris-milvus-backup-config");
+    const secret = resource(run, "kubernetes:core/v1:Secret", "waris-milvus-onprem-backup-config");
     expect(secret.inputs["metadata"]).toMatchObject({ name: "waris-milvus-backup-config", namespace: "waris-milvus" });
     const store = { port: 443, accessKeyId: "AK", secretAccessKey: "SK" };
     const yaml = milvusBackupConfig({
@@ -99,18 +99,26 @@ describe("MilvusPrimary in prod", () => {
   });
 });
 
-test("activeSite = gcloud moves Milvus and its data bucket to G-Cloud; the on-prem bucket is left out of the stack, not deleted", async () => {
+test("activeSite = gcloud: Milvus runs on G-Cloud; on-prem's Milvus, etcd volume and bucket stay, scaled to 0", async () => {
   const run = await runProgram("prod", (c) => (c["waris-hybrid:activeSite"] = "gcloud"));
-  expect(milvusCr(run).provider).toMatch(/providers:kubernetes::gcloud$/);
-  const bucket = resource(run, "aws:s3/bucket:Bucket", "waris-milvus-gcloud-data");
-  expect(bucket.provider).toMatch(/providers:aws::gcloud-object-store$/);
-  expect(resourcesOfType(run, "aws:s3/bucket:Bucket").map((b) => b.name)).not.toContain("waris-milvus-onprem-data");
+  expect(run.error).toBeUndefined();
+  expect(milvusCr(run, "gcloud").provider).toMatch(/providers:kubernetes::gcloud$/);
+  expect((milvusCr(run, "gcloud").inputs["spec"] as Spec)["components"]["standalone"]["replicas"]).toBe(1);
+  expect((milvusCr(run, "onprem").inputs["spec"] as Spec)["components"]["standalone"]["replicas"]).toBe(0);
+  expect((milvusCr(run, "onprem").inputs["spec"] as Spec)["dependencies"]["etcd"]["inCluster"]).toMatchObject({ deletionPolicy: "Retain", pvcDeletion: false });
+  const buckets = resourcesOfType(run, "aws:s3/bucket:Bucket").map((b) => b.name);
+  expect(buckets).toEqual(expect.arrayContaining(["waris-milvus-onprem-data", "waris-milvus-gcloud-data"]));
+  expect(resource(run, "aws:s3/bucket:Bucket", "waris-milvus-gcloud-data").provider).toMatch(/providers:aws::gcloud-object-store$/);
+  // Each site's schedule: on-prem's (the home site's, its old name) suspended, G-Cloud's running.
+  expect((resource(run, "kubernetes:batch/v1:CronJob", "waris-milvus-backup").inputs["spec"] as Spec)["suspend"]).toBe(true);
+  expect((resource(run, "kubernetes:batch/v1:CronJob", "waris-milvus-gcloud-backup").inputs["spec"] as Spec)["suspend"]).toBe(false);
+  expect(resourcesOfType(run, "kubernetes:batch/v1:Job").filter((j) => j.name.startsWith("waris-milvus"))).toEqual([]);
 });
 
 test("dev: Milvus on the lab with data and backups in two buckets of the lab MinIO", async () => {
   const run = await runProgram("dev");
   expect(run.error).toBeUndefined();
-  expect(milvusCr(run).provider).toMatch(/providers:kubernetes::lab$/);
+  expect(milvusCr(run, "lab").provider).toMatch(/providers:kubernetes::lab$/);
   expect(resource(run, "aws:s3/bucket:Bucket", "milvus-backups").inputs["bucket"]).toBe("waris-dev-milvus");
 });
 
@@ -119,7 +127,7 @@ test("the policy pack denies a Milvus backed up daily (the seed's schedule: RPO 
     const store = { endpoint: "https://s3.gdcc.go.th", accessKeyId: "a", secretAccessKey: "s" };
     const onprem = new kit.lib.Site("onprem", { kind: "onprem", region: "pwa", country: "TH", role: "primary", kubeconfig: "k", objectStore: { ...store, endpoint: "https://minio.pwa" } });
     const gcloud = new kit.lib.Site("gcloud", { kind: "gcloud", region: "gdcc", country: "TH", role: "standby", kubeconfig: "k", objectStore: store });
-    new (kit.lib as typeof lib).MilvusPrimary("vectors", { site: onprem, dataBucket: "vectors-data", backupSite: gcloud, backupBucket: "vectors-backups", backupSchedule: "0 1 * * *" });
+    new (kit.lib as typeof lib).MilvusPrimary("vectors", { sites: [onprem], roles: kit.lib.steadyRoles(["onprem"], "onprem"), dataBucket: "vectors-data", backupSite: gcloud, backupBucket: "vectors-backups", backupSchedule: "0 1 * * *" });
   });
   const ds = (await evaluatePack(resources)).filter((d) => d.enforcementLevel === "mandatory");
   expect(ds.map((d) => d.message)).toEqual([expect.stringMatching(/milvus dataset "vectors" .* worst-case RPO 1440 min exceeds 60 min/)]);

@@ -14,12 +14,30 @@ const prod: RunbookStack = {
   generations: {},
   postgres: { dataset: "waris-postgres", namespace: "waris-postgres" },
   redis: { dataset: "waris-redis", namespace: "waris-redis" },
+  milvus: { dataset: "waris-milvus", namespace: "waris-milvus" },
 };
 
 describe.each([
   ["gcloud", "onprem"],
   ["onprem", "gcloud"],
 ])("to %s (from %s)", (to, from) => {
+  test("Milvus: the demote takes a final backup, the promote restores it (or the newest, in a disaster), each checked with kubectl wait", () => {
+    const milvus = (phases: ReturnType<typeof buildRunbook>) => phases.map((p) => [p.step.label, p.effects.filter((e) => e.includes("Milvus")).join(" | "), p.checks.filter((c) => c.includes("milvus"))]);
+    const switchover = milvus(buildRunbook(prod, to, "switchover"));
+    expect(switchover[1]![1]).toMatch(new RegExp(`${from}: Milvus waris-milvus: still running, no longer served; Job waris-milvus-final-backup takes the final backup waris_final_${from}`));
+    expect(switchover[1]![2]).toEqual([expect.stringMatching(new RegExp(`^kubectl --context ${from} -n waris-milvus wait --for=condition=complete job/waris-milvus-final-backup --timeout=2h  # `))]);
+    expect(switchover[2]![1]).toContain(`${to}: Milvus waris-milvus: scaled up; Job waris-milvus-restore restores waris_final_${from} (milvus-backup restore)`);
+    expect(switchover[2]![1]).toContain(`${from}: Milvus waris-milvus: scaled to 0 (the Milvus resource, its etcd volume and data bucket are kept)`);
+    expect(switchover[2]![2]).toEqual([
+      expect.stringMatching(new RegExp(`^kubectl --context ${to} -n waris-milvus wait --for=condition=complete job/waris-milvus-restore --timeout=4h  # milvus-backup restored waris_final_${from}`)),
+      `kubectl --context ${to} -n waris-milvus get cronjob waris-milvus-backup -o jsonpath='{.spec.suspend}'  # false: the restore Job resumed the hourly backups`,
+    ]);
+    const disaster = milvus(buildRunbook(prod, to, "disaster"));
+    expect(disaster[1]![1]).toMatch(new RegExp(`${from}: Milvus waris-milvus: unreachable, left exactly as it was`));
+    expect(disaster[1]![2][0]).toMatch(/job\/waris-milvus-restore .* restored the newest backup/);
+    expect(buildRunbook({ ...prod, milvus: { ...prod.milvus!, restoreBackup: "waris_202611301400" } }, to, "disaster")[1]!.effects.join("\n")).toMatch(/restores waris_202611301400/);
+  });
+
   test("switchover: steady, demote, promote with the token read from the demoted cluster, steady", () => {
     const phases = buildRunbook(prod, to, "switchover");
     expect(phases.map((p) => p.step.label)).toEqual(["steady", "switchover demote", "switchover promote", "steady"]);
