@@ -327,16 +327,20 @@ export interface Leg {
 
 /**
  * The phases of procedures in sequence, with the program's own step list (`procedurePhases`), each
- * registered once by `register` (memoized by situation); a step equal to the previous one is skipped.
+ * registered once by `register` (memoized by situation, `phaseOf`); a step equal to the previous one is
+ * skipped.
  */
-export function journeys(sites: readonly string[], register: (label: string, situation: FailoverSituation) => Promise<Phase>): (...legs: Leg[]) => Promise<Phase[]> {
+export function journeys(
+  sites: readonly string[],
+  register: (label: string, situation: FailoverSituation) => Promise<Phase>,
+): { readonly journey: (...legs: Leg[]) => Promise<Phase[]>; readonly phaseOf: (label: string, situation: FailoverSituation) => Promise<Phase> } {
   const registered = new Map<string, Promise<Phase>>();
   const phaseOf = (label: string, situation: FailoverSituation): Promise<Phase> => {
     const key = JSON.stringify(situation);
     if (!registered.has(key)) registered.set(key, register(label, situation));
     return registered.get(key)!;
   };
-  return async (...legs) => {
+  const journey = async (...legs: Leg[]): Promise<Phase[]> => {
     const phases: Phase[] = [];
     for (const leg of legs) {
       for (const step of procedurePhases(sites, leg.to, leg.procedure, leg.generations, PLANNING_PROMOTION_TOKEN)) {
@@ -346,4 +350,5 @@ export function journeys(sites: readonly string[], register: (label: string, sit
     }
     return phases;
   };
+  return { journey, phaseOf };
 }

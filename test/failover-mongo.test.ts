@@ -24,15 +24,8 @@ async function phase(label: string, situation: FailoverSituation): Promise<Phase
   return { label, situation, resources: phaseResources(run.recording.resources), discards: discardedSitesOf(situation) };
 }
 
-const cache = new Map<string, Promise<Phase>>();
-const phaseOf = (label: string, situation: FailoverSituation): Promise<Phase> => {
-  const key = JSON.stringify(situation);
-  if (!cache.has(key)) cache.set(key, phase(label, situation));
-  return cache.get(key)!;
-};
-
-/** The phases of procedures in sequence (test/failover-invariants.ts, journeys). */
-const journey = journeys(SITES, phaseOf);
+/** The phases of procedures in sequence, each registered once (test/failover-invariants.ts, journeys). */
+const { journey, phaseOf } = journeys(SITES, phase);
 
 interface MongoState {
   readonly name: string;
