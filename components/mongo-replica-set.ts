@@ -327,7 +327,8 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
       const overrides = twoSites
         ? Object.fromEntries(args.memberHosts![siteName]!.map((host, i) => [`${crName}-rs0-${i}`, { host: `${host}:27017` }]))
         : undefined;
-      const disasterPromote = args.roles.situation.procedure?.procedure === "disaster" && siteName === args.roles.primarySite;
+      // The survivor of a disaster (promote, and the fence phase after it, which keeps the Job unchanged).
+      const disasterSurvivor = args.roles.situation.procedure?.procedure === "disaster" && siteName === args.roles.primarySite;
       const cluster = new apiextensions.CustomResource(
         id("cluster"),
         {
@@ -376,7 +377,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
         },
         { ...o, dependsOn: [...operator, ...secrets] },
       );
-      if (disasterPromote && twoSites) {
+      if (disasterSurvivor && twoSites) {
         const local = `${crName}-rs0-0.${crName}-rs0.${namespace}.svc.cluster.local`;
         new batchv1.Job(
           id("forced-reconfig"),

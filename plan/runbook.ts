@@ -114,7 +114,7 @@ export function buildRunbook(stack: RunbookStack, to: string, procedure: Failove
   const kubectl = (site: string, rest: string): string => `kubectl --context ${site} -n ${pg?.namespace ?? "<namespace>"} ${rest}`;
   return steps.map((step, i) => {
     const s = step.situation;
-    const roles = deriveSiteRoles({ ...s, procedure: s.procedure && { ...s.procedure, promotionToken: s.procedure.promotionToken } });
+    const roles = deriveSiteRoles(s);
     const cluster = (site: string): string => postgresClusterName(pg?.dataset ?? "waris-postgres", site, roles.bySite[site]!.generation);
     const lost = Object.entries(s.conditions ?? {}).filter(([, c]) => c === "lost").map(([site]) => site);
     const phaseChanges = changes?.[i] ?? [];
