@@ -5,10 +5,6 @@ import * as nodev1 from "@pulumi/kubernetes/node/v1";
 import * as batchv1 from "@pulumi/kubernetes/batch/v1";
 import * as rbacv1 from "@pulumi/kubernetes/rbac/v1";
 import { Release } from "@pulumi/kubernetes/helm/v3/release";
-import * as eks from "@pulumi/aws/eks";
-import * as iam from "@pulumi/aws/iam";
-import * as containerservice from "@pulumi/azure-native/containerservice";
-import { KubernetesNodePool } from "@pulumi/digitalocean/kubernetesNodePool";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import {
   CloudKind,
@@ -31,6 +27,7 @@ import {
   hostComponents,
 } from "./gpu-operator";
 import { DATA_CLASSES, DataClass, HelmChartRef, placementLabels, placementTags } from "./labels";
+import { loadOptionalSdk } from "./optional-sdk";
 import { POD_DEFAULTS } from "./pod-defaults";
 import { isRegionInThailand } from "./residency";
 import { runtimeOwnedFields } from "./runtime-owned";
@@ -342,6 +339,9 @@ export class GpuNodePool extends pulumi.ComponentResource {
         this.readyGate = this.buildOnCluster(name, args, labels, taints, child);
         break;
       case "aws": {
+        // The Site of kind aws loaded @pulumi/aws already (an optional peer dependency); these are its modules.
+        const iam = loadOptionalSdk<typeof import("@pulumi/aws/iam")>("@pulumi/aws", "iam", `GpuNodePool "${name}"`);
+        const eks = loadOptionalSdk<typeof import("@pulumi/aws/eks")>("@pulumi/aws", "eks", `GpuNodePool "${name}"`);
         this.machineType = machineTypeFor("aws", args.gpuModel, args.gpusPerNode);
         const provider = { ...child, provider: args.site.awsProvider };
         const role = new iam.Role(
@@ -379,6 +379,7 @@ export class GpuNodePool extends pulumi.ComponentResource {
         break;
       }
       case "azure": {
+        const containerservice = loadOptionalSdk<typeof import("@pulumi/azure-native/containerservice")>("@pulumi/azure-native", "containerservice", `GpuNodePool "${name}"`);
         this.machineType = machineTypeFor("azure", args.gpuModel, args.gpusPerNode);
         const autoscale = size.min !== size.max;
         new containerservice.AgentPool(
@@ -409,6 +410,7 @@ export class GpuNodePool extends pulumi.ComponentResource {
         break;
       }
       case "digitalocean": {
+        const { KubernetesNodePool } = loadOptionalSdk<typeof import("@pulumi/digitalocean/kubernetesNodePool")>("@pulumi/digitalocean", "kubernetesNodePool", `GpuNodePool "${name}"`);
         this.machineType = machineTypeFor("digitalocean", args.gpuModel, args.gpusPerNode);
         const autoscale = size.min !== size.max;
         new KubernetesNodePool(

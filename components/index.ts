@@ -28,3 +28,4 @@ export * from "./runtime-owned";
 export * from "./vllm";
 export * from "./store-encryption";
 export * from "./gpu-operator";
+export * from "./optional-sdk";
