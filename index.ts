@@ -7,7 +7,7 @@
 // Each component from its own module, not the package index: the program then loads only the provider
 // SDK modules it uses (not RDS, Azure or DigitalOcean databases), which the offline plan's time shows.
 import { BackupSchedule } from "./components/backup-schedule";
-import { GpuNodePool } from "./components/gpu-node-pool";
+import { GpuNodePool, currentStack } from "./components/gpu-node-pool";
 import { InferenceCluster } from "./components/inference-cluster";
 import { MilvusPrimary } from "./components/milvus-primary";
 import { MongoReplicaSet } from "./components/mongo-replica-set";
@@ -31,7 +31,9 @@ for (const spec of config.sites) {
 
 const gpuPools: Record<string, GpuNodePool> = {};
 for (const [name, { site, ...pool }] of Object.entries(config.gpuPools)) {
-  gpuPools[name] = new GpuNodePool(name, { ...pool, site: sites[site]! });
+  // The platform's stack owns the cluster-wide GPU objects: the operator (once per site, checked by the
+  // stack configuration) and its nodes' labels. A library user's defaults install and patch none of them.
+  gpuPools[name] = new GpuNodePool(name, { ...pool, installOperator: pool.installOperator ?? true, nodeOwner: currentStack(), site: sites[site]! });
 }
 
 const dataSites = config.sites.filter((s) => s.role !== "burst").map((s) => sites[s.name]!);
@@ -54,6 +56,8 @@ if (config.postgres) {
     "waris-postgres",
     {
       ...pg,
+      // The platform installs the operators the library's users rely on (their default is false).
+      installOperators: true,
       sites: dataSites,
       roles,
       backupSite,
@@ -115,6 +119,7 @@ if (config.mongodb) {
     "waris-mongo",
     {
       ...mongo,
+      installOperator: true,
       sites: dataSites,
       roles,
       backup: schedule.perconaBackupSpec,
@@ -158,6 +163,7 @@ if (config.milvus) {
     "waris-milvus",
     {
       ...rest,
+      installOperator: true,
       sites: dataSites,
       roles,
       backupSite,

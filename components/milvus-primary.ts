@@ -87,7 +87,12 @@ export interface MilvusPrimaryArgs {
   readonly memoryGiB?: number;
   /** Namespace. Default `waris-milvus`. */
   readonly namespace?: string;
-  /** Install the Milvus operator on the site. Default true. */
+  /**
+   * Install the Milvus operator (Helm release `milvus-operator` and its cluster-wide CRDs) on the site.
+   * Default false: the platform's operator, installed by the platform's own stack (index.ts sets true).
+   *
+   * @defaultValue false
+   */
   readonly installOperator?: boolean;
   /** Restore throughput for the RTO estimate, MiB/s. Default 100. */
   readonly restoreThroughputMiBPerSecond?: number;
@@ -364,7 +369,7 @@ export class MilvusPrimary extends pulumi.ComponentResource {
       const ns = new corev1.Namespace(id("ns"), { metadata: { name: namespace, labels } }, { ...o, ...alias(`${name}-ns`), retainOnDelete: true });
       const inNamespace = { ...o, dependsOn: [ns] };
       const operator =
-        args.installOperator ?? true
+        args.installOperator ?? false
           ? [
               new Release(
                 id("operator"),

@@ -80,7 +80,12 @@ export interface MongoReplicaSetArgs {
   readonly pitrMinutes?: number;
   /** Restore throughput for the single-site RTO estimate, MiB/s. Default 100. */
   readonly restoreThroughputMiBPerSecond?: number;
-  /** Install the operator on each site. Default true. */
+  /**
+   * Install the Percona operator (Helm release `psmdb-operator` and its cluster-wide CRDs) on each site.
+   * Default false: the platform's operator, installed by the platform's own stack (index.ts sets true).
+   *
+   * @defaultValue false
+   */
   readonly installOperator?: boolean;
   /** Class of the data. Default `confidential`. */
   readonly dataClass?: DataClass;
@@ -263,7 +268,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
       const o = { ...parent, provider: site.kubernetesProvider };
       const labels = { ...placementLabels(siteName, args.dataClass ?? "confidential"), [DATASET_LABEL]: name };
       const id = (suffix: string): string => `${name}-${siteName}-${suffix}`;
-      const operator = args.installOperator ?? true
+      const operator = args.installOperator ?? false
         ? [
             new Release(
               id("operator"),

@@ -89,7 +89,14 @@ export interface PostgresClusterArgs {
   readonly rpoMinutes?: number;
   /** Restore throughput for the single-site RTO estimate, MiB/s. Default 100. */
   readonly restoreThroughputMiBPerSecond?: number;
-  /** Install cert-manager, the operator and the plugin on each site. Default true. */
+  /**
+   * Install cert-manager, the CloudNativePG operator and the Barman Cloud plugin (Helm releases `cert-manager`,
+   * `cnpg`, `barman-cloud` and their cluster-wide CRDs) on each site. Default false: the cluster uses the
+   * platform's operators, which the platform's own stack installs (index.ts sets true); a second stack
+   * installing them would co-own them, and its `pulumi destroy` would remove them.
+   *
+   * @defaultValue false
+   */
   readonly installOperators?: boolean;
   /** Class of the data. Default `confidential`. */
   readonly dataClass?: DataClass;
@@ -224,7 +231,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
       const siteName = site.spec.name;
       const opts = { ...child, provider: site.kubernetesProvider };
       const labels = { ...placementLabels(siteName, dataClass), [DATASET_LABEL]: name };
-      const operators = args.installOperators ?? true ? this.installOperators(`${name}-${siteName}`, siteName, opts) : [];
+      const operators = args.installOperators ?? false ? this.installOperators(`${name}-${siteName}`, siteName, opts) : [];
       const ns = new corev1.Namespace(`${name}-${siteName}`, { metadata: { name: namespace, labels } }, opts);
       const inNs = (secretName: string) => ({ name: secretName, namespace: ns.metadata.name, labels });
       new corev1.Secret(
