@@ -61,6 +61,8 @@ if (config.postgres) {
       sites: dataSites,
       roles,
       backupSite,
+      // The stack's bucket, made with the others (stackBuckets); the cluster checks it is its own.
+      existingBackupBucket: bucket,
       rpoMinutes: config.recovery.rpoMinutes,
       replicationLagTargetSeconds: config.recovery.replicationLagTargetSeconds,
       restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond,
@@ -118,6 +120,8 @@ if (config.mongodb) {
   mongodb = new MongoReplicaSet(
     "waris-mongo",
     {
+      // Its namespace predates the default (the component's name); kept, so nothing is replaced.
+      namespace: "waris-mongodb",
       ...mongo,
       installOperator: true,
       sites: dataSites,
@@ -195,6 +199,8 @@ if (config.inference) {
   const servingSites = Object.keys(pools);
   const store = config.backupSite;
   inference = new InferenceCluster("waris-llm", {
+    // Its namespace predates the default (the component's name); kept, so nothing is replaced.
+    namespace: "waris-inference",
     ...inf,
     sites: servingSites.map((s) => sites[s]!),
     pools: servingSites.map((s) => gpuPools[pools[s]!]!),

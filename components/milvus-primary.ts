@@ -85,7 +85,7 @@ export interface MilvusPrimaryArgs {
   readonly cpu?: string;
   /** Memory of the Milvus pods, GiB (indexes are loaded into memory). Default 16. */
   readonly memoryGiB?: number;
-  /** Namespace. Default `waris-milvus`. */
+  /** Namespace. Default: the component's name, so two instances on one site never share one. */
   readonly namespace?: string;
   /**
    * Install the Milvus operator (Helm release `milvus-operator` and its cluster-wide CRDs) on the site.
@@ -318,7 +318,7 @@ export class MilvusPrimary extends pulumi.ComponentResource {
     if (roleSites.join(",") !== [...siteNames].sort().join(",")) problems.push({ argument: "roles", message: `cover the sites ${roleSites.join(", ") || "(none)"}; they must cover exactly ${siteNames.join(", ")}` });
     throwIfInvalid(`MilvusPrimary "${name}"`, problems);
     super("waris:index:MilvusPrimary", name, {}, opts);
-    const namespace = args.namespace ?? "waris-milvus";
+    const namespace = args.namespace ?? name;
     const mode = args.mode ?? "standalone";
     const dataSizeGiB = milvusDataSizeGiB(args);
     const memoryGiB = args.memoryGiB ?? 16;

@@ -72,7 +72,7 @@ export interface MongoReplicaSetArgs {
   readonly backupSite?: Site;
   /** Name of the backup credentials Secret the backup spec names. Default `<name>-backup`. */
   readonly backupCredentialsSecret?: string;
-  /** Namespace. Default `waris-mongodb`. */
+  /** Namespace. Default: the component's name, so two replica sets on one site never share one. */
   readonly namespace?: string;
   /** Replication lag alert threshold, seconds. Default 60. */
   readonly replicationLagTargetSeconds?: number;
@@ -229,7 +229,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
       validateMongoReplicaSetArgs({ ...args, sites: args.sites.map((s) => s.spec), hasBackupStore: args.backupSite?.objectStoreAccess !== undefined }),
     );
     super("waris:index:MongoReplicaSet", name, {}, opts);
-    const namespace = args.namespace ?? "waris-mongodb";
+    const namespace = args.namespace ?? name;
     const members = args.membersPerSite ?? 3;
     const twoSites = args.sites.length === 2;
     const storageGiB = args.storageSizeGiB ?? 100;

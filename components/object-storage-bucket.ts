@@ -28,6 +28,14 @@ function loadBackendSdk<B extends BucketBackend>(backend: B, neededBy: string): 
   return loadOptionalSdk<BackendSdk[B]>(sdk, subpath, neededBy);
 }
 
+/**
+ * Throws `MissingSdkError` when the provider SDK a bucket on `site` needs is not installed; for a component
+ * that will create a bucket later, to fail before it registers anything.
+ */
+export function checkBucketSdk(site: Site, neededBy: string): void {
+  loadBackendSdk(bucketBackend(site), neededBy);
+}
+
 /** Arguments of {@link ObjectStorageBucket}. */
 export interface ObjectStorageBucketArgs {
   /**
@@ -153,6 +161,8 @@ export class ObjectStorageBucket extends pulumi.ComponentResource {
   readonly endpoint: string;
   /** Site the bucket is on. */
   readonly siteName: string;
+  /** Dataset whose backups or data it holds (its `waris-dataset` tag). */
+  readonly dataset: string;
 
   /**
    * @param name - component name.
@@ -171,6 +181,7 @@ export class ObjectStorageBucket extends pulumi.ComponentResource {
     super("waris:index:ObjectStorageBucket", name, {}, opts);
     this.bucket = args.bucket;
     this.siteName = site.name;
+    this.dataset = args.dataset;
     if (backend === "azure-blob") {
       const account = azureStorageAccountName(args.bucket);
       this.url = `https://${account}.blob.core.windows.net/${args.bucket}/`;
