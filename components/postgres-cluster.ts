@@ -352,7 +352,8 @@ export class PostgresCluster extends pulumi.ComponentResource {
             },
           },
         },
-        { ...opts, dependsOn: operators },
+        // The archive goes to the bucket: it must exist first.
+        { ...opts, dependsOn: [...operators, this.backupBucket] },
       );
 
       const other = siteNames.find((n) => n !== siteName);
