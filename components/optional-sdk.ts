@@ -8,8 +8,11 @@
 
 /** The optional provider SDKs, each with the version range the package is built and tested against. */
 export const OPTIONAL_SDKS = {
+  /** AWS: `aws` sites, and buckets on any S3-compatible store (MinIO on-prem, G-Cloud). */
   "@pulumi/aws": "^7.48.0",
+  /** Azure: `azure` sites. */
   "@pulumi/azure-native": "^3.28.0",
+  /** DigitalOcean: `digitalocean` sites. */
   "@pulumi/digitalocean": "^4.80.1",
 } as const;
 
