@@ -104,3 +104,16 @@ describe("RedisPrimary refuses bad arguments", () => {
     expect((run.error as Error).message).toMatch(/waris-hybrid:redisPassword = \(not set\): missing secret .* pulumi config set --secret --stack prod redisPassword/);
   });
 });
+
+test("the endpoint leads to the writable primary from every site: local pods on the serving site, the serving site's LoadBalancer elsewhere", async () => {
+  const steady = await runProgram("prod");
+  if (steady.error) throw steady.error;
+  const spec = (run: Run, site: string) => resource(run, "kubernetes:core/v1:Service", `waris-redis-${site}-svc`).inputs["spec"];
+  expect(spec(steady, "onprem")).toMatchObject({ type: "ExternalName", externalName: "waris-redis-local.waris-redis.svc.cluster.local" });
+  expect(spec(steady, "gcloud")).toMatchObject({ type: "ExternalName", externalName: "redis.onprem.waris.internal" });
+  expect(resource(steady, "kubernetes:core/v1:Service", "waris-redis-gcloud-local").inputs["spec"]).toMatchObject({ type: "ClusterIP" });
+  const failedOver = await runProgram("prod", (c: Record<string, string>) => (c["waris-hybrid:activeSite"] = "gcloud"));
+  if (failedOver.error) throw failedOver.error;
+  expect(spec(failedOver, "onprem")).toMatchObject({ externalName: "redis.gcloud.waris.internal" });
+  expect(spec(failedOver, "gcloud")).toMatchObject({ externalName: "waris-redis-local.waris-redis.svc.cluster.local" });
+}, 60000);
