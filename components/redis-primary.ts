@@ -32,7 +32,7 @@ import type { DatastoreRole, SiteDatastoreRole, SiteRoles } from "./failover";
 import { DATASET_LABEL, DATASET_SIZE_ANNOTATION, DataClass, STORE_LABEL, placementLabels } from "./labels";
 import { IssuedCertificate, SharedCertificateAuthority } from "./pki";
 import { POD_DEFAULTS } from "./pod-defaults";
-import { CronSchedule, DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes, longestGapMinutes, parseCron } from "./recovery";
+import { CronSchedule, DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, REDIS_LAG_METRIC, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes, longestGapMinutes, parseCron } from "./recovery";
 import { isRegionInThailand } from "./residency";
 import { KUBECONFIG_SITE_KINDS, Site, SiteSpec } from "./site";
 import { DEFAULT_STORE_ENCRYPTION, awsCliSseArgs } from "./store-encryption";
@@ -321,7 +321,7 @@ export function redisAlertRules(dataset: string, namespace: string, site: string
   const rules: Array<Record<string, unknown>> = [
     {
       alert: "RedisReplicationLagHigh",
-      expr: `max by (namespace, pod) (redis_connected_slave_lag_seconds{${sel}}) > ${lagTargetSeconds} or max by (namespace, pod) (redis_master_last_io_seconds_ago{${sel}}) > ${lagTargetSeconds}`,
+      expr: `max by (namespace, pod) (${REDIS_LAG_METRIC}{${sel}}) > ${lagTargetSeconds} or max by (namespace, pod) (redis_master_last_io_seconds_ago{${sel}}) > ${lagTargetSeconds}`,
       for: "2m",
       labels,
       annotations: { summary: `Redis ${dataset} on ${site}: replication lag above ${lagTargetSeconds} s (a failover would lose more than the RPO).` },
