@@ -31,6 +31,8 @@ export interface RecordedResource {
   readonly ignoreChanges: readonly string[];
   /** URNs of the resources it depends on (`dependsOn` and its inputs' resources). */
   readonly dependencies: readonly string[];
+  /** Per input property, the URNs of the resources its value came from (what the engine hands a stack policy as `propertyDependencies`). */
+  readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** What one recorded run produced. */
@@ -77,6 +79,7 @@ interface RegisterRequestLike {
   getObject(): StructLike | undefined;
   getIgnorechangesList(): string[];
   getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void };
 }
 interface RegisterResponseLike {
   getUrn(): string;
@@ -158,6 +161,10 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
         const serialized = req.getObject()?.toJavaScript() ?? {};
         const inputs = unwrapSecrets(serialized, "", secretPaths) as Record<string, unknown>;
         const provider = req.getProvider();
+        const propertyDependencies: Record<string, string[]> = {};
+        req.getPropertydependenciesMap().forEach((value, key) => {
+          if (value.getUrnsList().length > 0) propertyDependencies[key] = value.getUrnsList();
+        });
         slots[slot] = {
           urn: response.getUrn(),
           type: req.getType(),
@@ -171,6 +178,7 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
           serialized,
           ignoreChanges: req.getIgnorechangesList(),
           dependencies: req.getDependenciesList(),
+          propertyDependencies,
         };
       }
       cb(err, response);
