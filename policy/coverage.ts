@@ -240,7 +240,7 @@ export const COVERAGE: Readonly<Record<string, TypeCoverage>> = {
     retentionDays: { field: "backup.backupRetentionDays", default: 7 },
   },
   "azure-native:dbformysql:Configuration": { data: "setting" },
-  "azure-native:cache:Redis": {
+  "azure-native:redis:Redis": {
     data: "storage",
     regionField: "location",
     atRest: { always: "https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-encryption" },
@@ -296,7 +296,7 @@ export const DATA_MODULES: readonly string[] = [
   "aws:opensearch", "aws:elasticsearch", "aws:msk", "aws:sqs", "aws:sns", "aws:docdb", "aws:neptune", "aws:backup", "aws:kinesis",
   "aws:fsx", "aws:glacier", "aws:secretsmanager", "aws:dax", "aws:timestreamwrite", "aws:keyspaces", "aws:cloudfront",
   "azure-native:storage", "azure-native:dbforpostgresql", "azure-native:dbformysql", "azure-native:sql", "azure-native:documentdb",
-  "azure-native:cache", "azure-native:compute", "azure-native:keyvault", "azure-native:servicebus", "azure-native:eventhub",
+  "azure-native:redis", "azure-native:compute", "azure-native:keyvault", "azure-native:servicebus", "azure-native:eventhub",
   "digitalocean:index",
 ];
 
