@@ -10,7 +10,7 @@ import { RecordedResource, runAsStack, startRecording } from "./mock-runtime";
 import { DEFAULT_PROVIDER_PACKAGES, DefaultProviderContext, withDefaultProviders } from "./default-providers";
 import { AnalyzerResource, PackConfig, runPolicies } from "./policy-runner";
 import { Plan, buildPlan } from "./report";
-import { EngineConfig, StackFileError, fakeSecret, readProjectName, readStackFile, readYamlFile } from "./stack-file";
+import { EngineConfig, StackFileError, checkProgramInstalled, fakeSecret, readProjectName, readStackFile, readYamlFile } from "./stack-file";
 
 /** What to plan. */
 export interface PlanOptions {
@@ -158,18 +158,6 @@ export function providerSdkVersions(programDir: string): Record<string, string> 
   return versions;
 }
 
-/**
- * Refuses a program whose packages are not installed, before anything loads: the mocks go into the
- * program's own `@pulumi/pulumi`.
- */
-export function checkProgramInstalled(location: ProgramLocation): void {
-  try {
-    require.resolve("@pulumi/pulumi/package.json", { paths: [location.projectDir] });
-  } catch {
-    throw new StackFileError(`--program ${location.projectDir}`, `its packages are not installed (@pulumi/pulumi does not resolve from there); run npm install in ${location.projectDir}`);
-  }
-}
-
 /** The policy pack's name, version and default enforcement, as `policy/index.ts` declares them. */
 export function policyPackIdentity(): { name: string; version: string; enforcementLevel: "mandatory" } {
   const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, "policy", "package.json"), "utf8")) as { version: string };
@@ -182,7 +170,7 @@ export function policyPackIdentity(): { name: string; version: string; enforceme
  */
 export async function runOfflinePlan(options: PlanOptions): Promise<Plan> {
   const location = locateProgram(options.program);
-  if (options.program !== undefined) checkProgramInstalled(location);
+  if (options.program !== undefined) checkProgramInstalled(location.projectDir);
   const projectDir = options.projectDir ?? location.projectDir;
   const engine = engineConfigForStack({ ...options, projectDir });
   // The program's own copy of the SDK is the one that must run under the mocks.
