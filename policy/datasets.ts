@@ -7,7 +7,7 @@ import type { PolicyResource } from "@pulumi/policy";
 import { DATASET_LABEL, BACKUP_OF_LABEL, DATASET_SIZE_ANNOTATION, DATASET_SIZE_TAG, DATASET_TAG, REPLICA_OF_TAG, RETENTION_DAYS_ANNOTATION, STORE_LABEL } from "../components/labels";
 import { CronSchedule, DIGITALOCEAN_BACKUP_DAYS, daysCoveredByCount, RDS_LOG_UPLOAD_MINUTES, parseCron, postgresDurationToMinutes, quantityToGiB, retentionToDays } from "../components/recovery";
 import { at, list, siteLabelOf, str } from "./placement";
-import { SkippedCheck, isUnknownValue } from "./unknowns";
+import { SkippedCheck, unknownIn } from "./unknowns";
 
 /** Kinds of dataset, which decide the retention they need. */
 export type DatasetKind = "postgresql" | "mongodb" | "milvus" | "redis" | "model-artifacts";
@@ -364,19 +364,16 @@ function digitaloceanPostgresDatasets(resources: readonly PolicyResource[]): Dat
 /** Types the datasets are read from. */
 const DATASET_TYPES = new Set([CNPG_CLUSTER, CNPG_SCHEDULED_BACKUP, BARMAN_OBJECT_STORE, PSMDB, MILVUS, CRONJOB, STATEFULSET, BUCKET, LIFECYCLE, RDS_INSTANCE, AZURE_POSTGRES_SERVER, DO_DATABASE_CLUSTER, DO_DATABASE_REPLICA]);
 
-/** Reads every value of a resource; false (recorded in `skipped`) when one is unknown during preview. */
+/** Whether the recovery policies read datasets from resources of this type. */
+export function isDatasetType(type: string): boolean {
+  return DATASET_TYPES.has(type);
+}
+
+/** Whether every value of a resource is known; when not, the skipped recovery checks are recorded in `skipped`. */
 function fullyKnown(r: PolicyResource, skipped?: SkippedCheck[]): boolean {
-  const walk = (v: unknown): void => {
-    if (v !== null && typeof v === "object") for (const key of Object.keys(v)) walk((v as Record<string, unknown>)[key]);
-  };
-  try {
-    walk(r.props);
-    return true;
-  } catch (e) {
-    if (!isUnknownValue(e)) throw e;
-    skipped?.push({ urn: r.urn, message: `recovery checks of ${r.type} "${r.name}" skipped during preview: ${e.message}` });
-    return false;
-  }
+  const unknown = unknownIn(r);
+  if (unknown !== undefined) skipped?.push({ urn: r.urn, message: `recovery checks of ${r.type} "${r.name}" skipped during preview: ${unknown}` });
+  return unknown === undefined;
 }
 
 /**

@@ -63,14 +63,18 @@ function atRestOf(r: PolicyResource, rule: AtRestRule, ctx: PlacementContext, eb
   report(`${r.type} "${r.name}": ${rule.field} is ${JSON.stringify(values.length === 1 ? values[0] : values)}; data at rest must be encrypted (${rule.field}: ${JSON.stringify(rule.equals)}${rule.byAccountDefault ? ", or aws.ebs.EncryptionByDefault in the same region" : ""}).`);
 }
 
-/** At-rest findings of a stack, resource by resource (unknown values skip only that resource's check). */
-export function atRestFindings(resources: readonly PolicyResource[], report: (message: string, urn: string) => void, skipped?: SkippedCheck[]): void {
+/**
+ * At-rest findings of a stack, resource by resource (unknown values skip only that resource's check).
+ *
+ * @param only - which resources to check (all by default).
+ */
+export function atRestFindings(resources: readonly PolicyResource[], report: (message: string, urn: string) => void, skipped?: SkippedCheck[], only: (r: PolicyResource) => boolean = () => true): void {
   const ctx = placementContext(resources);
   const ebsDefault = ebsDefaultRegions(resources, ctx);
   for (const r of resources) {
     const entry = COVERAGE[r.type];
     const extra = AT_REST[r.type];
-    if (!entry?.atRest && !extra) continue;
+    if ((!entry?.atRest && !extra) || !only(r)) continue;
     guarded(
       r,
       "waris-encryption-at-rest",
@@ -255,8 +259,18 @@ const TRANSIT_CHECKS: Readonly<Record<string, (r: PolicyResource, groups: Readon
   },
 };
 
-/** In-transit findings of a stack, resource by resource (unknown values skip only that resource's check). */
-export function inTransitFindings(resources: readonly PolicyResource[], config: InTransitConfig, report: (message: string, urn: string) => void, skipped?: SkippedCheck[]): void {
+/**
+ * In-transit findings of a stack, resource by resource (unknown values skip only that resource's check).
+ *
+ * @param only - which resources to check (all by default).
+ */
+export function inTransitFindings(
+  resources: readonly PolicyResource[],
+  config: InTransitConfig,
+  report: (message: string, urn: string) => void,
+  skipped?: SkippedCheck[],
+  only: (r: PolicyResource) => boolean = () => true,
+): void {
   const groups = new Map<string, PolicyResource>();
   for (const r of resources) {
     if (r.type !== "aws:rds/parameterGroup:ParameterGroup") continue;
@@ -266,7 +280,7 @@ export function inTransitFindings(resources: readonly PolicyResource[], config: 
   for (const r of resources) {
     const check = IN_TRANSIT[r.type];
     const rules = COVERAGE[r.type]?.inTransit;
-    if (!check && !rules) continue;
+    if ((!check && !rules) || !only(r)) continue;
     guarded(
       r,
       "waris-encryption-in-transit",

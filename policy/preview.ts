@@ -3,15 +3,15 @@
  * silence: resources of data-holding modules that the coverage table does not know, and checks skipped
  * for one resource because a value is unknown during preview (see policy/unknowns.ts).
  */
-import type { StackValidationPolicy } from "@pulumi/policy";
+import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { coverageOf, moduleOf } from "./coverage";
-import { collectDatasets } from "./datasets";
+import { isDatasetType } from "./datasets";
 import { IN_TRANSIT_CONFIG_SCHEMA, InTransitConfig, atRestFindings, inTransitFindings } from "./encryption";
 import { isPlaced } from "./placement";
-import { RetentionConfig, cloudRetentionFindings } from "./recovery";
-import { RESIDENCY_CONFIG_SCHEMA, ResidencyConfig, residencyFindings } from "./residency";
+import { cloudRetentionFindings } from "./recovery";
+import { RESIDENCY_CONFIG_SCHEMA, residencyFindings } from "./residency";
 import { RETENTION_POLICY_DEFAULTS } from "./thresholds";
-import { SkippedCheck } from "./unknowns";
+import { SkippedCheck, unknownIn } from "./unknowns";
 
 const ignore = (): void => undefined;
 
@@ -25,19 +25,26 @@ export const coveragePolicy: StackValidationPolicy = {
     "For an uncovered type, add it to policy/coverage.ts (whether it holds data, its region field, encryption, retention and copy fields) with a test against the provider SDK; " +
     "a skipped check runs on the next preview once the value is known (after the first update).",
   validateStack: (args, reportViolation) => {
+    const withUnknowns = new Set<string>();
     for (const r of args.resources) {
       const coverage = coverageOf(r.type);
       if (!coverage.known && coverage.dataModule && isPlaced(r.type)) {
         reportViolation(`${r.type} "${r.name}" is of the data-holding module ${moduleOf(r.type)} but not in the pack's coverage table: its encryption, retention and copies are not checked, and residency treats it as storage.`, r.urn);
       }
+      const unknown = unknownIn(r);
+      if (unknown === undefined) continue;
+      withUnknowns.add(r.urn);
+      if (isDatasetType(r.type)) reportViolation(`recovery checks of ${r.type} "${r.name}" skipped during preview: ${unknown}`, r.urn);
     }
+    if (withUnknowns.size === 0) return;
+    // Only resources with an unknown value are checked again, to name the checks that were skipped.
+    const only = (r: PolicyResource): boolean => withUnknowns.has(r.urn);
     const skipped: SkippedCheck[] = [];
-    residencyFindings(args.resources, { allowedCountries: RESIDENCY_CONFIG_SCHEMA.properties.allowedCountries.default } as ResidencyConfig, ignore, skipped);
-    atRestFindings(args.resources, ignore, skipped);
+    residencyFindings(args.resources, { allowedCountries: RESIDENCY_CONFIG_SCHEMA.properties.allowedCountries.default }, ignore, skipped, only);
+    atRestFindings(args.resources, ignore, skipped, only);
     const transit = Object.fromEntries(Object.entries(IN_TRANSIT_CONFIG_SCHEMA.properties).map(([k, v]) => [k, v.default])) as unknown as InTransitConfig;
-    inTransitFindings(args.resources, transit, ignore, skipped);
-    cloudRetentionFindings(args.resources, RETENTION_POLICY_DEFAULTS as RetentionConfig, ignore, skipped);
-    collectDatasets(args.resources, skipped);
+    inTransitFindings(args.resources, transit, ignore, skipped, only);
+    cloudRetentionFindings(args.resources, RETENTION_POLICY_DEFAULTS, ignore, skipped, only);
     for (const s of skipped) reportViolation(s.message, s.urn);
   },
 };

@@ -96,11 +96,19 @@ export interface RetentionConfig {
 /**
  * Retention of the managed databases the coverage table gives a retention field (Aurora, DocumentDB,
  * Redshift, Azure MySQL): the field, or the service's default when unset, against the database minimum.
+ *
+ * @param only - which resources to check (all by default).
  */
-export function cloudRetentionFindings(resources: readonly PolicyResource[], config: RetentionConfig, report: (message: string, urn: string) => void, skipped?: SkippedCheck[]): void {
+export function cloudRetentionFindings(
+  resources: readonly PolicyResource[],
+  config: RetentionConfig,
+  report: (message: string, urn: string) => void,
+  skipped?: SkippedCheck[],
+  only: (r: PolicyResource) => boolean = () => true,
+): void {
   for (const r of resources) {
     const rule = COVERAGE[r.type]?.retentionDays;
-    if (!rule) continue;
+    if (!rule || !only(r)) continue;
     guarded(
       r,
       "waris-backup-retention",

@@ -80,8 +80,16 @@ function copyDestination(r: PolicyResource, rule: CopyRule, value: unknown, ctx:
  * Residency findings of a stack, resource by resource: what a resource that may hold data is placed
  * on, where its copies go, where object-store endpoints and backup destinations are. A check that reads
  * a value unknown during preview is skipped for that resource only (recorded in `skipped`).
+ *
+ * @param only - which resources to check (all by default); the others still give their context.
  */
-export function residencyFindings(resources: readonly PolicyResource[], config: ResidencyConfig, report: (message: string, urn: string) => void, skipped?: SkippedCheck[]): void {
+export function residencyFindings(
+  resources: readonly PolicyResource[],
+  config: ResidencyConfig,
+  report: (message: string, urn: string) => void,
+  skipped?: SkippedCheck[],
+  only: (r: PolicyResource) => boolean = () => true,
+): void {
   const ctx = placementContext(resources);
   const endpoints = allowedEndpoints(sitesByUrn(resources).values(), config);
   const countries = config.allowedCountries.join(", ");
@@ -92,7 +100,7 @@ export function residencyFindings(resources: readonly PolicyResource[], config: 
     if (name) buckets.set(name, r);
   }
   for (const r of resources) {
-    guarded(r, "waris-data-residency", () => residencyOf(r), skipped);
+    if (only(r)) guarded(r, "waris-data-residency", () => residencyOf(r), skipped);
   }
 
   function residencyOf(r: PolicyResource): void {

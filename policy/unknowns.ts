@@ -44,3 +44,28 @@ export function peek<T>(read: () => T): T | undefined {
     throw e;
   }
 }
+
+/** First unknown value found in each props object (`null`: none), memoized: props proxies are read-only. */
+const firstUnknown = new WeakMap<object, string | null>();
+
+/**
+ * The message of the first value of a resource unknown during preview, or undefined when every value
+ * is known. Walks the whole properties object once per object (memoized).
+ */
+export function unknownIn(r: PolicyResource): string | undefined {
+  const props = r.props as object;
+  const memo = firstUnknown.get(props);
+  if (memo !== undefined) return memo ?? undefined;
+  const walk = (v: unknown): void => {
+    if (v !== null && typeof v === "object") for (const key of Object.keys(v)) walk((v as Record<string, unknown>)[key]);
+  };
+  let found: string | null = null;
+  try {
+    walk(props);
+  } catch (e) {
+    if (!isUnknownValue(e)) throw e;
+    found = e.message;
+  }
+  firstUnknown.set(props, found);
+  return found ?? undefined;
+}
