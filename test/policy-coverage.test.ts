@@ -118,4 +118,61 @@ describe("issue 19 verdict kinds", () => {
     const ds = await run([res("aws:s3/bucket:Bucket", "b", {}, { provider: none })]);
     expect(ds.map((d) => d.message)).toEqual([expect.stringMatching(/no region: neither the resource nor its provider names one \(set aws:region/)]);
   });
+
+  // One row per kind the issue lists: the resources, and which of them the pack must deny, by which policy.
+  const SITE = { site: { name: "gcloud", kind: "gcloud", region: "gdcc-bangkok", country: "TH", role: "standby" }, objectStoreEndpoint: "https://s3.gdcc.go.th", objectStoreEncryption: { mode: "sse-s3" } };
+  const siteUrn = `${STACK}waris:index:Site::gcloud`;
+  const store = { urn: `${STACK}waris:index:Site$pulumi:providers:aws::gcloud-store`, type: "pulumi:providers:aws", name: "gcloud-store", properties: { region: "us-east-1", endpoints: JSON.stringify([{ s3: "https://s3.gdcc.go.th" }]) } };
+  const onStore = { provider: store };
+  const kinds: Array<[string, AnalyzerResource[], string[]]> = [
+    ["load balancer listener TLS policy", [res("aws:lb/listener:Listener", "tls12", { protocol: "HTTPS", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06" }), res("aws:lb/listener:Listener", "tls10", { protocol: "HTTPS", sslPolicy: "ELBSecurityPolicy-2016-08" })], ["waris-encryption-in-transit tls10"]],
+    ["CloudFront", [res("aws:cloudfront/distribution:Distribution", "cdn", { defaultCacheBehavior: { viewerProtocolPolicy: "allow-all" }, tags: { "waris-data-class": "public" } })], ["waris-encryption-in-transit cdn"]],
+    ["CloudFront caches at edge locations worldwide", [res("aws:cloudfront/distribution:Distribution", "cdn", { defaultCacheBehavior: { viewerProtocolPolicy: "https-only" } })], ["waris-data-residency cdn"]],
+    ["ElastiCache", [res("aws:elasticache/replicationGroup:ReplicationGroup", "c", { description: "c", atRestEncryptionEnabled: true }), res("aws:elasticache/cluster:Cluster", "m", { engine: "memcached", transitEncryptionEnabled: true })], ["waris-encryption-at-rest m", "waris-encryption-in-transit c"]],
+    ["OpenSearch", [res("aws:opensearch/domain:Domain", "search", { encryptAtRest: { enabled: true }, nodeToNodeEncryption: { enabled: true } })], ["waris-encryption-in-transit search"]],
+    ["MSK", [res("aws:msk/cluster:Cluster", "kafka", { encryptionInfo: { encryptionInTransit: { clientBroker: "TLS_PLAINTEXT" } } })], ["waris-encryption-in-transit kafka"]],
+    ["SQS and SNS", [res("aws:sqs/queue:Queue", "q", { sqsManagedSseEnabled: false }), res("aws:sns/topic:Topic", "t", {})], ["waris-encryption-at-rest q", "waris-encryption-at-rest t"]],
+    ["EC2 root volumes and EBS", [res("aws:ec2/instance:Instance", "vm", {}), res("aws:ebs/volume:Volume", "vol", { availabilityZone: "ap-southeast-7a", size: 1 })], ["waris-encryption-at-rest vm", "waris-encryption-at-rest vol"]],
+    ["EBS encryption by default", [res("aws:ebs/encryptionByDefault:EncryptionByDefault", "ebs-default", { enabled: true }), res("aws:ec2/instance:Instance", "vm", {}), res("aws:ebs/volume:Volume", "vol", { availabilityZone: "ap-southeast-7a", size: 1 })], []],
+    ["DocumentDB and Aurora retention", [res("aws:docdb/cluster:Cluster", "docs", { storageEncrypted: true, backupRetentionPeriod: 35 }), res("aws:rds/cluster:Cluster", "aurora", { storageEncrypted: true })], ["waris-backup-retention aurora"]],
+    ["MySQL secure transport", [
+      res("aws:rds/parameterGroup:ParameterGroup", "mysql-tls", { name: "mysql-tls", family: "mysql8.0", parameters: [{ name: "require_secure_transport", value: "1" }] }),
+      res("aws:rds/instance:Instance", "ok", { engine: "mysql", storageEncrypted: true, backupRetentionPeriod: 30, allocatedStorage: 20, parameterGroupName: "mysql-tls" }),
+      res("aws:rds/instance:Instance", "plain", { engine: "mysql", storageEncrypted: true, backupRetentionPeriod: 30, allocatedStorage: 20 }),
+    ], ["waris-encryption-in-transit plain"]],
+    ["an RDS replica inherits its source's encryption", [
+      res("aws:rds/instance:Instance", "src", { engine: "postgres", engineVersion: "16", identifier: "src", storageEncrypted: true, backupRetentionPeriod: 30, allocatedStorage: 20 }),
+      res("aws:rds/instance:Instance", "rep", { replicateSourceDb: "src", identifier: "rep" }),
+      res("aws:cloudwatch/metricAlarm:MetricAlarm", "lag", { namespace: "AWS/RDS", metricName: "ReplicaLag", dimensions: { DBInstanceIdentifier: "rep" } }),
+    ], []],
+    ["a DynamoDB global replica abroad", [res("aws:dynamodb/table:Table", "t", { replicas: [{ regionName: "ap-southeast-1" }] })], ["waris-data-residency t"]],
+    ["bucket encryption: inline, or by the bucket it came from, on a site store", [
+      res("waris:index:Site", "gcloud", SITE),
+      { ...store, parent: siteUrn },
+      res("aws:s3/bucket:Bucket", "inline", { bucket: "a", serverSideEncryptionConfiguration: { rule: { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } } } }, onStore),
+      res("aws:s3/bucket:Bucket", "byref", {}, onStore),
+      res("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "byref-sse", { bucket: UNKNOWN, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] }, { ...onStore, propertyDependencies: { bucket: [`${STACK}aws:s3/bucket:Bucket::byref`] } }),
+      res("aws:s3/bucket:Bucket", "bare", { bucket: "c" }, onStore),
+    ], ["waris-bucket-encryption bare"]],
+    ["a 'holds no data' tag does not exempt storage, and does exempt compute", [
+      res("aws:s3/bucket:Bucket", "us", { region: "us-east-1", tags: { "waris-data-class": "none" } }),
+      res("aws:eks/nodeGroup:NodeGroup", "burst", { region: "us-east-1", tags: { "waris-data-class": "none" } }),
+    ], ["waris-data-residency us"]],
+    ["no data: security groups, DNS, firewalls (even abroad)", [
+      res("aws:ec2/securityGroup:SecurityGroup", "sg", { region: "us-east-1" }),
+      res("aws:route53/record:Record", "dns", {}),
+      res("digitalocean:index/firewall:Firewall", "fw", {}),
+    ], []],
+    ["Azure and DigitalOcean counterparts", [
+      res("azure-native:redis:Redis", "cache", { location: "southeastasia", enableNonSslPort: true }),
+      res("azure-native:dbformysql:Server", "mysql", { location: "southeastasia" }),
+      res("digitalocean:index/databaseCluster:DatabaseCluster", "db", { region: "sgp1", engine: "mysql" }),
+    ], ["waris-backup-retention mysql", "waris-data-residency cache", "waris-data-residency db", "waris-data-residency mysql", "waris-encryption-in-transit cache"]],
+  ];
+  test.each(kinds)("%s", async (_kind, resources, denied) => {
+    const ds = await run(resources);
+    const got = [...new Set(ds.filter((d) => d.enforcementLevel === "mandatory").map((d) => `${d.policyName} ${d.urn?.split("::").pop()}`))].sort();
+    expect(got).toEqual([...denied].sort());
+  });
 });
+
