@@ -1,6 +1,7 @@
 /**
  * The pack on other teams' programs (test/fixtures/corpus/<program>: a Pulumi project, its stack file
- * and expected.json giving every resource's verdict: "compliant", or the policy that must deny it).
+ * and expected.json giving every resource's verdict: "compliant", or the policy that must deny it; a
+ * resource is keyed by its name, or by "<type> <name>" when several of its program's resources share it).
  * Each program runs in-process under the mocks, with its stack file's config and the default providers
  * the engine would make from it; recall and false-positive rate are computed over the whole corpus.
  */
@@ -30,14 +31,19 @@ async function verdicts(program: string): Promise<Verdicts> {
   if (run.error) throw run.error;
   const resources = toAnalyzerResources(run.recording.resources, { project: engine.project, stack: "dev", config: engine.config, versions: providerSdkVersions(dir) });
   const diagnostics = await evaluatePack(resources);
-  const byUrn = new Map(run.recording.resources.map((r) => [r.urn, r.name]));
+  // Judged: custom resources and the Sites (their object store is checked); keyed by name, or by
+  // "<type> <name>" where several types share a name.
+  const judged = run.recording.resources.filter((r) => r.custom || r.type === "waris:index:Site");
+  const count = new Map<string, number>();
+  for (const r of judged) count.set(r.name, (count.get(r.name) ?? 0) + 1);
+  const byUrn = new Map(judged.map((r) => [r.urn, count.get(r.name)! > 1 ? `${r.type} ${r.name}` : r.name]));
   const denied = new Map<string, Set<string>>();
   for (const d of diagnostics) {
     if (d.enforcementLevel !== "mandatory" || !d.urn) continue;
     const name = byUrn.get(d.urn) ?? d.urn;
     denied.set(name, (denied.get(name) ?? new Set()).add(d.policyName));
   }
-  const names = run.recording.resources.filter((r) => r.custom).map((r) => r.name);
+  const names = [...byUrn.values()];
   return { program, expected: JSON.parse(readFileSync(path.join(dir, "expected.json"), "utf8")) as Record<string, string>, denied, names, diagnostics };
 }
 
