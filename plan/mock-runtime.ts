@@ -29,6 +29,10 @@ export interface RecordedResource {
   readonly serialized: Record<string, unknown>;
   /** The `ignoreChanges` option: properties the engine leaves alone after creation. */
   readonly ignoreChanges: readonly string[];
+  /** The `retainOnDelete` option: deleting it from the program leaves the object in place (state only). */
+  readonly retainOnDelete: boolean;
+  /** The `protect` option: the engine refuses to delete it. */
+  readonly protect: boolean;
   /** URNs of the resources it depends on (`dependsOn` and its inputs' resources). */
   readonly dependencies: readonly string[];
   /** Per input property, the URNs of the resources its value came from (what the engine hands a stack policy as `propertyDependencies`). */
@@ -80,6 +84,8 @@ interface RegisterRequestLike {
   getIgnorechangesList(): string[];
   getDependenciesList(): string[];
   getPropertydependenciesMap(): { forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void };
+  getRetainondelete(): boolean | undefined;
+  getProtect(): boolean | undefined;
 }
 interface RegisterResponseLike {
   getUrn(): string;
@@ -177,6 +183,8 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
           secretPaths,
           serialized,
           ignoreChanges: req.getIgnorechangesList(),
+          retainOnDelete: req.getRetainondelete() ?? false,
+          protect: req.getProtect() ?? false,
           dependencies: req.getDependenciesList(),
           propertyDependencies,
         };
