@@ -128,7 +128,7 @@ export function residencyFindings(
     }
     // Geo-redundant backups of an Azure flexible server are copied to the paired region, in another country.
     if ((r.type === "azure-native:dbforpostgresql:Server" || r.type === "azure-native:dbformysql:Server") && str(r.props, "backup", "geoRedundantBackup") === "Enabled") {
-      report(`Azure server "${r.name}" has geo-redundant backup on, which copies its backups to the paired region outside ${countries}; set backup.geoRedundantBackup to Disabled.`, r.urn);
+      report(`Azure ${r.type === "azure-native:dbformysql:Server" ? "MySQL" : "PostgreSQL"} server "${r.name}" has geo-redundant backup on, which copies its backups to the paired region outside ${countries}; set backup.geoRedundantBackup to Disabled.`, r.urn);
     }
     for (const [field, endpoint] of backupDestinations(r)) {
       const normalized = endpoint?.replace(/\/$/, "");
