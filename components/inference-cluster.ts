@@ -13,7 +13,7 @@ import { DataClass, placementLabels } from "./labels";
 import { SharedCertificateAuthority } from "./pki";
 import { POD_DEFAULTS } from "./pod-defaults";
 import { runtimeOwnedFields } from "./runtime-owned";
-import { Site } from "./site";
+import { Site, crossSiteExposure, peerRangeProblems } from "./site";
 import { VLLM_PORT, vllmArgs } from "./vllm";
 
 /**
@@ -338,6 +338,8 @@ export class InferenceCluster extends pulumi.ComponentResource {
   readonly fit: Readonly<Record<string, ModelFit>>;
   /** Site serving the primary model. */
   readonly activeSite: string;
+  /** Namespace of vLLM and the gateway on every site. */
+  readonly namespace: string;
 
   /**
    * @param name - component name.
@@ -354,11 +356,12 @@ export class InferenceCluster extends pulumi.ComponentResource {
         pools: poolFacts,
         hasApiKey: args.apiKey !== undefined,
         hasModelStore: args.modelStore?.objectStoreAccess !== undefined,
-      }),
+      }).concat(peerRangeProblems(args.sites)),
     );
     super("waris:index:InferenceCluster", name, {}, opts);
 
     const namespace = args.namespace ?? "waris-inference";
+    this.namespace = namespace;
     this.endpoint = `http://gateway.${namespace}.svc.cluster.local/v1`;
     this.model = args.primary.model;
     this.activeSite = args.activeSite;
@@ -655,7 +658,7 @@ export class InferenceCluster extends pulumi.ComponentResource {
     if (remoteHost) {
       new corev1.Service(
         id("gateway-remote"),
-        { metadata: meta("gateway-remote", gatewayLabels), spec: { type: "LoadBalancer", selector, ports: [{ name: "https", port: 443, targetPort: "https" }] } },
+        { metadata: meta("gateway-remote", gatewayLabels), spec: { type: "LoadBalancer", ...crossSiteExposure(args.sites, siteName), selector, ports: [{ name: "https", port: 443, targetPort: "https" }] } },
         o,
       );
     }

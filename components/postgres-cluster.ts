@@ -8,7 +8,7 @@ import { DATASET_LABEL, DataClass, HelmChartRef, placementLabels } from "./label
 import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes } from "./recovery";
 import { isRegionInThailand } from "./residency";
 import { IssuedCertificate, SharedCertificateAuthority } from "./pki";
-import { KUBECONFIG_SITE_KINDS, Site } from "./site";
+import { KUBECONFIG_SITE_KINDS, Site, crossSiteExposure, peerRangeProblems } from "./site";
 import type { SiteDatastoreRole, SiteRoles } from "./failover";
 import { DEFAULT_STORE_ENCRYPTION, barmanEncryption } from "./store-encryption";
 
@@ -176,11 +176,14 @@ export class PostgresCluster extends pulumi.ComponentResource {
   constructor(name: string, args: PostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     throwIfInvalid(
       `PostgresCluster "${name}"`,
-      validatePostgresClusterArgs({
-        ...args,
-        sites: args.sites.map((s) => s.spec),
-        backupSite: { ...args.backupSite.spec, hasObjectStore: args.backupSite.objectStoreAccess !== undefined },
-      }),
+      [
+        ...validatePostgresClusterArgs({
+          ...args,
+          sites: args.sites.map((s) => s.spec),
+          backupSite: { ...args.backupSite.spec, hasObjectStore: args.backupSite.objectStoreAccess !== undefined },
+        }),
+        ...peerRangeProblems(args.sites),
+      ],
     );
     super("waris:index:PostgresCluster", name, {}, opts);
 
@@ -341,7 +344,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
               : undefined,
             externalClusters: other ? [externalCluster(siteName), externalCluster(other)] : undefined,
             managed: twoSites
-              ? { services: { additional: [{ selectorType: "rw", serviceTemplate: { metadata: { name: `${postgresClusterName(name, siteName)}-rw-lb`, labels }, spec: { type: "LoadBalancer" } } }] } }
+              ? { services: { additional: [{ selectorType: "rw", serviceTemplate: { metadata: { name: `${postgresClusterName(name, siteName)}-rw-lb`, labels }, spec: { type: "LoadBalancer", ...crossSiteExposure(args.sites, siteName) } } }] } }
               : undefined,
             monitoring: { enablePodMonitor: true },
           },
