@@ -274,6 +274,10 @@ export function gatewayNginxConf(c: GatewayNginxConfArgs): string {
     "worker_processes auto;",
     "events { worker_connections 4096; }",
     "http {",
+    // Access log (issue 23): who called, what, the answer and which upstream served it, on the container's
+    // stdout, so it stays on the site with the node's logs. Never the Authorization header or the body.
+    "  log_format gateway '$remote_addr [$time_iso8601] \"$request_method $uri\" $status $body_bytes_sent rt=$request_time upstream=$upstream_addr upstream_status=$upstream_status';",
+    "  access_log /dev/stdout gateway;",
     "  client_max_body_size 16m;",
     `  upstream local_vllm { server ${VLLM_SERVICE_NAME}.${c.namespace}.svc.cluster.local:${VLLM_PORT} max_conns=${c.maxConns} max_fails=3 fail_timeout=30s; keepalive 32; }`,
     "  server {",
