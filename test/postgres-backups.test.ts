@@ -15,8 +15,8 @@ async function onTwoSites(build: (l: Lib, s: { hq: lib.Site; dr: lib.Site }) => 
     const l = require("../components") as Lib;
     const store = { endpoint: "https://s3.gdcc.go.th", accessKeyId: "k", secretAccessKey: "s" };
     build(l, {
-      hq: new l.Site("hq", { kind: "onprem", region: "pwa-hq-bangkok", country: "TH", role: "primary", kubeconfig: "k" }),
-      dr: new l.Site("dr", { kind: "gcloud", region: "gdcc-bangkok", country: "TH", role: "standby", kubeconfig: "k", objectStore: store }),
+      hq: new l.Site("hq", { kind: "onprem", region: "pwa-hq-bangkok", country: "TH", role: "primary", kubeconfig: "k", vpnRanges: ["10.10.0.0/16"] }),
+      dr: new l.Site("dr", { kind: "gcloud", region: "gdcc-bangkok", country: "TH", role: "standby", kubeconfig: "k", vpnRanges: ["10.20.0.0/16"], objectStore: store }),
     });
   });
 }

@@ -83,8 +83,8 @@ describe("two teams' instances of every component on the same sites, with the li
       const l = require("../components") as Lib;
       const store = (host: string) => ({ endpoint: `https://${host}`, accessKeyId: "k", secretAccessKey: "s" });
       const s = {
-        onprem: new l.Site("onprem", { kind: "onprem", region: "pwa-hq-bangkok", country: "TH", role: "primary", kubeconfig: "k", objectStore: store("minio.onprem.test") }),
-        gcloud: new l.Site("gcloud", { kind: "gcloud", region: "gdcc-bangkok", country: "TH", role: "standby", kubeconfig: "k", objectStore: store("s3.gdcc.go.th") }),
+        onprem: new l.Site("onprem", { kind: "onprem", region: "pwa-hq-bangkok", country: "TH", role: "primary", kubeconfig: "k", vpnRanges: ["10.10.0.0/16"], objectStore: store("minio.onprem.test") }),
+        gcloud: new l.Site("gcloud", { kind: "gcloud", region: "gdcc-bangkok", country: "TH", role: "standby", kubeconfig: "k", vpnRanges: ["10.20.0.0/16"], objectStore: store("s3.gdcc.go.th") }),
         aws: new l.Site("aws", { kind: "aws", region: "ap-southeast-7", country: "TH", role: "burst" }),
       };
       everyComponent(l, "a", s);
