@@ -154,6 +154,14 @@ export function peerSourceRanges(sites: readonly Site[], siteName: string): stri
   return sites.filter((s) => s.spec.name !== siteName).flatMap((s) => [...s.vpnRanges]);
 }
 
+/** The Service fields of a cross-site LoadBalancer; see {@link crossSiteExposure}. */
+export interface CrossSiteExposure {
+  /** The other data site's `vpnRanges`: the only sources the load balancer admits. */
+  loadBalancerSourceRanges: string[];
+  /** `Local`: the client's address is kept, so NetworkPolicies' ipBlock peers can match it. */
+  externalTrafficPolicy: "Local";
+}
+
 /**
  * The fields every cross-site LoadBalancer of a site carries (pure): `loadBalancerSourceRanges`, the other
  * data site's `vpnRanges` (the load balancer drops anything else), and `externalTrafficPolicy: Local`, which
@@ -162,7 +170,7 @@ export function peerSourceRanges(sites: readonly Site[], siteName: string): stri
  * client source IP"). The same two fields exist on CloudNativePG's `managed.services.additional[].serviceTemplate.spec`
  * and Percona's `replsets[].expose` (their CRDs).
  */
-export function crossSiteExposure(sites: readonly Site[], siteName: string): { loadBalancerSourceRanges: string[]; externalTrafficPolicy: "Local" } {
+export function crossSiteExposure(sites: readonly Site[], siteName: string): CrossSiteExposure {
   return { loadBalancerSourceRanges: peerSourceRanges(sites, siteName), externalTrafficPolicy: "Local" };
 }
 
