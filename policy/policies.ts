@@ -7,6 +7,7 @@ import { bucketEncryptionPolicy, encryptionAtRestPolicy, encryptionInTransitPoli
 import { backupRetentionPolicy, recoveryObjectivesPolicy, replicationLagAlertPolicy } from "./recovery";
 import { coveragePolicy } from "./preview";
 import { serviceAllowListPolicy } from "./network";
+import { volumeEncryptionPolicy } from "./volumes";
 import { dataResidencyPolicy } from "./residency";
 
 /** Name of the policy pack. */
@@ -23,5 +24,6 @@ export const warisPolicies: Policies = [
   backupRetentionPolicy,
   replicationLagAlertPolicy,
   serviceAllowListPolicy,
+  volumeEncryptionPolicy,
   coveragePolicy,
 ];
