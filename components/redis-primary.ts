@@ -370,6 +370,8 @@ export class RedisPrimary extends pulumi.ComponentResource {
   readonly rtoMinutes: number;
   /** The dataset's recovery posture, for the stack's `recovery` output. */
   readonly report: RecoveryReport;
+  /** Namespace of the StatefulSets, the dump CronJob and the restore Jobs on every site. */
+  readonly namespace: string;
   /** The generated `redis.conf` of each site (what its pod runs). */
   readonly configs: Readonly<Record<string, string>>;
 
@@ -393,6 +395,7 @@ export class RedisPrimary extends pulumi.ComponentResource {
     super("waris:index:RedisPrimary", name, {}, opts);
 
     const namespace = args.namespace ?? "waris-redis";
+    this.namespace = namespace;
     const memoryGiB = args.memoryGiB ?? 4;
     const retention = args.backupRetentionDays ?? 30;
     const schedule = args.backupSchedule ?? "0 * * * *";
