@@ -105,6 +105,55 @@ describe("monitoring of the prod stack", () => {
   });
 });
 
+describe("the site-loss rules, evaluated by promtool test rules", () => {
+  test("SiteUnreachable fires only when every endpoint of the other site fails; one endpoint down is EndpointDown", () => {
+    const probes: ProbeTarget[] = [
+      { site: "onprem", kind: "database", service: "waris-postgres", target: "pg.onprem.waris.internal:5432", module: "tcp_connect" },
+      { site: "onprem", kind: "object-store", service: "object store", target: "https://minio.onprem.waris.internal", module: "https_reachable" },
+      { site: "gcloud", kind: "database", service: "waris-postgres", target: "pg.gcloud.waris.internal:5432", module: "tcp_connect" },
+    ];
+    const groups = monitoringRuleGroups({ site: "gcloud", probes, datasets: [], gpus: false });
+    const rules = groups.flatMap((g) => g.rules);
+    const annotations = (alert: string, labels: Record<string, string>): Record<string, string> =>
+      Object.fromEntries(Object.entries(rules.find((r) => r.alert === alert)!.annotations).map(([k, v]) => [k, v.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, l: string) => labels[l] ?? "")]));
+    const series = (p: ProbeTarget, values: string): Record<string, string> => ({
+      series: `probe_success{job="waris-endpoints", instance="${p.target}", target_site="${p.site}", endpoint_kind="${p.kind}", service="${p.service}"}`,
+      values,
+    });
+    const pgDown = { job: "waris-endpoints", instance: probes[0]!.target, target_site: "onprem", endpoint_kind: "database", service: "waris-postgres", severity: "critical" };
+    const tests = [
+      {
+        // Everything on onprem fails from minute 1: one SiteUnreachable (the endpoint alerts fire too, and Alertmanager inhibits them).
+        interval: "1m",
+        input_series: [series(probes[0]!, "1 0x10"), series(probes[1]!, "1 0x10"), series(probes[2]!, "1x10")],
+        alert_rule_test: [
+          { eval_time: "3m", alertname: "SiteUnreachable", exp_alerts: [] },
+          { eval_time: "5m", alertname: "SiteUnreachable", exp_alerts: [{ exp_labels: { severity: "critical", target_site: "onprem" }, exp_annotations: annotations("SiteUnreachable", { target_site: "onprem" }) }] },
+        ],
+      },
+      {
+        // Only onprem's PostgreSQL endpoint fails: no site alert, one endpoint alert.
+        interval: "1m",
+        input_series: [series(probes[0]!, "1 0x10"), series(probes[1]!, "1x10"), series(probes[2]!, "1x10")],
+        alert_rule_test: [
+          { eval_time: "10m", alertname: "SiteUnreachable", exp_alerts: [] },
+          { eval_time: "10m", alertname: "EndpointDown", exp_alerts: [{ exp_labels: pgDown, exp_annotations: annotations("EndpointDown", pgDown) }] },
+        ],
+      },
+      {
+        // gcloud's own endpoint failing is never "gcloud unreachable" on gcloud.
+        interval: "1m",
+        input_series: [series(probes[0]!, "1x10"), series(probes[1]!, "1x10"), series(probes[2]!, "0x10")],
+        alert_rule_test: [{ eval_time: "10m", alertname: "SiteUnreachable", exp_alerts: [] }],
+      },
+    ];
+    writeFileSync(join(dir, "site-rules.yml"), JSON.stringify({ groups }));
+    writeFileSync(join(dir, "site-rules.test.yml"), JSON.stringify({ rule_files: ["site-rules.yml"], evaluation_interval: "1m", tests }));
+    const out = execFileSync("promtool", ["test", "rules", join(dir, "site-rules.test.yml")], { encoding: "utf8" });
+    expect(out).toContain("SUCCESS");
+  });
+});
+
 describe("receivers and their secrets", () => {
   const engine = engineConfigForStack({ stack: "prod" });
   const raw = (edit: (c: Record<string, string>) => void = () => undefined): Record<string, string> => {
