@@ -47,7 +47,20 @@ export type Severity = (typeof SEVERITIES)[number];
  * The seed's host and service thresholds (seed 002): CPU above 80 %, memory above 85 %, GPU above 95 %,
  * response time above 100 ms, error rate above 1 %; disk above 85 % used is the same margin as memory.
  */
-export const SEED_THRESHOLDS = { cpuPercent: 80, memoryPercent: 85, diskPercent: 85, gpuPercent: 95, responseMilliseconds: 100, errorRatePercent: 1 } as const;
+export const SEED_THRESHOLDS = {
+  /** CPU busy, % of a node. */
+  cpuPercent: 80,
+  /** Memory in use, % of a node. */
+  memoryPercent: 85,
+  /** Filesystem used, %. */
+  diskPercent: 85,
+  /** GPU utilisation, %. */
+  gpuPercent: 95,
+  /** Time to answer a probe of the site's own endpoints, ms. */
+  responseMilliseconds: 100,
+  /** Failed requests, % (the LLM's: `InferenceErrorRateHigh` of components/inference-cluster.ts). */
+  errorRatePercent: 1,
+} as const;
 
 /**
  * How the blackbox exporter probes an endpoint:
@@ -141,6 +154,14 @@ export function datasetRpoAlerts(kind: MonitoredDatasetKind): readonly string[] 
   }
 }
 
+/** An alert's labels. */
+export interface AlertLabels {
+  /** Decides the receivers (see {@link receiversFor}). */
+  readonly severity: Severity;
+  /** The dataset the alert is about, for backup alerts. */
+  readonly dataset?: string;
+}
+
 /** One Prometheus alerting rule (the PrometheusRule CRD's `spec.groups[].rules[]`). */
 export interface AlertRule {
   /** Alert name. */
@@ -150,7 +171,7 @@ export interface AlertRule {
   /** How long it must hold, e.g. `5m`. */
   readonly for: string;
   /** Labels; `severity` decides the receivers. */
-  readonly labels: Readonly<Record<string, string>> & { readonly severity: Severity };
+  readonly labels: AlertLabels;
   /** `summary` (and `description`) for the notification. */
   readonly annotations: Readonly<Record<string, string>>;
 }
@@ -450,9 +471,17 @@ export function receiversFor(receivers: ReceiverSettings, severity: Severity): A
   return RECEIVER_ORDER.filter((r) => receivers[r] !== undefined && (receivers[r]!.severities ?? DEFAULT_RECEIVER_SEVERITIES[r]).includes(severity));
 }
 
+/** A problem with the receiver settings. */
+export interface ReceiverProblem {
+  /** Dotted path under the monitoring settings, e.g. `receivers`. */
+  readonly path: string;
+  /** What is wrong and what is allowed. */
+  readonly message: string;
+}
+
 /** Problems with receiver settings (pure): none configured, or a severity the alerts use that nobody receives. */
-export function receiverProblems(receivers: ReceiverSettings): Array<{ path: string; message: string }> {
-  const problems: Array<{ path: string; message: string }> = [];
+export function receiverProblems(receivers: ReceiverSettings): ReceiverProblem[] {
+  const problems: ReceiverProblem[] = [];
   if (!RECEIVER_ORDER.some((r) => receivers[r] !== undefined)) {
     problems.push({ path: "receivers", message: "configures no receiver; set at least one of email, pagerduty, line (nobody would be told of an alert)" });
     return problems;
