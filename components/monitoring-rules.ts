@@ -7,8 +7,9 @@
  * Metric names are the exporters' own:
  * - node-exporter `node_cpu_seconds_total`, `node_memory_MemAvailable_bytes`, `node_filesystem_*`
  *   (prometheus/node_exporter, collector/cpu_linux.go, meminfo.go, filesystem_common.go);
- * - kube-state-metrics `kube_cronjob_status_last_successful_time`, `kube_cronjob_spec_suspend`,
- *   `kube_job_status_failed` (kubernetes/kube-state-metrics docs/metrics/workload/cronjob-metrics.md, job-metrics.md);
+ * - kube-state-metrics `kube_cronjob_status_last_successful_time`, `kube_cronjob_created`,
+ *   `kube_cronjob_spec_suspend`, `kube_job_failed{condition}` (kubernetes/kube-state-metrics
+ *   docs/metrics/workload/cronjob-metrics.md, job-metrics.md);
  * - the Barman Cloud plugin of CloudNativePG `barman_cloud_cloudnative_pg_io_last_available_backup_timestamp`,
  *   `..._last_failed_backup_timestamp` (cloudnative-pg/plugin-barman-cloud docs, "Observability"), and
  *   CloudNativePG's default `cnpg_pg_replication_in_recovery` (config/manager/default-monitoring.yaml);
@@ -379,11 +380,12 @@ export function monitoringRuleGroups(input: SiteAlertInput): AlertRuleGroup[] {
       );
     } else {
       // Redis dumps and Milvus backups are CronJobs named <dataset>-backup (datasetBackupCronJob); the copy
-      // suspended where the dataset is not primary is left out.
+      // suspended where the dataset is not primary is left out. A CronJob that never succeeded has no
+      // last-success time: its creation time stands in, so it is stale once the allowed age has passed.
       const cronjob = `${ns}, cronjob=${lit(`${d.dataset}-backup`)}`;
       backupRules.push({
         alert: d.kind === "redis" ? "RedisBackupStale" : "MilvusBackupStale",
-        expr: `(time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{${cronjob}})) > ${allowedSeconds} unless on (namespace, cronjob) (kube_cronjob_spec_suspend{${cronjob}} == 1)`,
+        expr: `(time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{${cronjob}} or kube_cronjob_created{${cronjob}})) > ${allowedSeconds} unless on (namespace, cronjob) (kube_cronjob_spec_suspend{${cronjob}} == 1)`,
         for: "15m",
         labels,
         annotations: { summary: stale },
@@ -393,11 +395,12 @@ export function monitoringRuleGroups(input: SiteAlertInput): AlertRuleGroup[] {
   if (namespaces.length) {
     backupRules.push({
       alert: "BackupJobFailed",
-      // Every Job of the datasets' namespaces: backups, dumps, final backups and restores.
-      expr: `max by (namespace, job_name) (kube_job_status_failed{namespace=~${lit([...new Set(namespaces)].join("|"))}}) > 0`,
+      // Every Job of the datasets' namespaces (backups, dumps, final backups, restores) whose Failed condition
+      // is true: it gave up (a pod that failed and was retried successfully is no alert).
+      expr: `max by (namespace, job_name) (kube_job_failed{namespace=~${lit([...new Set(namespaces)].join("|"))}, condition="true"}) == 1`,
       for: "0m",
       labels: { severity: "critical" },
-      annotations: { summary: `Job {{ $labels.job_name }} in {{ $labels.namespace }} on ${site} failed (a backup, dump or restore did not complete).` },
+      annotations: { summary: `Job {{ $labels.job_name }} in {{ $labels.namespace }} on ${site} failed (a backup, dump or restore did not complete); delete the Job once handled to clear the alert.` },
     });
   }
   if (backupRules.length) groups.push({ name: "waris.backups", rules: backupRules });
