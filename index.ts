@@ -197,6 +197,7 @@ if (config.inference) {
     sites: servingSites.map((s) => sites[s]!),
     pools: servingSites.map((s) => gpuPools[pools[s]!]!),
     activeSite: roles.servingSite,
+    roles,
     apiKey,
     modelStore: store ? sites[store] : undefined,
   });

@@ -8,6 +8,7 @@ import * as policyv1 from "@pulumi/kubernetes/policy/v1";
 import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import type { GpuNodePool } from "./gpu-node-pool";
+import type { SiteRoles } from "./failover";
 import { DataClass, placementLabels } from "./labels";
 import { SharedCertificateAuthority } from "./pki";
 import { POD_DEFAULTS } from "./pod-defaults";
@@ -81,6 +82,13 @@ export interface InferenceClusterArgs {
   readonly pools: readonly GpuNodePool[];
   /** Site that serves {@link primary}; the other serves {@link overflow}. Flip it with the databases. */
   readonly activeSite: string;
+  /**
+   * The failover model's roles (components/failover.ts `deriveSiteRoles`). When given, `activeSite` must be
+   * its `servingSite`, and a site that cannot be reached (a `frozen` role: the lost site of a disaster
+   * promote) keeps the deployment it had, so the phase sends it no change. Without it, every site follows
+   * `activeSite` at once (a single-site or library use with no failover procedure).
+   */
+  readonly roles?: SiteRoles;
   /** The model on the active site. */
   readonly primary: InferenceModelArgs;
   /** The smaller deployment on the other site that takes the spill. Required with two sites. */
@@ -194,7 +202,8 @@ function modelProblems(prefix: string, m: InferenceModelArgs, pools: readonly Po
  * `activeSite` can never put a model on GPUs that cannot hold it.
  */
 export function validateInferenceClusterArgs(
-  args: Omit<InferenceClusterArgs, "sites" | "pools" | "modelStore" | "apiKey"> & {
+  args: Omit<InferenceClusterArgs, "sites" | "pools" | "modelStore" | "apiKey" | "roles"> & {
+    readonly roles?: Pick<SiteRoles, "servingSite">;
     readonly sites: readonly string[];
     readonly pools: readonly PoolFacts[];
     readonly hasApiKey: boolean;
@@ -206,6 +215,7 @@ export function validateInferenceClusterArgs(
   if (!args.hasApiKey) add("apiKey", "is required: every request must carry a bearer token; there is no anonymous endpoint");
   if (args.sites.length === 0 || args.sites.length > 2) add("sites", `lists ${args.sites.length} sites; give the active site and optionally one overflow site`);
   if (!args.sites.includes(args.activeSite)) add("activeSite", `is ${show(args.activeSite)}; allowed: ${args.sites.join(", ")}`);
+  if (args.roles && args.roles.servingSite !== args.activeSite) add("activeSite", `is ${show(args.activeSite)} but the failover roles serve from "${args.roles.servingSite}"; pass roles.servingSite`);
   for (const site of args.sites) {
     if (args.pools.filter((p) => p.site === site).length !== 1) add("pools", `must hold exactly one GPU pool on site "${site}" (found ${args.pools.filter((p) => p.site === site).length})`);
     if (args.sites.length === 2 && !args.gatewayHosts?.[site]) add(`gatewayHosts.${site}`, "is required with two sites: the other site sends its overflow there");
@@ -223,6 +233,21 @@ export function validateInferenceClusterArgs(
   if (args.spillOverConcurrency !== undefined && !whole(args.spillOverConcurrency, 1)) add("spillOverConcurrency", `is ${show(args.spillOverConcurrency)}; must be a whole number of at least 1`);
   if (args.queueDepthTarget !== undefined && !(args.queueDepthTarget > 0)) add("queueDepthTarget", `is ${show(args.queueDepthTarget)}; must be positive`);
   return problems;
+}
+
+/**
+ * Whether a site runs the primary model (pure): the serving site does; a site the failover model freezes
+ * (unreachable: the lost site of a disaster `promote`) keeps what it last had, which was the primary
+ * model when it was the primary site (`role: primary` of itself), so no change is sent to it.
+ *
+ * @param site - the site.
+ * @param activeSite - {@link InferenceClusterArgs.activeSite}.
+ * @param roles - {@link InferenceClusterArgs.roles}, if any.
+ */
+export function servesPrimaryModel(site: string, activeSite: string, roles?: Pick<SiteRoles, "bySite">): boolean {
+  const role = roles?.bySite[site];
+  if (role?.frozen) return role.role === "primary";
+  return site === activeSite;
 }
 
 /** What {@link gatewayNginxConf} renders. */
@@ -344,7 +369,7 @@ export class InferenceCluster extends pulumi.ComponentResource {
     for (const site of args.sites) {
       const siteName = site.spec.name;
       const pool = args.pools.find((p) => p.site.name === siteName)!;
-      const model = siteName === args.activeSite ? args.primary : args.overflow ?? args.primary;
+      const model = servesPrimaryModel(siteName, args.activeSite, args.roles) ? args.primary : args.overflow ?? args.primary;
       const f = modelFit(model, pool.gpuMemoryGiB);
       const tenth = (n: number): number => Math.round(n * 10) / 10;
       fit[siteName] = { weightsGiB: tenth(f.weightsGiB), weightsPerGpuGiB: tenth(f.weightsPerGpuGiB), usablePerGpuGiB: tenth(f.usablePerGpuGiB), kvCachePerGpuGiB: tenth(f.kvCachePerGpuGiB) };

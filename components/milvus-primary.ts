@@ -250,6 +250,17 @@ export function milvusFinalBackupScript(name: string): string {
   return ["set -eu", `milvus-backup delete -n ${JSON.stringify(name)} || true`, `milvus-backup create -n ${JSON.stringify(name)}`].join("\n");
 }
 
+/**
+ * Where a site's Milvus keeps its data for a generation of the failover model (pure): generation 1 under
+ * the dataset's name (the bucket's `minio.rootPath`; etcd's `rootPath` and the channel prefix default to
+ * the resource's name, the same), a rebuilt generation n under `<dataset>-g<n>` for all three, so the
+ * rebuilt Milvus starts empty and the restore fills it, while the old generation's segments, metadata and
+ * messages stay where they were (nothing is deleted) until the runbook's decommission step removes them.
+ */
+export function milvusDataRoot(dataset: string, generation: number): string {
+  return generation > 1 ? `${dataset}-g${generation}` : dataset;
+}
+
 /** Cluster-mode components, each set to 0 when Milvus is stopped (Milvus operator CRD v1.2.7, `spec.components.<name>.replicas`). */
 const CLUSTER_COMPONENTS = ["rootCoord", "dataCoord", "queryCoord", "indexCoord", "dataNode", "indexNode", "proxy", "queryNode"] as const;
 
@@ -346,6 +357,7 @@ export class MilvusPrimary extends pulumi.ComponentResource {
       const plan = milvusSitePlan(role, args.roles, args.restoreBackup);
       plans[siteName] = plan;
       const id = (suffix: string): string => `${name}-${siteName}-${suffix}`;
+      const dataRoot = milvusDataRoot(name, role.generation);
       // The home site's resources had these names when Milvus had one site: aliases keep them (and the
       // etcd volume under the Milvus resource) instead of deleting them and creating new ones.
       const alias = (oldName: string): pulumi.CustomResourceOptions => (siteName === homeSite ? { aliases: [{ name: oldName }] } : {});
@@ -404,7 +416,8 @@ export class MilvusPrimary extends pulumi.ComponentResource {
                     password,
                     dataStore: { ...data, region: store.signingRegion, accessKeyId: dataKey, secretAccessKey: dataSecret, bucket: args.dataBucket },
                     backupStore: { ...backupAt, region: backupStore.signingRegion, accessKeyId: backupKey, secretAccessKey: backupSecret, bucket: args.backupBucket },
-                    rootPath: name,
+                    rootPath: dataRoot,
+                    backupRootPath: name,
                     // Different stores cannot copy server-side: milvus-backup then streams the data itself.
                     crossStorage: store.endpoint !== backupStore.endpoint,
                   }),
@@ -444,7 +457,11 @@ export class MilvusPrimary extends pulumi.ComponentResource {
             config: {
               common: { security: { authorizationEnabled: true, tlsMode: 1 } },
               tls: { serverPemPath: `${CERT_DIR}/tls.crt`, serverKeyPath: `${CERT_DIR}/tls.key`, caPemPath: `${CERT_DIR}/ca.crt` },
-              minio: { bucketName: args.dataBucket, rootPath: name, useSSL: true, region: store.signingRegion ?? "us-east-1" },
+              minio: { bucketName: args.dataBucket, rootPath: dataRoot, useSSL: true, region: store.signingRegion ?? "us-east-1" },
+              // A rebuilt generation starts from empty metadata and channels too: the operator defaults both
+              // to the resource's name (config/assets/templates/milvus.yaml.tmpl) and merges spec.config
+              // over its defaults (pkg/controllers/configmaps.go, updateConfigMap).
+              ...(role.generation > 1 ? { etcd: { rootPath: dataRoot }, msgChannel: { chanNamePrefix: { cluster: dataRoot } } } : {}),
             },
             dependencies: {
               storage: { external: true, type: "MinIO", endpoint: `${data.host}:${data.port}`, secretRef: storageSecret },
@@ -617,8 +634,10 @@ export interface MilvusBackupConfigArgs {
   readonly dataStore: MilvusBackupStore;
   /** The store backups go to. */
   readonly backupStore: MilvusBackupStore;
-  /** Milvus's root path in its bucket; also the backups' root path. */
+  /** Milvus's root path in its bucket ({@link milvusDataRoot}: changes with the site's generation). */
   readonly rootPath: string;
+  /** The backups' root path in the backup bucket: the dataset's name, the same for every site and generation, so a rebuilt site lists the backups made before. */
+  readonly backupRootPath: string;
   /** Whether the stores differ, so milvus-backup must stream data rather than copy it server-side. */
   readonly crossStorage: boolean;
 }
@@ -643,7 +662,7 @@ export function milvusBackupConfig(c: MilvusBackupConfigArgs): string {
       secretAccessKey: q(s.secretAccessKey),
       useSSL: "true",
       bucketName: q(s.bucket),
-      rootPath: q(c.rootPath),
+      rootPath: q(prefix === "backup" ? c.backupRootPath : c.rootPath),
     }).map(([key, value]) => `  ${prefix ? prefix + key[0]!.toUpperCase() + key.slice(1) : key}: ${value}`);
   return [
     "log:",

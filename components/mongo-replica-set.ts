@@ -329,8 +329,11 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
         : undefined;
       // The survivor of a disaster (promote, and the fence phase after it, which keeps the Job unchanged).
       const disasterSurvivor = args.roles.situation.procedure?.procedure === "disaster" && siteName === args.roles.primarySite;
+      // Each generation is its own resource, retained on delete (as PostgreSQL's Clusters): a rebuild only
+      // drops the old, paused one from the program; it stays with its volumes until the runbook's
+      // decommission step deletes it.
       const cluster = new apiextensions.CustomResource(
-        id("cluster"),
+        role.generation === 1 ? id("cluster") : id(`cluster-g${role.generation}`),
         {
           apiVersion: "psmdb.percona.com/v1",
           kind: "PerconaServerMongoDB",
@@ -375,7 +378,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
             backup: { image: MONGO_IMAGES.backup, ...(active && args.backup ? args.backup : { enabled: false }) },
           },
         },
-        { ...o, dependsOn: [...operator, ...secrets] },
+        { ...o, dependsOn: [...operator, ...secrets], retainOnDelete: true },
       );
       if (disasterSurvivor && twoSites) {
         const local = `${crName}-rs0-0.${crName}-rs0.${namespace}.svc.cluster.local`;

@@ -286,8 +286,11 @@ export class PostgresCluster extends pulumi.ComponentResource {
         sslRootCert: { name: `${name}-ca`, key: "ca.crt" },
         plugin: { name: BARMAN_CLOUD_PLUGIN, parameters: { barmanObjectName: storeName, serverName: clusterName(s) } },
       });
+      // Each generation is its own resource, retained on delete: a rebuild creates the new generation and
+      // only drops the old one from the program; the old Cluster stays, fenced, with its volumes (they may
+      // hold writes made while the site was cut off) until the runbook's decommission step deletes it.
       clusters[siteName] = new apiextensions.CustomResource(
-        `${name}-${siteName}`,
+        role.generation === 1 ? `${name}-${siteName}` : `${name}-${siteName}-g${role.generation}`,
         {
           apiVersion: "postgresql.cnpg.io/v1",
           kind: "Cluster",
@@ -343,7 +346,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
             monitoring: { enablePodMonitor: true },
           },
         },
-        { ...opts, dependsOn: [store, ...certSecrets, ...operators] },
+        { ...opts, dependsOn: [store, ...certSecrets, ...operators], retainOnDelete: true },
       );
 
       new apiextensions.CustomResource(

@@ -226,6 +226,9 @@ export function postgresDurationToMinutes(value: string): number {
 /** How often Amazon RDS ships transaction logs to its point-in-time-recovery store, minutes. */
 export const RDS_LOG_UPLOAD_MINUTES = 5;
 
+/** redis_exporter's lag of each connected replica, seconds, as the primary reports it: what Redis lag alerts watch and the pack reads the RPO from. */
+export const REDIS_LAG_METRIC = "redis_connected_slave_lag_seconds";
+
 /** The Azure Monitor metric of a flexible-server read replica's lag, seconds: what lag alerts watch. */
 export const AZURE_REPLICATION_DELAY_METRIC = "physical_replication_delay_in_seconds";
 

@@ -32,7 +32,7 @@ import type { DatastoreRole, SiteDatastoreRole, SiteRoles } from "./failover";
 import { DATASET_LABEL, DATASET_SIZE_ANNOTATION, DataClass, STORE_LABEL, placementLabels } from "./labels";
 import { IssuedCertificate, SharedCertificateAuthority } from "./pki";
 import { POD_DEFAULTS } from "./pod-defaults";
-import { CronSchedule, DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes, longestGapMinutes, parseCron } from "./recovery";
+import { CronSchedule, DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, REDIS_LAG_METRIC, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes, longestGapMinutes, parseCron } from "./recovery";
 import { isRegionInThailand } from "./residency";
 import { KUBECONFIG_SITE_KINDS, Site, SiteSpec } from "./site";
 import { DEFAULT_STORE_ENCRYPTION, awsCliSseArgs } from "./store-encryption";
@@ -321,7 +321,7 @@ export function redisAlertRules(dataset: string, namespace: string, site: string
   const rules: Array<Record<string, unknown>> = [
     {
       alert: "RedisReplicationLagHigh",
-      expr: `max by (namespace, pod) (redis_connected_slave_lag_seconds{${sel}}) > ${lagTargetSeconds} or max by (namespace, pod) (redis_master_last_io_seconds_ago{${sel}}) > ${lagTargetSeconds}`,
+      expr: `max by (namespace, pod) (${REDIS_LAG_METRIC}{${sel}}) > ${lagTargetSeconds} or max by (namespace, pod) (redis_master_last_io_seconds_ago{${sel}}) > ${lagTargetSeconds}`,
       for: "2m",
       labels,
       annotations: { summary: `Redis ${dataset} on ${site}: replication lag above ${lagTargetSeconds} s (a failover would lose more than the RPO).` },
@@ -358,7 +358,7 @@ export function redisAlertRules(dataset: string, namespace: string, site: string
  * carry aliases of their 0.2.0 names, so an upgrade updates them in place instead of deleting the volume.
  */
 export class RedisPrimary extends pulumi.ComponentResource {
-  /** Host applications connect to (TLS, port 6379), the same name on every site (the local Redis). */
+  /** Host applications connect to (TLS, port 6379), the same name on every site: it leads to the writable primary (locally on the serving site, over the VPN elsewhere). */
   readonly endpoint: string;
   /** Secret with the password (`REDIS_PASSWORD`). */
   readonly passwordSecretName: string;
@@ -534,7 +534,26 @@ export class RedisPrimary extends pulumi.ComponentResource {
         },
         { ...o, ...alias(`${name}-redis`) },
       );
-      new corev1.Service(id("svc"), { metadata: meta(name, selector), spec: { type: "ClusterIP", selector, ports: [{ name: "redis", port: REDIS_PORT, targetPort: "redis" }] } }, { ...o, ...alias(`${name}-svc`) });
+      // The site's own pods, whatever their role.
+      new corev1.Service(id("local"), { metadata: meta(`${name}-local`, selector), spec: { type: "ClusterIP", selector, ports: [{ name: "redis", port: REDIS_PORT, targetPort: "redis" }] } }, o);
+      // The name the applications use (`endpoint`) leads to the writable primary from every site, as
+      // PostgreSQL's does: on the serving site its own pods, elsewhere the serving site's LoadBalancer over the
+      // VPN (a replica answers writes with READONLY). An unreachable site keeps what it had. Every site's
+      // server certificate names `endpoint`, so TLS verifies through the CNAME. It was a ClusterIP Service
+      // until 0.3: a type change is made by delete-then-create, once.
+      const serving = role.frozen ? role.follows : args.roles.servingSite;
+      new corev1.Service(
+        id("svc"),
+        {
+          metadata: { ...meta(name), annotations: { "waris.io/active-site": serving } },
+          spec: {
+            type: "ExternalName",
+            externalName: siteName === serving ? `${name}-local.${namespace}.svc.cluster.local` : args.replicationHosts![serving]!,
+            ports: [{ name: "redis", port: REDIS_PORT, targetPort: REDIS_PORT }],
+          },
+        },
+        { ...o, ...alias(`${name}-svc`), replaceOnChanges: ["spec.type"], deleteBeforeReplace: true },
+      );
       if (twoSites) {
         // The other site replicates from this LoadBalancer (reached over the VPN at replicationHosts.<site>).
         new corev1.Service(id("replication"), { metadata: meta(`${name}-replication`, selector), spec: { type: "LoadBalancer", selector, ports: [{ name: "redis", port: REDIS_PORT, targetPort: "redis" }] } }, o);

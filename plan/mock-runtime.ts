@@ -29,6 +29,10 @@ export interface RecordedResource {
   readonly serialized: Record<string, unknown>;
   /** The `ignoreChanges` option: properties the engine leaves alone after creation. */
   readonly ignoreChanges: readonly string[];
+  /** The `retainOnDelete` option: deleting it from the program leaves the object in place (state only). */
+  readonly retainOnDelete: boolean;
+  /** The `protect` option: the engine refuses to delete it. */
+  readonly protect: boolean;
   /** URNs of the resources it depends on (`dependsOn` and its inputs' resources). */
   readonly dependencies: readonly string[];
 }
@@ -77,6 +81,8 @@ interface RegisterRequestLike {
   getObject(): StructLike | undefined;
   getIgnorechangesList(): string[];
   getDependenciesList(): string[];
+  getRetainondelete(): boolean | undefined;
+  getProtect(): boolean | undefined;
 }
 interface RegisterResponseLike {
   getUrn(): string;
@@ -170,6 +176,8 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
           secretPaths,
           serialized,
           ignoreChanges: req.getIgnorechangesList(),
+          retainOnDelete: req.getRetainondelete() ?? false,
+          protect: req.getProtect() ?? false,
           dependencies: req.getDependenciesList(),
         };
       }

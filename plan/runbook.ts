@@ -130,7 +130,7 @@ export function buildRunbook(stack: RunbookStack, to: string, procedure: Failove
         replica: `replica of ${r.follows}`,
         demoted: `demoted: a replica of ${r.follows}, which is not promoted yet (writes pause until the next phase)`,
         fenced: `fenced (cnpg.io/fencedInstances ["*"]: PostgreSQL stopped, volumes kept), following ${r.follows}`,
-        rebuilding: `rebuilt: a new cluster ${pg ? cluster(r.site) : ""} cloned by pg_basebackup from ${r.follows}; the old one and its volumes are deleted`,
+        rebuilding: `rebuilt: a new cluster ${pg ? cluster(r.site) : ""} cloned by pg_basebackup from ${r.follows}; the old one stays fenced with its volumes (dropped from the program, retained) until the decommission step`,
       };
       return `${r.site}: ${what[r.role]}`;
     });
@@ -144,7 +144,7 @@ export function buildRunbook(stack: RunbookStack, to: string, procedure: Failove
         "failback promote": `MongoDB: ${s.activeSite}'s operator manages the set; ${p?.from}'s members stay as non-voting members`,
         "disaster promote": `MongoDB: ${s.activeSite}'s operator manages the set, and a Job forces a reconfiguration keeping only ${s.activeSite}'s members, all electable`,
         "disaster fence": `MongoDB: ${p?.from}'s cluster is paused (mongod stopped, volumes kept)`,
-        "failback rebuild": `MongoDB: ${s.activeSite} gets a new cluster ${mongo.dataset}-g${roles.bySite[s.activeSite]!.generation}, which joins by initial sync; delete the paused cluster's volumes once it is in sync`,
+        "failback rebuild": `MongoDB: ${s.activeSite} gets a new cluster ${mongo.dataset}-g${roles.bySite[s.activeSite]!.generation}, which joins by initial sync; the paused old cluster and its volumes stay (retained) until the decommission step`,
       };
       const effect = mongoEffect[p ? `${p.procedure} ${p.phase}` : ""];
       if (effect) effects.push(effect);
@@ -217,7 +217,7 @@ function preconditionsOf(s: FailoverSituation): string[] {
     ];
   }
   if (p.procedure === "disaster" && p.phase === "fence") return [`${p.from} is back on its management network only: users, the VPN to ${s.activeSite} and the DNS server cannot reach it yet. Reconnect them only after this phase's check.`];
-  if (p.procedure === "failback" && p.phase === "rebuild") return [`${s.activeSite} was fenced (the disaster fence phase ran) and is now reconnected (condition up). Its fenced copy is never unfenced: this phase discards it.`];
+  if (p.procedure === "failback" && p.phase === "rebuild") return [`${s.activeSite} was fenced (the disaster fence phase ran) and is now reconnected (condition up). Its fenced copy is never unfenced: this phase replaces it by a new generation and keeps the old one, stopped, until the decommission step.`];
   if (p.phase === "demote") return [`Both sites are up and replication is healthy (no lag alert); announce the maintenance window: writes pause until the promote phase.`];
   return [];
 }
@@ -280,8 +280,50 @@ export function renderRunbook(stack: RunbookStack, to: string, procedure: Failov
     if (p.preconditions.length) out.push("Before this phase:", ...p.preconditions.map((c) => `- ${c}`));
     if (i > 0) out.push("Commands:", "```sh", ...p.configCommands, p.up, "```");
     out.push("Effect:", ...p.effects.map((e) => `- ${e}`));
-    if (p.discards.length) out.push(`Discards: the data of ${p.discards.join(", ")} (replaced by a copy of the active site); reached only once the active site holds the data.`);
+    if (p.discards.length) out.push(`Discards: the data of ${p.discards.join(", ")} as a live copy (replaced by a copy of the active site); the old generation is kept, stopped, until the decommission step below.`);
     if (p.checks.length) out.push("Check before the next phase:", ...p.checks.map((c) => `- ${c}`));
   });
+  const rebuilt = phases.find((p) => p.discards.length > 0);
+  if (rebuilt) {
+    const site = rebuilt.discards[0]!;
+    const generation = rebuilt.step.situation.generations?.[site] ?? 2;
+    out.push("", "## Decommission (after the procedure, when nothing more is to be salvaged)", ...decommissionSteps(stack, site, generation - 1).map((c) => `- ${c}`));
+  }
   return `${out.join("\n")}\n`;
+}
+
+/**
+ * The decommission step of a failback: what the rebuild kept of `site`'s old `generation` (dropped from
+ * the program retained, stopped), each with the command that deletes it. Nothing in the program deletes it:
+ * it may hold writes the site took before it was cut off, which exist nowhere else. Pure.
+ *
+ * @param stack - the stack's datastores.
+ * @param site - the rebuilt site.
+ * @param generation - the generation the rebuild replaced (the new one minus 1).
+ */
+export function decommissionSteps(stack: RunbookStack, site: string, generation: number): string[] {
+  const steps = [
+    `First, if ${site} took writes between the loss and its fencing, export them from the old generation's volumes (attach a copy of each volume to a throwaway database in another namespace; never unfence the old cluster itself, which would start a second primary).`,
+  ];
+  const kc = (namespace: string, rest: string): string => `kubectl --context ${site} -n ${namespace} ${rest}`;
+  if (stack.postgres) {
+    const old = postgresClusterName(stack.postgres.dataset, site, generation);
+    steps.push(`PostgreSQL: ${kc(stack.postgres.namespace, `delete cluster.postgresql.cnpg.io ${old}`)}  # fenced since the disaster; CloudNativePG deletes its volumes with it (owner references)`);
+  }
+  if (stack.mongodb) {
+    const old = generation > 1 ? `${stack.mongodb.dataset}-g${generation}` : stack.mongodb.dataset;
+    steps.push(
+      `MongoDB: ${kc(stack.mongodb.namespace, `delete perconaservermongodb ${old}`)}  # paused since the disaster`,
+      `MongoDB volumes (kept by the operator without the delete-psmdb-pvc finalizer): ${kc(stack.mongodb.namespace, `get pvc -o name`)} | grep '/mongod-data-${old}-rs0-' | xargs ${kc(stack.mongodb.namespace, "delete")}`,
+    );
+  }
+  if (stack.milvus) {
+    const old = generation > 1 ? `${stack.milvus.dataset}-g${generation}` : stack.milvus.dataset;
+    steps.push(
+      `Milvus metadata of generation ${generation}: ${kc(stack.milvus.namespace, `exec ${stack.milvus.dataset}-etcd-0 -- etcdctl del --prefix ${old}/`)}  # the trailing / keeps the new generation's keys`,
+      `Milvus segments of generation ${generation}: mc rm --recursive --force <${site} store alias>/<milvus.dataBucket>/${old}/  # the bucket is versioned: the objects become noncurrent versions, expired by its lifecycle rule`,
+    );
+  }
+  if (stack.redis) steps.push(`Redis: nothing to delete: the full resync of the rebuild replaced ${site}'s data in place (Redis has no second copy to keep).`);
+  return steps;
 }

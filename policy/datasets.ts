@@ -5,7 +5,7 @@
  */
 import type { PolicyResource } from "@pulumi/policy";
 import { DATASET_LABEL, BACKUP_OF_LABEL, DATASET_SIZE_ANNOTATION, DATASET_SIZE_TAG, DATASET_TAG, REPLICA_OF_TAG, RETENTION_DAYS_ANNOTATION, STORE_LABEL } from "../components/labels";
-import { CronSchedule, DIGITALOCEAN_BACKUP_DAYS, daysCoveredByCount, RDS_LOG_UPLOAD_MINUTES, parseCron, postgresDurationToMinutes, quantityToGiB, retentionToDays } from "../components/recovery";
+import { CronSchedule, DIGITALOCEAN_BACKUP_DAYS, REDIS_LAG_METRIC, daysCoveredByCount, RDS_LOG_UPLOAD_MINUTES, parseCron, postgresDurationToMinutes, quantityToGiB, retentionToDays } from "../components/recovery";
 import { at, list, siteLabelOf, str } from "./placement";
 
 /** Kinds of dataset, which decide the retention they need. */
@@ -220,26 +220,68 @@ function mongoDatasets(resources: readonly PolicyResource[], cronJobs: Map<strin
     });
 }
 
-/** Stores kept by backup CronJobs alone: Milvus (its own CR) and Redis (a StatefulSet labelled `waris.io/store: redis`). */
+const PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule";
+
+/** Whether a copy of a CronJob-backed store runs and takes writes: Redis with no `replicaof`, any Milvus not scaled to zero. */
+function servesWrites(r: PolicyResource): boolean {
+  if (r.type === MILVUS) {
+    const components = (at(r.props, "spec", "components") ?? {}) as Record<string, unknown>;
+    const replicas = ["standalone", "proxy"].map((c) => at(components, c, "replicas")).filter((n) => n !== undefined);
+    return replicas.length === 0 || replicas.some((n) => n !== 0);
+  }
+  return at(r.props, "spec", "replicas") !== 0 && !/^\s*replicaof\s/m.test(redisConf(r));
+}
+
+/** The configuration a Redis StatefulSet's `redis` container is given (`REDIS_CONF`, components/redis-primary.ts). */
+function redisConf(r: PolicyResource): string {
+  const redis = list(r.props, "spec", "template", "spec", "containers").find((c) => str(c, "name") === "redis");
+  return str(list(redis, "env").find((e) => str(e, "name") === "REDIS_CONF"), "value") ?? "";
+}
+
+/**
+ * The lag (seconds) above which the stack alerts on a Redis dataset's replicas, from the PrometheusRules
+ * of its namespace (`redis_connected_slave_lag_seconds{…} > N`); undefined when none does. An unwatched
+ * replica bounds nothing: its lag can grow unseen, so only an alerted one gives an RPO.
+ */
+function redisLagAlertSeconds(rules: readonly PolicyResource[], namespace: string | undefined): number | undefined {
+  const thresholds = rules
+    .filter((r) => str(r.props, "metadata", "namespace") === namespace)
+    .flatMap((r) => list(r.props, "spec", "groups").flatMap((g) => list(g, "rules").map((rule) => str(rule, "expr") ?? "")))
+    .flatMap((e) => [...e.matchAll(new RegExp(`${REDIS_LAG_METRIC}\\{[^}]*\\}\\)?\\s*>\\s*([0-9.]+)`, "g"))].map((m) => Number(m[1])))
+    .filter((n) => Number.isFinite(n));
+  return thresholds.length > 0 ? Math.max(...thresholds) : undefined;
+}
+
+/**
+ * Stores kept by backup CronJobs: Milvus (its own CR) and Redis (a StatefulSet labelled `waris.io/store:
+ * redis`), one dataset per `waris.io/dataset` whatever the number of sites. The primary is the copy that
+ * takes writes; Redis copies on other sites that replicate from it (running, with `replicaof`) are its
+ * standbys, and with a lag alert on them the RPO is that lag (rounded up to whole minutes), not the dumps'.
+ */
 function jobBackedDatasets(resources: readonly PolicyResource[], cronJobs: Map<string, PolicyResource[]>): Dataset[] {
-  return resources
-    .filter((r) => r.type === MILVUS || (r.type === STATEFULSET && label(r, STORE_LABEL) === "redis"))
-    .map((primary) => {
-      const id = datasetId(primary);
-      const jobs = cronJobs.get(id) ?? [];
-      const days = jobs.map((j) => Number(annotation(j, RETENTION_DAYS_ANNOTATION))).filter((n) => Number.isFinite(n));
-      return {
-        id,
-        kind: primary.type === MILVUS ? ("milvus" as const) : ("redis" as const),
-        primary,
-        site: siteLabelOf(primary.props),
-        standbys: [],
-        schedules: jobs.map((r) => schedule(`CronJob ${name(r)}`, str(r.props, "spec", "schedule"), false)),
-        sizeGiB: sizeOf(primary),
-        retentionDays: days.length > 0 ? Math.min(...days) : undefined,
-        problems: [],
-      };
-    });
+  const rules = resources.filter((r) => r.type === PROMETHEUS_RULE);
+  const stores = resources.filter((r) => r.type === MILVUS || (r.type === STATEFULSET && label(r, STORE_LABEL) === "redis"));
+  return [...groupBy(stores, datasetId)].map(([id, copies]) => {
+    const primary = copies.find(servesWrites) ?? copies[0]!;
+    const site = siteLabelOf(primary.props);
+    const isRedis = primary.type === STATEFULSET;
+    const standbys = isRedis ? copies.filter((c) => c !== primary && siteLabelOf(c.props) !== site && at(c.props, "spec", "replicas") !== 0 && /^\s*replicaof\s/m.test(redisConf(c))) : [];
+    const lagSeconds = standbys.length > 0 ? redisLagAlertSeconds(rules, str(primary.props, "metadata", "namespace")) : undefined;
+    const jobs = cronJobs.get(id) ?? [];
+    const days = jobs.map((j) => Number(annotation(j, RETENTION_DAYS_ANNOTATION))).filter((n) => Number.isFinite(n));
+    return {
+      id,
+      kind: isRedis ? ("redis" as const) : ("milvus" as const),
+      primary,
+      site,
+      standbys,
+      ...(lagSeconds !== undefined ? { continuousArchiveMinutes: Math.max(1, Math.ceil(lagSeconds / 60)) } : {}),
+      schedules: jobs.map((r) => schedule(`CronJob ${name(r)}`, str(r.props, "spec", "schedule"), false)),
+      sizeGiB: sizeOf(primary),
+      retentionDays: days.length > 0 ? Math.min(...days) : undefined,
+      problems: [],
+    };
+  });
 }
 
 function modelArtifactDatasets(resources: readonly PolicyResource[]): Dataset[] {

@@ -4,7 +4,7 @@
  * targets; backups are kept long enough; standbys have replication-lag alerts.
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { AZURE_REPLICATION_DELAY_METRIC, CronSchedule, estimatedRtoMinutes, worstCaseRpoMinutes } from "../components/recovery";
+import { AZURE_REPLICATION_DELAY_METRIC, CronSchedule, REDIS_LAG_METRIC, estimatedRtoMinutes, worstCaseRpoMinutes } from "../components/recovery";
 import { RECOVERY_POLICY_DEFAULTS, RETENTION_POLICY_DEFAULTS } from "./thresholds";
 import { LAG_ALERT_FOR_TAG } from "../components/labels";
 import { AZURE_POSTGRES_SERVER, DO_DATABASE_CLUSTER, Dataset, collectDatasets } from "./datasets";
@@ -150,7 +150,7 @@ export const replicationLagAlertPolicy: StackValidationPolicy = {
         .filter((r) => r.type === "azure-native:monitor:MetricAlert" && list(r.props, "criteria", "allOf").some((c) => str(c, "metricName") === AZURE_REPLICATION_DELAY_METRIC))
         .map((r) => str(r.props, "tags", LAG_ALERT_FOR_TAG)),
     );
-    const metric: Record<string, string> = { postgresql: "cnpg_pg_replication_lag", mongodb: "mongodb_mongod_replset_member_replication_lag" };
+    const metric: Record<string, string> = { postgresql: "cnpg_pg_replication_lag", mongodb: "mongodb_mongod_replset_member_replication_lag", redis: REDIS_LAG_METRIC };
     for (const d of collectDatasets(args.resources)) {
       if (d.standbys.length === 0) continue;
       if (d.primary.type === "aws:rds/instance:Instance") {

@@ -34,6 +34,8 @@ export interface PhaseResource {
   /** The provider (mock URN): a resource whose provider changes is deleted on one cluster and made on another. */
   readonly provider?: string | undefined;
   readonly inputs: Record<string, unknown>;
+  /** `retainOnDelete` (or `protect`): dropping it from the program leaves the object, and its data, in place. */
+  readonly retained?: boolean;
 }
 
 /** One phase: its situation and what it registers. */
@@ -77,7 +79,7 @@ export function phaseResources(resources: readonly RecordedResource[]): Map<stri
       .filter((r) => r.custom)
       .map((r) => {
         const labels = ((r.inputs["metadata"] as { labels?: Record<string, string> } | undefined)?.labels ?? {}) as Record<string, string>;
-        return [r.urn, { key: r.urn, type: r.type, site: labels["waris.io/site"], provider: r.provider, inputs: r.inputs }];
+        return [r.urn, { key: r.urn, type: r.type, site: labels["waris.io/site"], provider: r.provider, inputs: r.inputs, retained: r.retainOnDelete || r.protect }];
       }),
   );
 }
@@ -237,19 +239,23 @@ export function checkTransition(from: Phase, to: Phase, orders: Iterable<readonl
   for (const a of actions) {
     if (!reachable(a.site)) violations.push({ invariant: "no change on an unreachable site", transition, order: [], detail: `${a.kind} ${a.key} on ${a.site}` });
   }
-  // No data-bearing resource is deleted or replaced, except by a phase that names what it discards, once
-  // the data is held by another site's primary of the same dataset.
+  // No data-bearing resource is deleted or replaced by any phase, the rebuild included: a rebuild makes a
+  // new generation and only drops the old one from the program, retained (`retainOnDelete`), so its
+  // volumes stay until the runbook's decommission step. A replacement re-creates the same object, so
+  // retention does not save it.
   for (const a of actions) {
     const r = (a.before ?? a.after)!;
-    if ((a.kind === "delete" || a.kind === "replace") && DATA_BEARING_TYPES.has(r.type)) {
-      const named = a.site !== undefined && (to.discards ?? []).includes(a.site);
-      const dataset = labelOf(r, "waris.io/dataset");
-      const heldElsewhere = [...from.resources.values()].some((o) => {
-        const c = copyState(o);
-        return c !== undefined && o.site !== a.site && (dataset === undefined || c.dataset === dataset) && c.claimsPrimary && !c.fenced;
-      });
-      if (!named || !heldElsewhere) violations.push({ invariant: "no data-bearing resource deleted or replaced", transition, order: [], detail: `${a.kind} ${a.key}${named ? " while no other site holds the data" : " in a phase that does not name it as discarded"}` });
+    if (!DATA_BEARING_TYPES.has(r.type)) continue;
+    if (a.kind === "replace" || (a.kind === "delete" && !a.before?.retained)) {
+      violations.push({ invariant: "no data-bearing resource deleted or replaced", transition, order: [], detail: `${a.kind} ${a.key}${to.discards?.includes(a.site ?? "") ? " (even in a phase that discards the site's copy: retain it until the decommission step)" : ""}` });
     }
+  }
+
+  // What is dropped retained lives on outside the program: a copy must be fenced when it is dropped, so it
+  // can never serve again (CloudNativePG fencing; a Redis StatefulSet scaled to 0).
+  for (const a of actions) {
+    const c = a.kind === "delete" && a.before?.retained ? copyState(a.before) : undefined;
+    if (c && !c.fenced) violations.push({ invariant: "a copy dropped from the program is fenced", transition, order: [], detail: `${a.key} (${c.name}) is dropped retained while it can still serve` });
   }
 
   const rejoined = history.rejoined ?? new Set<string>();
@@ -282,7 +288,8 @@ export function checkTransition(from: Phase, to: Phase, orders: Iterable<readonl
     check();
     for (const a of order.filter((x) => reachable(x.site))) {
       steps.push(`${a.kind} ${a.key.split("::").pop()}`);
-      const before = a.before && copyState(a.before);
+      // A retained delete leaves the (fenced) object as it was: nothing changes on the site.
+      const before = a.before && !(a.kind === "delete" && a.before.retained) ? copyState(a.before) : undefined;
       const after = a.after && copyState(a.after);
       if (a.site && (before || after)) {
         if (before) clusters.delete(copyKey(before, a.site));

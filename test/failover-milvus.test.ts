@@ -114,6 +114,13 @@ test("disaster to G-Cloud, fence, failback: nothing on lost on-prem, nothing dat
     "steady: onprem runs, gcloud stopped (schedule suspended)",
   ]);
   expect(violations(phases)).toEqual([]);
+  // The rebuild gives on-prem a new generation's data root (bucket prefix, etcd root, channel prefix) while
+  // it is stopped, so the restore of the promote fills an empty Milvus; the old generation's data stays put.
+  const config = (p: Phase) => (find(p, "waris-milvus-onprem-milvus")!.inputs["spec"] as Spec)["config"];
+  expect(config(phases[2]!)).toMatchObject({ minio: { rootPath: "waris-milvus" } });
+  expect(config(phases[2]!)["etcd"]).toBeUndefined();
+  expect(config(phases[3]!)).toMatchObject({ minio: { rootPath: "waris-milvus-g2" }, etcd: { rootPath: "waris-milvus-g2" }, msgChannel: { chanNamePrefix: { cluster: "waris-milvus-g2" } } });
+  expect(describePhase(phases[3]!)).toContain("onprem stopped");
 }, 60000);
 
 test("milvusSitePlan: a named backup (milvus.restoreBackup) wins; the final backup name is per site", () => {

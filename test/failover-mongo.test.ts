@@ -49,33 +49,39 @@ function violationsOf(phases: readonly Phase[]): string[] {
     const actions = actionsBetween(applied, to);
     for (const a of actions) if (condition(a.site) === "lost") found.push(`no change on an unreachable site in ${label}: ${a.kind} ${a.key}`);
     for (const a of actions) {
-      if ((a.kind === "replace" || a.kind === "delete") && (a.before ?? a.after)!.type === PSMDB && !(to.discards ?? []).includes(a.site!)) found.push(`no data-bearing replacement in ${label}: ${a.kind} ${a.key}`);
+      // Not even the rebuild: it creates the new generation and drops the old one retained (kept, paused, until the decommission step).
+      if ((a.kind === "replace" || (a.kind === "delete" && !a.before?.retained)) && (a.before ?? a.after)!.type === PSMDB) found.push(`no data-bearing replacement in ${label}: ${a.kind} ${a.key}`);
+      // What is dropped retained lives on unmanaged by the program: it must be paused (no mongod) when dropped.
+      if (a.kind === "delete" && a.before?.retained && a.before.type === PSMDB && !mongoState(a.before).paused) found.push(`a dropped generation is paused in ${label}: ${a.key}`);
     }
-    const start = new Map<string, MongoState>();
-    for (const r of applied.resources.values()) if (r.type === PSMDB && r.site) start.set(r.site, mongoState(r));
+    // Keyed by site and resource: a rebuild's new generation and the old one (retained) coexist on a site.
+    const start = new Map<string, MongoState & { site: string }>();
+    const stateKey = (r: PhaseResource): string => `${r.site}/${r.key}`;
+    for (const r of applied.resources.values()) if (r.type === PSMDB && r.site) start.set(stateKey(r), { ...mongoState(r), site: r.site });
     const reachableActions = actions.filter((a) => condition(a.site) !== "lost");
     for (const order of permutations<Action>(reachableActions)) {
       const state = new Map(start);
       const check = (steps: number): void => {
         // Operators that can reach each other's members: an isolated or lost site is cut off from the other.
-        const managers = [...state].filter(([site, m]) => m.managed && condition(site) === "up").map(([site]) => site);
+        const managers = [...new Set([...state.values()].filter((m) => m.managed && condition(m.site) === "up").map((m) => m.site))];
         if (managers.length > 1) found.push(`at most one managing operator in ${label}: ${managers.join(" and ")} after ${steps} action(s)`);
         for (const [site, name] of lostNames) {
-          const m = state.get(site);
-          if (condition(site) === "up" && m && !m.paused && m.name === name) found.push(`a lost site serves again only fenced or rebuilt in ${label}: ${site} runs ${name}`);
+          for (const m of state.values()) if (m.site === site && condition(site) === "up" && !m.paused && m.name === name) found.push(`a lost site serves again only fenced or rebuilt in ${label}: ${site} runs ${name}`);
         }
       };
       check(0);
       order.forEach((a, n) => {
-        if ((a.before ?? a.after)!.type === PSMDB && a.site) {
-          if (a.after) state.set(a.site, mongoState(a.after));
-          else state.delete(a.site);
+        const r = (a.before ?? a.after)!;
+        if (r.type === PSMDB && a.site) {
+          // A retained delete leaves the object as it was (paused, checked above).
+          if (a.after) state.set(stateKey(a.after), { ...mongoState(a.after), site: a.site });
+          else if (!a.before?.retained) state.delete(stateKey(r));
         }
         check(n + 1);
       });
       if (found.length > 0) break;
     }
-    for (const [site, m] of start) if (condition(site) === "lost" && !lostNames.has(site)) lostNames.set(site, m.name);
+    for (const m of start.values()) if (condition(m.site) === "lost" && !lostNames.has(m.site)) lostNames.set(m.site, m.name);
     applied = appliedAfter(applied, to);
   }
   return [...new Set(found)];

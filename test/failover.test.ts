@@ -65,10 +65,13 @@ describe("the failover model keeps the invariants for PostgreSQL and Redis", () 
     const phases = await journey({ to: "gcloud", procedure: "disaster" }, { to: "onprem", procedure: "failback" });
     expect(phases.map((p) => p.label)).toEqual(["steady", "disaster promote", "disaster fence", "failback rebuild", "failback demote", "failback promote", "steady"]);
     expect(violationsOf(phases)).toEqual([]);
-    // The rebuild is the only phase that replaces data, and it names the site whose copy it discards (the
-    // Redis dump CronJob, no data, moves with the primary).
-    const replaced = phases.flatMap((p, i) => (i === 0 ? [] : actionsBetween(phases[i - 1]!, p).filter((a) => (a.kind === "replace" || a.kind === "delete") && DATA_BEARING_TYPES.has((a.before ?? a.after)!.type)).map((a) => `${p.label}: ${a.kind} ${a.key.split("::").pop()}`)));
-    expect(replaced).toEqual(["failback rebuild: replace waris-postgres-onprem"]);
+    // The rebuild is the only phase that drops a data-bearing resource from the program, the site's old
+    // generation it discards as a live copy, and that resource is retained: the fenced Cluster and its
+    // volumes stay until the runbook's decommission step; the new generation is a new resource.
+    const dropped = phases.flatMap((p, i) => (i === 0 ? [] : actionsBetween(phases[i - 1]!, p).filter((a) => (a.kind === "replace" || a.kind === "delete") && DATA_BEARING_TYPES.has((a.before ?? a.after)!.type)).map((a) => `${p.label}: ${a.kind} ${a.key.split("::").pop()}${a.before?.retained ? " (retained)" : ""}`)));
+    expect(dropped).toEqual(["failback rebuild: delete waris-postgres-onprem (retained)"]);
+    const created = actionsBetween(phases[2]!, phases[3]!).filter((a) => a.kind === "create" && a.after!.type === "kubernetes:postgresql.cnpg.io/v1:Cluster").map((a) => (a.after!.inputs["metadata"] as { name: string }).name);
+    expect(created).toEqual(["waris-postgres-onprem-g2"]);
     expect(phases[3]!.discards).toEqual(["onprem"]);
     // Redis in each phase: which site's configuration is a primary's, and how many pods each runs.
     const redis = phases.map((p) => {

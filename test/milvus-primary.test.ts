@@ -79,7 +79,8 @@ describe("MilvusPrimary in prod", () => {
       password: "pw",
       dataStore: { ...store, host: "minio.onprem.waris.internal", bucket: "waris-prod-milvus-data" },
       backupStore: { ...store, host: "s3.gdcc.go.th", region: "th-bangkok-1", bucket: "waris-prod-milvus" },
-      rootPath: "waris-milvus",
+      rootPath: "waris-milvus-g2",
+      backupRootPath: "waris-milvus",
       crossStorage: true,
     });
     expect(parseYaml(yaml)).toMatchObject({ milvus: { port: 19530, user: "root", password: "pw" }, minio: { port: 443, useSSL: true, backupUseSSL: true }, backup: { gcPause: { enable: true } } });
@@ -93,6 +94,9 @@ describe("MilvusPrimary in prod", () => {
       'backupRegion: "th-bangkok-1"',
       'backupBucketName: "waris-prod-milvus"',
       'crossStorage: "true"',
+      // A rebuilt generation's data root; the backups keep one root for every site and generation.
+      'rootPath: "waris-milvus-g2"',
+      'backupRootPath: "waris-milvus"',
     ]) {
       expect(yaml).toContain(line);
     }

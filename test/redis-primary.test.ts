@@ -79,6 +79,28 @@ test("the policy pack denies a Redis dumped only daily (RPO 1440 min)", async ()
   expect(ds.map((d) => d.message)).toEqual([expect.stringMatching(/redis dataset "sessions" .* worst-case RPO 1440 min exceeds 60 min/)]);
 });
 
+test("the pack takes a two-site Redis's RPO from its alerted replica (1 min), and from the dumps when no alert watches the lag", async () => {
+  const build = (kit: Parameters<Parameters<typeof analyzerResourcesOf>[0]>[0]) => {
+    const store = { endpoint: "https://s3.gdcc.go.th", accessKeyId: "a", secretAccessKey: "s" };
+    const onprem = new kit.lib.Site("onprem", { kind: "onprem", region: "pwa", country: "TH", role: "primary", kubeconfig: "k" });
+    const gcloud = new kit.lib.Site("gcloud", { kind: "gcloud", region: "gdcc", country: "TH", role: "standby", kubeconfig: "k", objectStore: store });
+    new (kit.lib as typeof lib).RedisPrimary("sessions", {
+      sites: [onprem, gcloud], roles: kit.lib.steadyRoles(["onprem", "gcloud"], "onprem"), password: "p", backupSite: gcloud, backupBucket: "b",
+      backupSchedule: "0 2 * * *", replicationHosts: { onprem: "r.onprem", gcloud: "r.gcloud" },
+    });
+  };
+  const resources = await analyzerResourcesOf(build);
+  // A daily dump alone would be an RPO of 1440 min: the alerted replica is what meets 60, at 1 min.
+  expect((await evaluatePack(resources)).filter((d) => d.enforcementLevel === "mandatory")).toEqual([]);
+  const strict = (await evaluatePack(resources, { "waris-recovery-objectives": { rpoMinutes: 0.5 } })).filter((d) => d.policyName === "waris-recovery-objectives").map((d) => d.message);
+  expect(strict).toEqual([expect.stringMatching(/^redis dataset "sessions" \(kubernetes:apps\/v1:StatefulSet "sessions-onprem-redis" on site onprem\).*worst-case RPO 1 min exceeds 0.5 min/)]);
+  // Without the lag alerts the replica bounds nothing: the daily dump is the RPO again, and the lag policy asks for the alert.
+  const unwatched = resources.filter((r) => !(r.type === "kubernetes:monitoring.coreos.com/v1:PrometheusRule" && r.name.startsWith("sessions-")));
+  const messages = (await evaluatePack(unwatched)).map((d) => `${d.policyName}: ${d.message}`);
+  expect(messages).toContainEqual(expect.stringMatching(/^waris-recovery-objectives: redis dataset "sessions" .*worst-case RPO 1440 min exceeds 60 min/));
+  expect(messages).toContainEqual(expect.stringMatching(/^waris-replication-lag-alerts: redis dataset "sessions" .*no alert on redis_connected_slave_lag_seconds/));
+}, 60000);
+
 describe("RedisPrimary refuses bad arguments", () => {
   const th = { name: "onprem", kind: "onprem" as const, region: "pwa", country: "TH", role: "primary" as const };
   const gc = { ...th, name: "gcloud", kind: "gcloud" as const };
@@ -104,3 +126,16 @@ describe("RedisPrimary refuses bad arguments", () => {
     expect((run.error as Error).message).toMatch(/waris-hybrid:redisPassword = \(not set\): missing secret .* pulumi config set --secret --stack prod redisPassword/);
   });
 });
+
+test("the endpoint leads to the writable primary from every site: local pods on the serving site, the serving site's LoadBalancer elsewhere", async () => {
+  const steady = await runProgram("prod");
+  if (steady.error) throw steady.error;
+  const spec = (run: Run, site: string) => resource(run, "kubernetes:core/v1:Service", `waris-redis-${site}-svc`).inputs["spec"];
+  expect(spec(steady, "onprem")).toMatchObject({ type: "ExternalName", externalName: "waris-redis-local.waris-redis.svc.cluster.local" });
+  expect(spec(steady, "gcloud")).toMatchObject({ type: "ExternalName", externalName: "redis.onprem.waris.internal" });
+  expect(resource(steady, "kubernetes:core/v1:Service", "waris-redis-gcloud-local").inputs["spec"]).toMatchObject({ type: "ClusterIP" });
+  const failedOver = await runProgram("prod", (c: Record<string, string>) => (c["waris-hybrid:activeSite"] = "gcloud"));
+  if (failedOver.error) throw failedOver.error;
+  expect(spec(failedOver, "onprem")).toMatchObject({ externalName: "redis.gcloud.waris.internal" });
+  expect(spec(failedOver, "gcloud")).toMatchObject({ externalName: "waris-redis-local.waris-redis.svc.cluster.local" });
+}, 60000);

@@ -66,6 +66,14 @@ describe.each([
     expect(phases[1]!.configCommands).toContain(`pulumi config set -s prod --path failover.generations.${from} 2 --type int`);
     expect(phases[1]!.effects).toContainEqual(expect.stringMatching(new RegExp(`${from}: rebuilt: a new cluster waris-postgres-${from}-g2 cloned by pg_basebackup from ${to}`)));
     expect(phases.filter((p) => p.discards.length > 0)).toHaveLength(1);
+    // What the rebuild kept of the old generation is deleted only by the decommission step, by name.
+    const withMongo: RunbookStack = { ...prod, mongodb: { dataset: "waris-mongo", namespace: "waris-mongodb" } };
+    const text = renderRunbook(withMongo, from, "failback", buildRunbook(withMongo, from, "failback"));
+    const decommission = text.slice(text.indexOf("## Decommission"));
+    expect(decommission).toContain(`kubectl --context ${from} -n waris-postgres delete cluster.postgresql.cnpg.io waris-postgres-${from}  #`);
+    expect(decommission).toContain(`delete perconaservermongodb waris-mongo `);
+    expect(decommission).toContain(`etcdctl del --prefix waris-milvus/ `);
+    expect(decommission).not.toContain("-g2");
   });
 
   test("Redis in every phase: what each site's Redis does, and what to check", () => {
