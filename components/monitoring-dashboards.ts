@@ -33,12 +33,17 @@ export interface DashboardSpec {
   readonly panels: readonly DashboardPanel[];
 }
 
-/** The dashboards of a site: MongoDB and vLLM when the stack has them, the GPUs when the site has any. */
-export function siteDashboards(has: { readonly mongodb: boolean; readonly inference: boolean; readonly gpus: boolean }): DashboardSpec[] {
+/**
+ * The dashboards of a site: MongoDB and vLLM when the stack has them, the GPUs when the site has any.
+ *
+ * @param prefix - starts every uid (`<prefix>-mongodb`), so two components' dashboards never collide; at
+ *   most 30 characters (Grafana uids are at most 40).
+ */
+export function siteDashboards(prefix: string, has: { readonly mongodb: boolean; readonly inference: boolean; readonly gpus: boolean }): DashboardSpec[] {
   const out: DashboardSpec[] = [];
   if (has.mongodb) {
     out.push({
-      uid: "waris-mongodb",
+      uid: `${prefix}-mongodb`,
       title: "WARIS / MongoDB",
       panels: [
         { title: "Replication lag", expr: "max by (name) (mongodb_mongod_replset_member_replication_lag)", legend: "{{name}}", unit: "s" },
@@ -50,7 +55,7 @@ export function siteDashboards(has: { readonly mongodb: boolean; readonly infere
   }
   if (has.inference) {
     out.push({
-      uid: "waris-vllm",
+      uid: `${prefix}-vllm`,
       title: "WARIS / vLLM",
       panels: [
         { title: "Requests running and waiting", expr: "sum by (__name__) ({__name__=~\"vllm:num_requests_running|vllm:num_requests_waiting\"})", legend: "{{__name__}}", unit: "short" },
@@ -63,7 +68,7 @@ export function siteDashboards(has: { readonly mongodb: boolean; readonly infere
   }
   if (has.gpus) {
     out.push({
-      uid: "waris-gpus",
+      uid: `${prefix}-gpus`,
       title: "WARIS / GPUs",
       panels: [
         { title: "GPU utilisation", expr: "DCGM_FI_DEV_GPU_UTIL", legend: "{{Hostname}} GPU {{gpu}}", unit: "percent" },

@@ -113,9 +113,10 @@ export function validateMonitoringArgs(
  * alert rules of {@link monitoringRuleGroups}. Prometheus selects every PrometheusRule, ServiceMonitor,
  * PodMonitor and Probe of the cluster, so the datastores' own rules are evaluated and routed too.
  *
- * The Alertmanager configuration is a Secret the component writes (`alertmanager-waris`, key
+ * The Alertmanager configuration is a Secret the component writes (`<name>-alertmanager`, key
  * `alertmanager.yaml`), with the receivers' keys as Pulumi secrets; the chart is told to use it
- * (`alertmanager.alertmanagerSpec.useExistingSecret`/`configSecret`).
+ * (`alertmanager.alertmanagerSpec.useExistingSecret`/`configSecret`). Every name in the namespace derives
+ * from the component's name.
  */
 export class Monitoring extends pulumi.ComponentResource {
   /** Names of the alerts this component's rules define. */
@@ -126,6 +127,11 @@ export class Monitoring extends pulumi.ComponentResource {
   readonly prometheusUrl: string;
   /** In-cluster URL of the site's Alertmanager. */
   readonly alertmanagerUrl: string;
+  /**
+   * The Secret (key `alertmanager.yaml`) holding the Alertmanager configuration: `<name>-alertmanager`. With
+   * `installStack` the stack's Alertmanager uses it; without, the cluster's stack owner must point theirs at it.
+   */
+  readonly alertmanagerConfigSecret: string;
 
   /**
    * @param name - component name.
@@ -136,10 +142,10 @@ export class Monitoring extends pulumi.ComponentResource {
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     const { site: _site, secrets, ...rest } = args;
     void _site;
-    throwIfInvalid(
-      `Monitoring "${name}"`,
-      validateMonitoringArgs({ ...rest, hasSmtpPassword: secrets.smtpPassword !== undefined, hasPagerdutyRoutingKey: secrets.pagerdutyRoutingKey !== undefined, hasLineWebhookUrl: secrets.lineWebhookUrl !== undefined }),
-    );
+    const problems = validateMonitoringArgs({ ...rest, hasSmtpPassword: secrets.smtpPassword !== undefined, hasPagerdutyRoutingKey: secrets.pagerdutyRoutingKey !== undefined, hasLineWebhookUrl: secrets.lineWebhookUrl !== undefined });
+    // The name starts Helm release names (at most 53 characters) and Grafana uids (at most 40).
+    if (!/^[a-z]([a-z0-9-]{0,28}[a-z0-9])?$/.test(name)) problems.unshift({ argument: "name", message: `is ${show(name)}; must be lowercase letters, digits and '-', at most 30 characters (it starts the release names and dashboard uids)` });
+    throwIfInvalid(`Monitoring "${name}"`, problems);
     if (args.installStack) args.site.claimSingleton("kube-prometheus-stack", `Monitoring "${name}"`, "installStack");
     super("waris:index:Monitoring", name, {}, opts);
     const site = args.site.spec.name;
@@ -154,6 +160,7 @@ export class Monitoring extends pulumi.ComponentResource {
     this.receiversBySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, receiversFor(args.receivers, s)])) as Record<Severity, string[]>;
     this.prometheusUrl = `http://prometheus-operated.${namespace}.svc:9090`;
     this.alertmanagerUrl = `http://alertmanager-operated.${namespace}.svc:9093`;
+    this.alertmanagerConfigSecret = `${name}-alertmanager`;
 
     const ns = args.installStack ? new corev1.Namespace(id("namespace"), { metadata: { name: namespace, labels } }, o) : undefined;
     const inNs: pulumi.CustomResourceOptions = { ...o, dependsOn: ns ? [ns] : [] };
@@ -162,12 +169,13 @@ export class Monitoring extends pulumi.ComponentResource {
       .all([secrets.smtpPassword, secrets.pagerdutyRoutingKey, secrets.lineWebhookUrl])
       // JSON is YAML: Alertmanager reads it as its configuration file (checked with amtool in the tests).
       .apply(([smtpPassword, pagerdutyRoutingKey, lineWebhookUrl]) => JSON.stringify(alertmanagerConfig(site, args.receivers, { smtpPassword, pagerdutyRoutingKey, lineWebhookUrl }), null, 2));
-    const amSecret = new corev1.Secret(id("alertmanager-config"), { metadata: meta("alertmanager-waris"), stringData: { "alertmanager.yaml": pulumi.secret(configText) } }, inNs);
+    // Names in the namespace derive from the component's name, so a second Monitoring on the cluster never collides.
+    const amSecret = new corev1.Secret(id("alertmanager-config"), { metadata: meta(this.alertmanagerConfigSecret), stringData: { "alertmanager.yaml": pulumi.secret(configText) } }, inNs);
 
     const after: pulumi.Resource[] = [];
     if (args.installStack) {
       const grafanaPassword = new random.RandomPassword(id("grafana-admin"), { length: 32, special: false }, { parent: this });
-      const grafanaSecret = new corev1.Secret(id("grafana-admin"), { metadata: meta("grafana-admin"), stringData: { "admin-user": "admin", "admin-password": grafanaPassword.result } }, inNs);
+      const grafanaSecret = new corev1.Secret(id("grafana-admin"), { metadata: meta(`${name}-grafana-admin`), stringData: { "admin-user": "admin", "admin-password": grafanaPassword.result } }, inNs);
       const storage = (gib: number): Record<string, unknown> => ({
         volumeClaimTemplate: { spec: { ...(args.storageClass ? { storageClassName: args.storageClass } : {}), accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${gib}Gi` } } } },
       });
@@ -187,7 +195,7 @@ export class Monitoring extends pulumi.ComponentResource {
               alertmanager: {
                 alertmanagerSpec: {
                   useExistingSecret: true,
-                  configSecret: "alertmanager-waris",
+                  configSecret: this.alertmanagerConfigSecret,
                   storage: storage(args.alertmanagerStorageGiB ?? 5),
                 },
               },
@@ -206,7 +214,7 @@ export class Monitoring extends pulumi.ComponentResource {
                   probeSelectorNilUsesHelmValues: false,
                 },
               },
-              grafana: { admin: { existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" } },
+              grafana: { admin: { existingSecret: `${name}-grafana-admin`, userKey: "admin-user", passwordKey: "admin-password" } },
             },
             atomic: true,
             timeout: 900,
@@ -220,12 +228,12 @@ export class Monitoring extends pulumi.ComponentResource {
     const blackbox = new Release(
       id("blackbox"),
       {
-        name: "blackbox",
+        name: `${name}-blackbox`,
         namespace,
         repositoryOpts: { repo: MONITORING_CHARTS.blackbox.repo },
         chart: MONITORING_CHARTS.blackbox.chart,
         version: MONITORING_CHARTS.blackbox.version,
-        values: { fullnameOverride: "waris-blackbox", commonLabels: labels, config: { modules: PROBE_MODULES } },
+        values: { fullnameOverride: `${name}-blackbox`, commonLabels: labels, config: { modules: PROBE_MODULES } },
       },
       crOpts,
     );
@@ -239,9 +247,9 @@ export class Monitoring extends pulumi.ComponentResource {
     }
     for (const [key, targets] of groupsOfTargets) {
       const [target, kind, module] = key.split("/") as [string, EndpointKind, ProbeModule];
-      const probeName = `endpoints-${target}-${kind}-${module.replace(/_/g, "-")}`;
+      const probeName = `${name}-${target}-${kind}-${module.replace(/_/g, "-")}`;
       new apiextensions.CustomResource(
-        id(probeName),
+        probeName,
         {
           apiVersion: "monitoring.coreos.com/v1",
           kind: "Probe",
@@ -250,7 +258,7 @@ export class Monitoring extends pulumi.ComponentResource {
             jobName: PROBE_JOB,
             interval: "30s",
             module,
-            prober: { url: `waris-blackbox.${namespace}.svc:9115` },
+            prober: { url: `${name}-blackbox.${namespace}.svc:9115` },
             targets: {
               staticConfig: {
                 static: targets.map((t) => t.target),
@@ -272,27 +280,27 @@ export class Monitoring extends pulumi.ComponentResource {
     }
     new apiextensions.CustomResource(
       id("alerts"),
-      { apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule", metadata: meta("waris-monitoring-alerts"), spec: { groups } },
+      { apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule", metadata: meta(`${name}-alerts`), spec: { groups } },
       crOpts,
     );
 
-    for (const d of siteDashboards({ mongodb: args.datasets.some((x) => x.kind === "mongodb"), inference: args.inference ?? false, gpus: args.gpus ?? false })) {
-      new corev1.ConfigMap(id(`dashboard-${d.uid}`), { metadata: meta(`dashboard-${d.uid}`, { grafana_dashboard: "1" }), data: { [`${d.uid}.json`]: dashboardJson(d) } }, inNs);
+    for (const d of siteDashboards(name, { mongodb: args.datasets.some((x) => x.kind === "mongodb"), inference: args.inference ?? false, gpus: args.gpus ?? false })) {
+      new corev1.ConfigMap(id(`dashboard-${d.uid}`), { metadata: meta(`${d.uid}-dashboard`, { grafana_dashboard: "1" }), data: { [`${d.uid}.json`]: dashboardJson(d) } }, inNs);
     }
     if (args.datasets.some((x) => x.kind === "postgresql")) {
       new Release(
         id("cnpg-dashboard"),
         {
-          name: "cnpg-dashboard",
+          name: `${name}-cnpg-dashboard`,
           namespace,
           repositoryOpts: { repo: MONITORING_CHARTS.cnpgDashboards.repo },
           chart: MONITORING_CHARTS.cnpgDashboards.chart,
           version: MONITORING_CHARTS.cnpgDashboards.version,
-          values: { grafanaDashboard: { namespace, labels } },
+          values: { grafanaDashboard: { namespace, configMapName: `${name}-cnpg-dashboard`, labels } },
         },
         inNs,
       );
     }
-    this.registerOutputs({ alertNames: this.alertNames, receiversBySeverity: this.receiversBySeverity, prometheusUrl: this.prometheusUrl, alertmanagerUrl: this.alertmanagerUrl });
+    this.registerOutputs({ alertNames: this.alertNames, receiversBySeverity: this.receiversBySeverity, prometheusUrl: this.prometheusUrl, alertmanagerUrl: this.alertmanagerUrl, alertmanagerConfigSecret: this.alertmanagerConfigSecret });
   }
 }

@@ -39,7 +39,7 @@ async function prod(): Promise<{ rules: RuleResource[]; amConfigs: Record<string
     .map((r) => ({ site: (r.inputs["metadata"] as { labels: Record<string, string> }).labels["waris.io/site"]!, groups: (r.inputs["spec"] as { groups: RuleResource["groups"] }).groups }));
   const amConfigs = Object.fromEntries(
     run.recording.resources
-      .filter((r) => r.type === "kubernetes:core/v1:Secret" && (r.inputs["metadata"] as { name: string }).name === "alertmanager-waris")
+      .filter((r) => r.type === "kubernetes:core/v1:Secret" && (r.inputs["metadata"] as { name: string }).name.endsWith("-monitoring-alertmanager"))
       .map((r) => [(r.inputs["metadata"] as { labels: Record<string, string> }).labels["waris.io/site"]!, (r.inputs["stringData"] as Record<string, string>)["alertmanager.yaml"]!]),
   );
   return { rules, amConfigs, recovery: run.outputs["recovery"] as never, monitoring: run.outputs["monitoring"] as Record<string, unknown> };
