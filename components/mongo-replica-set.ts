@@ -172,23 +172,39 @@ export function mongoClusterName(dataset: string, generation = 1): string {
 }
 
 /**
- * The forced reconfiguration of a disaster promote, as a mongosh script run on the surviving site: when no
+ * The forced reconfiguration of a disaster promote, as a mongosh script run on the surviving site: while no
  * member is primary (the lost site held the voting majority), keep only this site's members, each with a
  * vote and priority 1, and force the new configuration (MongoDB manual, "Reconfigure a Replica Set with
- * Unavailable Members"; Percona docs, cross-site replication "fail over to the replica site"). Does nothing
- * when a primary exists, so re-running the phase is harmless.
+ * Unavailable Members"; Percona docs, cross-site replication "fail over to the replica site"); then wait
+ * for one of them to be elected. Does nothing when a primary exists, so re-running the phase is harmless.
+ *
+ * It loops (every 5 s, up to 5 min, then exits 1 for the Job to retry) because the same `pulumi up` makes
+ * the survivor's operator manage the set, and what that operator does while there is no primary races with
+ * this script (percona-server-mongodb-operator `pkg/controller/perconaservermongodb/mgo.go`,
+ * `reconcileCluster`, at b15af50): if its status never recorded the replica set as initialized (the site was
+ * unmanaged all its life) it runs `rs.initiate`, which members that already have a configuration refuse
+ * (harmless); if it did (the site was managed in an earlier procedure), `handleReplicaSetNoPrimary` reads the
+ * configuration and force-writes it again, which can put back the old one in between. Once a survivor is
+ * primary the operator connects normally and forces nothing.
  *
  * @param hosts - this site's members as they are known in the replica set config (`host:port`).
  */
 export function forcedReconfigScript(hosts: readonly string[]): string {
   return [
-    "const status = db.adminCommand({ replSetGetStatus: 1 });",
-    'if (status.members && status.members.some((m) => m.stateStr === "PRIMARY")) { print("a primary exists: nothing to do"); quit(0); }',
-    "const cfg = rs.conf();",
     `const keep = ${JSON.stringify(hosts)};`,
-    "cfg.members = cfg.members.filter((m) => keep.includes(m.host)).map((m) => Object.assign(m, { votes: 1, priority: 1 }));",
-    'if (cfg.members.length !== keep.length) { print("members not found in the config: " + JSON.stringify(keep)); quit(1); }',
-    "printjson(rs.reconfig(cfg, { force: true }));",
+    'const primaryUp = () => (db.adminCommand({ replSetGetStatus: 1 }).members || []).some((m) => m.stateStr === "PRIMARY");',
+    "const survivorsOnly = (cfg) => cfg.members.length === keep.length && cfg.members.every((m) => keep.includes(m.host) && m.votes === 1 && m.priority > 0);",
+    "for (let attempt = 1; attempt <= 60; attempt++) {",
+    '  if (primaryUp()) { print(attempt === 1 ? "a primary exists: nothing to do" : "a survivor is primary"); quit(0); }',
+    "  const cfg = rs.conf();",
+    "  if (!survivorsOnly(cfg)) {",
+    "    cfg.members = cfg.members.filter((m) => keep.includes(m.host)).map((m) => Object.assign(m, { votes: 1, priority: 1 }));",
+    '    if (cfg.members.length !== keep.length) { print("members not found in the config: " + JSON.stringify(keep)); quit(1); }',
+    "    printjson(rs.reconfig(cfg, { force: true }));",
+    "  }",
+    "  sleep(5000);",
+    "}",
+    'print("no primary 5 min after the forced reconfiguration"); quit(1);',
   ].join("\n");
 }
 
