@@ -13,9 +13,10 @@ import { MilvusPrimary } from "./components/milvus-primary";
 import { MongoReplicaSet } from "./components/mongo-replica-set";
 import { Monitoring } from "./components/monitoring";
 import { datasetRpoAlerts, type MonitoredDataset } from "./components/monitoring-rules";
+import { NetworkZones, warisZoneTable, type NamespaceZone } from "./components/network-zones";
 import { ObjectStorageBucket } from "./components/object-storage-bucket";
 import { longestGapMinutes, parseCron } from "./components/recovery";
-import { PostgresCluster } from "./components/postgres-cluster";
+import { CNPG_OPERATOR_NAMESPACE, PostgresCluster } from "./components/postgres-cluster";
 import { RedisPrimary } from "./components/redis-primary";
 import { ServiceDns } from "./components/service-dns";
 import { Site } from "./components/site";
@@ -243,6 +244,35 @@ if (config.monitoring) {
     });
   }
 }
+
+// Network zones (components/network-zones.ts): every namespace the program made on a Kubernetes site
+// refuses ingress but for the zone table's flows; the cross-site flows admit the other site's VPN ranges.
+const zoneTables: Record<string, NamespaceZone[]> = {};
+for (const site of dataSites.filter((s) => s.kubernetesProvider !== undefined)) {
+  const siteName = site.spec.name;
+  const gpuOperatorHere = Object.entries(config.gpuPools).some(([, p]) => p.site === siteName && p.installOperator !== false);
+  const table = warisZoneTable({
+    monitoringNamespace: "monitoring",
+    twoSites: dataSites.length === 2,
+    ...(postgres ? { postgres: { namespace: postgres.namespace, operatorNamespace: CNPG_OPERATOR_NAMESPACE, installsOperators: true } } : {}),
+    ...(mongodb ? { mongodb: { namespace: mongodb.namespace } } : {}),
+    ...(redis ? { redis: { namespace: redis.namespace } } : {}),
+    ...(milvus ? { milvus: { namespace: milvus.namespace, operatorNamespace: "milvus-operator" } } : {}),
+    ...(inference && config.inference!.pools[siteName] ? { inference: { namespace: inference.namespace, appNamespace: config.inference!.appNamespace } } : {}),
+    ...(dns ? { dns: { namespace: dns.namespace } } : {}),
+    ...(gpuOperatorHere ? { gpuOperator: { namespace: "gpu-operator" } } : {}),
+  });
+  zoneTables[siteName] = table;
+  const peer = dataSites.find((s) => s !== site);
+  new NetworkZones(`waris-zones-${siteName}`, { site, ...(peer ? { peer } : {}), namespaces: table }, {
+    dependsOn: [postgres, mongodb, redis, milvus, inference, dns, ...Object.values(gpuPools)].filter((c): c is NonNullable<typeof c> => c !== undefined),
+  });
+}
+
+/** Each site's network zones: per namespace, its zone and the flows admitted into it (everything else is refused). */
+export const networkZones = Object.fromEntries(
+  Object.entries(zoneTables).map(([site, table]) => [site, table.map((n) => ({ namespace: n.namespace, zone: n.zone, flows: n.flows.map((f) => `${f.from.kind === "namespace" ? f.from.namespace : f.from.kind}${f.ports.length ? `:${f.ports.join(",")}` : ""}`) }))]),
+);
 
 /** Which site holds the primary copies now (see `npm run runbook` to move it). */
 export const activeSite = roles.primarySite;

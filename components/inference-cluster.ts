@@ -13,7 +13,7 @@ import { DataClass, placementLabels } from "./labels";
 import { SharedCertificateAuthority } from "./pki";
 import { POD_DEFAULTS } from "./pod-defaults";
 import { runtimeOwnedFields } from "./runtime-owned";
-import { Site } from "./site";
+import { Site, crossSiteExposure, peerRangeProblems } from "./site";
 import { VLLM_PORT, vllmArgs } from "./vllm";
 
 /**
@@ -274,6 +274,10 @@ export function gatewayNginxConf(c: GatewayNginxConfArgs): string {
     "worker_processes auto;",
     "events { worker_connections 4096; }",
     "http {",
+    // Access log (issue 23): who called, what, the answer and which upstream served it, on the container's
+    // stdout, so it stays on the site with the node's logs. Never the Authorization header or the body.
+    "  log_format gateway '$remote_addr [$time_iso8601] \"$request_method $uri\" $status $body_bytes_sent rt=$request_time upstream=$upstream_addr upstream_status=$upstream_status';",
+    "  access_log /dev/stdout gateway;",
     "  client_max_body_size 16m;",
     `  upstream local_vllm { server ${VLLM_SERVICE_NAME}.${c.namespace}.svc.cluster.local:${VLLM_PORT} max_conns=${c.maxConns} max_fails=3 fail_timeout=30s; keepalive 32; }`,
     "  server {",
@@ -338,6 +342,8 @@ export class InferenceCluster extends pulumi.ComponentResource {
   readonly fit: Readonly<Record<string, ModelFit>>;
   /** Site serving the primary model. */
   readonly activeSite: string;
+  /** Namespace of vLLM and the gateway on every site. */
+  readonly namespace: string;
 
   /**
    * @param name - component name.
@@ -354,11 +360,12 @@ export class InferenceCluster extends pulumi.ComponentResource {
         pools: poolFacts,
         hasApiKey: args.apiKey !== undefined,
         hasModelStore: args.modelStore?.objectStoreAccess !== undefined,
-      }),
+      }).concat(peerRangeProblems(args.sites)),
     );
     super("waris:index:InferenceCluster", name, {}, opts);
 
     const namespace = args.namespace ?? "waris-inference";
+    this.namespace = namespace;
     this.endpoint = `http://gateway.${namespace}.svc.cluster.local/v1`;
     this.model = args.primary.model;
     this.activeSite = args.activeSite;
@@ -655,7 +662,7 @@ export class InferenceCluster extends pulumi.ComponentResource {
     if (remoteHost) {
       new corev1.Service(
         id("gateway-remote"),
-        { metadata: meta("gateway-remote", gatewayLabels), spec: { type: "LoadBalancer", selector, ports: [{ name: "https", port: 443, targetPort: "https" }] } },
+        { metadata: meta("gateway-remote", gatewayLabels), spec: { type: "LoadBalancer", ...crossSiteExposure(args.sites, siteName), selector, ports: [{ name: "https", port: 443, targetPort: "https" }] } },
         o,
       );
     }

@@ -10,7 +10,7 @@ import { DATASET_LABEL, DataClass, HelmChartRef, placementLabels } from "./label
 import { CertificateSpec, SharedCertificateAuthority } from "./pki";
 import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes } from "./recovery";
 import { isRegionInThailand } from "./residency";
-import { KUBECONFIG_SITE_KINDS, Site } from "./site";
+import { KUBECONFIG_SITE_KINDS, Site, crossSiteExposure, peerRangeProblems } from "./site";
 import type { SiteRoles } from "./failover";
 import { POD_DEFAULTS } from "./pod-defaults";
 
@@ -237,7 +237,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
   constructor(name: string, args: MongoReplicaSetArgs, opts?: pulumi.ComponentResourceOptions) {
     throwIfInvalid(
       `MongoReplicaSet "${name}"`,
-      validateMongoReplicaSetArgs({ ...args, sites: args.sites.map((s) => s.spec), hasBackupStore: args.backupSite?.objectStoreAccess !== undefined }),
+      [...validateMongoReplicaSetArgs({ ...args, sites: args.sites.map((s) => s.spec), hasBackupStore: args.backupSite?.objectStoreAccess !== undefined }), ...peerRangeProblems(args.sites)],
     );
     super("waris:index:MongoReplicaSet", name, {}, opts);
     const namespace = args.namespace ?? "waris-mongodb";
@@ -369,7 +369,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
                 name: "rs0",
                 size: members,
                 configuration: "security:\n  enableEncryption: true\n",
-                expose: twoSites ? { enabled: true, type: "LoadBalancer" } : undefined,
+                expose: twoSites ? { enabled: true, type: "LoadBalancer", ...crossSiteExposure(args.sites, siteName) } : undefined,
                 externalNodes: withOther ? args.memberHosts![other!]!.map((host) => ({ host, port: 27017, votes: 0, priority: 0 })) : undefined,
                 replsetOverrides: overrides,
                 volumeSpec: { persistentVolumeClaim: { storageClassName: args.storageClass, resources: { requests: { storage: `${storageGiB}Gi` } } } },

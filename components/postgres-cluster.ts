@@ -8,7 +8,7 @@ import { DATASET_LABEL, DataClass, HelmChartRef, placementLabels } from "./label
 import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes } from "./recovery";
 import { isRegionInThailand } from "./residency";
 import { IssuedCertificate, SharedCertificateAuthority } from "./pki";
-import { KUBECONFIG_SITE_KINDS, Site } from "./site";
+import { KUBECONFIG_SITE_KINDS, Site, crossSiteExposure, peerRangeProblems } from "./site";
 import type { SiteDatastoreRole, SiteRoles } from "./failover";
 import { DEFAULT_STORE_ENCRYPTION, barmanEncryption } from "./store-encryption";
 
@@ -176,11 +176,14 @@ export class PostgresCluster extends pulumi.ComponentResource {
   constructor(name: string, args: PostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     throwIfInvalid(
       `PostgresCluster "${name}"`,
-      validatePostgresClusterArgs({
-        ...args,
-        sites: args.sites.map((s) => s.spec),
-        backupSite: { ...args.backupSite.spec, hasObjectStore: args.backupSite.objectStoreAccess !== undefined },
-      }),
+      [
+        ...validatePostgresClusterArgs({
+          ...args,
+          sites: args.sites.map((s) => s.spec),
+          backupSite: { ...args.backupSite.spec, hasObjectStore: args.backupSite.objectStoreAccess !== undefined },
+        }),
+        ...peerRangeProblems(args.sites),
+      ],
     );
     super("waris:index:PostgresCluster", name, {}, opts);
 
@@ -316,6 +319,10 @@ export class PostgresCluster extends pulumi.ComponentResource {
                 ssl_min_protocol_version: "TLSv1.3",
                 ssl_max_protocol_version: "TLSv1.3",
                 archive_timeout: `${archiveTimeout}min`,
+                // Connection logging (issue 23): every connection and its end, in the instance's log on the
+                // site (CloudNativePG writes PostgreSQL's log as JSON to the pod's stdout).
+                log_connections: "on",
+                log_disconnections: "on",
               },
             },
             certificates: pki
@@ -340,8 +347,13 @@ export class PostgresCluster extends pulumi.ComponentResource {
                 }
               : undefined,
             externalClusters: other ? [externalCluster(siteName), externalCluster(other)] : undefined,
-            managed: twoSites
-              ? { services: { additional: [{ selectorType: "rw", serviceTemplate: { metadata: { name: `${postgresClusterName(name, siteName)}-rw-lb`, labels }, spec: { type: "LoadBalancer" } } }] } }
+            // A fenced cluster exposes nothing to the other site, and must not: CloudNativePG deletes a managed
+            // service dropped from the spec, and refuses to reconcile one another cluster owns ("refusing to
+            // reconcile service … not owned by the cluster", internal/controller/cluster_create.go,
+            // serviceReconciler). The rebuild's new generation creates the LoadBalancer of the same name, which
+            // the old, retained generation must no longer hold.
+            managed: twoSites && role.role !== "fenced"
+              ? { services: { additional: [{ selectorType: "rw", serviceTemplate: { metadata: { name: `${postgresClusterName(name, siteName)}-rw-lb`, labels }, spec: { type: "LoadBalancer", ...crossSiteExposure(args.sites, siteName) } } }] } }
               : undefined,
             monitoring: { enablePodMonitor: true },
           },

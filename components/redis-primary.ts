@@ -34,7 +34,7 @@ import { IssuedCertificate, SharedCertificateAuthority } from "./pki";
 import { POD_DEFAULTS } from "./pod-defaults";
 import { CronSchedule, DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, REDIS_LAG_METRIC, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes, longestGapMinutes, parseCron } from "./recovery";
 import { isRegionInThailand } from "./residency";
-import { KUBECONFIG_SITE_KINDS, Site, SiteSpec } from "./site";
+import { KUBECONFIG_SITE_KINDS, Site, SiteSpec, crossSiteExposure, peerRangeProblems } from "./site";
 import { DEFAULT_STORE_ENCRYPTION, awsCliSseArgs } from "./store-encryption";
 
 /** Pinned images. */
@@ -360,6 +360,8 @@ export function redisAlertRules(dataset: string, namespace: string, site: string
 export class RedisPrimary extends pulumi.ComponentResource {
   /** Host applications connect to (TLS, port 6379), the same name on every site: it leads to the writable primary (locally on the serving site, over the VPN elsewhere). */
   readonly endpoint: string;
+  /** Namespace of Redis on every site. */
+  readonly namespace: string;
   /** Secret with the password (`REDIS_PASSWORD`). */
   readonly passwordSecretName: string;
   /** Site whose Redis is primary (the failover model's `primarySite`). */
@@ -370,8 +372,6 @@ export class RedisPrimary extends pulumi.ComponentResource {
   readonly rtoMinutes: number;
   /** The dataset's recovery posture, for the stack's `recovery` output. */
   readonly report: RecoveryReport;
-  /** Namespace of the StatefulSets, the dump CronJob and the restore Jobs on every site. */
-  readonly namespace: string;
   /** The generated `redis.conf` of each site (what its pod runs). */
   readonly configs: Readonly<Record<string, string>>;
 
@@ -391,6 +391,7 @@ export class RedisPrimary extends pulumi.ComponentResource {
     );
     const roleSites = Object.keys(args.roles.bySite).sort();
     if (roleSites.join(",") !== [...siteNames].sort().join(",")) problems.push({ argument: "roles", message: `cover the sites ${roleSites.join(", ") || "(none)"}; they must cover exactly ${siteNames.join(", ")}` });
+    problems.push(...peerRangeProblems(args.sites));
     throwIfInvalid(`RedisPrimary "${name}"`, problems);
     super("waris:index:RedisPrimary", name, {}, opts);
 
@@ -556,7 +557,7 @@ export class RedisPrimary extends pulumi.ComponentResource {
       );
       if (twoSites) {
         // The other site replicates from this LoadBalancer (reached over the VPN at replicationHosts.<site>).
-        new corev1.Service(id("replication"), { metadata: meta(`${name}-replication`, selector), spec: { type: "LoadBalancer", selector, ports: [{ name: "redis", port: REDIS_PORT, targetPort: "redis" }] } }, o);
+        new corev1.Service(id("replication"), { metadata: meta(`${name}-replication`, selector), spec: { type: "LoadBalancer", ...crossSiteExposure(args.sites, siteName), selector, ports: [{ name: "redis", port: REDIS_PORT, targetPort: "redis" }] } }, o);
       }
       new corev1.Service(id("metrics"), { metadata: meta(`${name}-metrics`, { ...selector, "waris.io/metrics": "redis" }), spec: { type: "ClusterIP", selector, ports: [{ name: "metrics", port: REDIS_EXPORTER_PORT, targetPort: "metrics" }] } }, o);
       new apiextensions.CustomResource(

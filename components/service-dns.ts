@@ -87,6 +87,8 @@ export function validateServiceDnsArgs(args: Omit<ServiceDnsArgs, "sites" | "rol
 export class ServiceDns extends pulumi.ComponentResource {
   /** The site the names point at now. */
   readonly servingSite: string;
+  /** Namespace of ExternalDNS on every site. */
+  readonly namespace: string;
 
   /**
    * @param name - component name; Kubernetes names derive from it.
@@ -98,6 +100,7 @@ export class ServiceDns extends pulumi.ComponentResource {
     throwIfInvalid(`ServiceDns "${name}"`, validateServiceDnsArgs({ ...args, sites: args.sites.map((s) => s.spec.name) }));
     super("waris:index:ServiceDns", name, {}, opts);
     const namespace = args.namespace ?? "external-dns";
+    this.namespace = namespace;
     const server = args.server;
     this.servingSite = args.roles.servingSite;
     for (const site of args.sites) {

@@ -3,6 +3,7 @@ import * as kubernetes from "@pulumi/kubernetes/provider";
 import * as aws from "@pulumi/aws/provider";
 import * as azure from "@pulumi/azure-native/provider";
 import * as digitalocean from "@pulumi/digitalocean/provider";
+import { isIP } from "node:net";
 import { ArgumentProblem, InvalidArgumentsError, show, throwIfInvalid } from "./errors";
 import { DEFAULT_KUBERNETES_DISTRIBUTION, KUBERNETES_DISTRIBUTIONS, KubernetesDistribution } from "./gpu-operator";
 import { SITE_KINDS, SiteKind, THAILAND, describeThaiRegions, isRegionInThailand } from "./residency";
@@ -127,6 +128,55 @@ export interface SiteArgs {
    * `containerd` (containerd at its standard paths). See `KUBERNETES_DISTRIBUTIONS`.
    */
   readonly kubernetesDistribution?: KubernetesDistribution;
+  /**
+   * The site's address ranges on the inter-site VPN (CIDRs, e.g. `10.20.0.0/16`): where its traffic to the
+   * other site comes from. The other site's cross-site LoadBalancers admit only these
+   * (`loadBalancerSourceRanges`), and so do its NetworkPolicies' peer flows (components/network-zones.ts).
+   * Required on each of two data sites. Default none.
+   */
+  readonly vpnRanges?: readonly string[];
+}
+
+/** Every problem with a list of CIDRs (IPv4 or IPv6, with a prefix length), named `<argument>[i]`. Pure. */
+export function cidrProblems(ranges: readonly string[], argument: string): ArgumentProblem[] {
+  // Node's own address parser; the prefix length must fit the address family.
+  const isCidr = (r: unknown): boolean => {
+    const [address, prefix, ...rest] = typeof r === "string" ? r.split("/") : [];
+    const family = address !== undefined ? isIP(address) : 0;
+    return family !== 0 && rest.length === 0 && prefix !== undefined && /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+  };
+  return ranges.flatMap((r, i) => (isCidr(r) ? [] : [{ argument: `${argument}[${i}]`, message: `is ${show(r)}; a CIDR such as 10.20.0.0/16 (an address with a prefix length)` }]));
+}
+
+/**
+ * The source ranges a site's cross-site Services admit: the other data site's `vpnRanges` (pure). Empty when
+ * the site has no peer.
+ */
+export function peerSourceRanges(sites: readonly Site[], siteName: string): string[] {
+  return sites.filter((s) => s.spec.name !== siteName).flatMap((s) => [...s.vpnRanges]);
+}
+
+/**
+ * The fields every cross-site LoadBalancer of a site carries (pure): `loadBalancerSourceRanges`, the other
+ * data site's `vpnRanges` (the load balancer drops anything else), and `externalTrafficPolicy: Local`, which
+ * keeps the client's address so that the NetworkPolicies' peer flows (ipBlock) can match it (with `Cluster`,
+ * kube-proxy rewrites it to a node's; kubernetes.io "Create an External Load Balancer", "Preserving the
+ * client source IP"). The same two fields exist on CloudNativePG's `managed.services.additional[].serviceTemplate.spec`
+ * and Percona's `replsets[].expose` (their CRDs).
+ */
+export function crossSiteExposure(sites: readonly Site[], siteName: string): { loadBalancerSourceRanges: string[]; externalTrafficPolicy: "Local" } {
+  return { loadBalancerSourceRanges: peerSourceRanges(sites, siteName), externalTrafficPolicy: "Local" };
+}
+
+/**
+ * The problems of exposing Services across two sites without an allow-list: each site must declare
+ * `vpnRanges` for the other's LoadBalancers to admit. Pure; components call it before registering.
+ */
+export function peerRangeProblems(sites: readonly Pick<Site, "spec" | "vpnRanges">[]): ArgumentProblem[] {
+  if (sites.length < 2) return [];
+  return sites
+    .filter((s) => s.vpnRanges.length === 0)
+    .map((s) => ({ argument: `sites.${s.spec.name}.vpnRanges`, message: "is required with two sites: the other site's LoadBalancers admit only the ranges it lists (no Service is exposed without an allow-list)" }));
 }
 
 /**
@@ -158,6 +208,8 @@ export class Site extends pulumi.ComponentResource {
   readonly objectStoreEncryption?: StoreEncryptionSpec;
   /** How to reach the site's S3-compatible store, keys as Pulumi secrets (for backup tools' credentials). */
   readonly objectStoreAccess?: ObjectStoreAccessArgs;
+  /** The site's address ranges on the inter-site VPN ({@link SiteArgs.vpnRanges}); empty when not given. */
+  readonly vpnRanges: readonly string[];
 
   /**
    * @param name - the site's name, e.g. `onprem`.
@@ -183,6 +235,7 @@ export class Site extends pulumi.ComponentResource {
         message: `is ${show(args.objectStore.endpoint)}; it must be an https:// URL (TLS in transit)`,
       });
     }
+    problems.push(...cidrProblems(args.vpnRanges ?? [], "vpnRanges"));
     throwIfInvalid(`Site "${name}"`, problems);
 
     // The spec (never the secrets) goes to the engine as the component's inputs: the policy pack reads
@@ -195,6 +248,7 @@ export class Site extends pulumi.ComponentResource {
     this.objectStoreEncryption = encryption;
     this.kubernetesDistribution = args.kubernetesDistribution ?? DEFAULT_KUBERNETES_DISTRIBUTION;
     this.spec = spec;
+    this.vpnRanges = [...(args.vpnRanges ?? [])];
     const child = { parent: this };
 
     if (args.kubeconfig !== undefined) {

@@ -6,7 +6,8 @@
 import { parseArgs } from "node:util";
 import * as path from "node:path";
 // Only js-yaml: a stack file that cannot be used is reported before the program's SDKs are loaded.
-import { StackFileError, readStackFile, readTextFile } from "./stack-file";
+import { existsSync, statSync } from "node:fs";
+import { StackFileError, checkProgramInstalled, readStackFile, readTextFile } from "./stack-file";
 
 const USAGE = `usage: npm run plan -- [--stack <name>] [--config <stack file>] [--program <dir|file>] [--json]
   --stack     stack to plan (reads Pulumi.<stack>.yaml next to the program); default dev,
@@ -39,6 +40,9 @@ async function main(): Promise<number> {
     const fromFile = values.config ? /^Pulumi\.(.+)\.yaml$/.exec(path.basename(values.config))?.[1] : undefined;
     const stack = values.stack ?? fromFile ?? "dev";
     if (values.config) readStackFile(values.config, "(file check)");
+    if (values.program && existsSync(values.program)) {
+      checkProgramInstalled(statSync(values.program).isDirectory() ? path.resolve(values.program) : path.dirname(path.resolve(values.program)));
+    }
     const policyFile = values["policy-config"];
     const policyText = policyFile ? readTextFile(policyFile, "policy/dev-advisory.json") : undefined;
     const { parsePolicyConfig } = await import("./policy-runner.js");

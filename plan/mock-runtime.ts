@@ -35,6 +35,8 @@ export interface RecordedResource {
   readonly protect: boolean;
   /** URNs of the resources it depends on (`dependsOn` and its inputs' resources). */
   readonly dependencies: readonly string[];
+  /** Per input property, the URNs of the resources its value came from (what the engine hands a stack policy as `propertyDependencies`). */
+  readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** What one recorded run produced. */
@@ -81,6 +83,7 @@ interface RegisterRequestLike {
   getObject(): StructLike | undefined;
   getIgnorechangesList(): string[];
   getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void };
   getRetainondelete(): boolean | undefined;
   getProtect(): boolean | undefined;
 }
@@ -164,6 +167,10 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
         const serialized = req.getObject()?.toJavaScript() ?? {};
         const inputs = unwrapSecrets(serialized, "", secretPaths) as Record<string, unknown>;
         const provider = req.getProvider();
+        const propertyDependencies: Record<string, string[]> = {};
+        req.getPropertydependenciesMap().forEach((value, key) => {
+          if (value.getUrnsList().length > 0) propertyDependencies[key] = value.getUrnsList();
+        });
         slots[slot] = {
           urn: response.getUrn(),
           type: req.getType(),
@@ -179,6 +186,7 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
           retainOnDelete: req.getRetainondelete() ?? false,
           protect: req.getProtect() ?? false,
           dependencies: req.getDependenciesList(),
+          propertyDependencies,
         };
       }
       cb(err, response);

@@ -7,9 +7,10 @@ import * as path from "node:path";
 import { POLICY_PACK_NAME, warisPolicies } from "../policy/policies";
 import { PROJECT, SETTING_KEYS, StackConfigError, StackSettings, parseStackSettings, requiredSecrets } from "../stack/config";
 import { RecordedResource, runAsStack, startRecording } from "./mock-runtime";
+import { DEFAULT_PROVIDER_PACKAGES, DefaultProviderContext, withDefaultProviders } from "./default-providers";
 import { AnalyzerResource, PackConfig, runPolicies } from "./policy-runner";
 import { Plan, buildPlan } from "./report";
-import { EngineConfig, StackFileError, fakeSecret, readProjectName, readStackFile, readYamlFile } from "./stack-file";
+import { EngineConfig, StackFileError, checkProgramInstalled, fakeSecret, readProjectName, readStackFile, readYamlFile } from "./stack-file";
 
 /** What to plan. */
 export interface PlanOptions {
@@ -120,10 +121,14 @@ export function locateProgram(program?: string): ProgramLocation {
   return { projectDir: target, entry };
 }
 
-/** The recorded registrations as the engine would send them to a policy pack. */
-export function toAnalyzerResources(resources: readonly RecordedResource[]): AnalyzerResource[] {
+/**
+ * The recorded registrations as the engine would send them to a policy pack: parents, dependencies,
+ * property dependencies and providers; with `defaults`, resources without an explicit provider get the
+ * default provider the engine would make from the stack's config (see plan/default-providers.ts).
+ */
+export function toAnalyzerResources(resources: readonly RecordedResource[], defaults?: DefaultProviderContext): AnalyzerResource[] {
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
-  return resources.map((r) => {
+  const analyzed = resources.map((r): AnalyzerResource => {
     const provider = r.provider ? byUrn.get(r.provider) : undefined;
     return {
       urn: r.urn,
@@ -131,9 +136,26 @@ export function toAnalyzerResources(resources: readonly RecordedResource[]): Ana
       name: r.name,
       properties: r.serialized,
       parent: r.parent,
+      dependencies: r.dependencies,
+      propertyDependencies: r.propertyDependencies,
       provider: provider ? { urn: provider.urn, type: provider.type, name: provider.name, properties: provider.serialized } : undefined,
     };
   });
+  return defaults ? withDefaultProviders(analyzed, (r) => byUrn.get(r.urn)?.custom ?? true, defaults) : analyzed;
+}
+
+/** Versions of the provider SDKs a program resolves, for its default providers' names. */
+export function providerSdkVersions(programDir: string): Record<string, string> {
+  const versions: Record<string, string> = {};
+  for (const pkg of DEFAULT_PROVIDER_PACKAGES) {
+    try {
+      const file = require.resolve(`@pulumi/${pkg}/package.json`, { paths: [programDir] });
+      versions[pkg] = (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
+    } catch {
+      // Not installed: the program does not use this provider.
+    }
+  }
+  return versions;
 }
 
 /** The policy pack's name, version and default enforcement, as `policy/index.ts` declares them. */
@@ -148,11 +170,17 @@ export function policyPackIdentity(): { name: string; version: string; enforceme
  */
 export async function runOfflinePlan(options: PlanOptions): Promise<Plan> {
   const location = locateProgram(options.program);
+  if (options.program !== undefined) checkProgramInstalled(location.projectDir);
   const projectDir = options.projectDir ?? location.projectDir;
   const engine = engineConfigForStack({ ...options, projectDir });
   // The program's own copy of the SDK is the one that must run under the mocks.
   const recording = await startRecording({ project: engine.project, stack: options.stack, config: engine.config, secretKeys: engine.secretKeys, programDir: projectDir });
   await runAsStack(async () => (await import(location.entry)) as Record<string, unknown>);
-  const diagnostics = await runPolicies(policyPackIdentity(), warisPolicies, toAnalyzerResources(recording.resources), options.policyConfig);
+  const diagnostics = await runPolicies(
+    policyPackIdentity(),
+    warisPolicies,
+    toAnalyzerResources(recording.resources, { project: engine.project, stack: options.stack, config: engine.config, versions: providerSdkVersions(projectDir) }),
+    options.policyConfig,
+  );
   return buildPlan(engine.project, options.stack, recording.resources, recording.stackOutputs, engine.fakedSecretKeys, diagnostics);
 }

@@ -39,7 +39,13 @@ export interface AnalyzerResource {
   readonly parent?: string;
   /** URNs this resource depends on. */
   readonly dependencies?: readonly string[];
-  /** The provider, when the resource was given one explicitly. */
+  /** Per input property, the URNs its value came from. */
+  readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * The provider: the explicit one, or the default provider the engine creates from the stack's
+   * `<package>:*` config (see plan/default-providers.ts). The engine sends either (pulumi/pulumi
+   * pkg/resource/deploy/step_generator.go, `getProviderResource(new.URN, new.Provider)`).
+   */
   readonly provider?: { readonly urn: string; readonly type: string; readonly name: string; readonly properties: Record<string, unknown> };
 }
 
@@ -193,6 +199,9 @@ export async function runPolicies(
         const parent = r.parent ? byUrn.get(r.parent) : undefined;
         if (parent) list[i]!.parent = parent;
         list[i]!.dependencies = (r.dependencies ?? []).map((d) => byUrn.get(d)).filter((d): d is PolicyResource => d !== undefined);
+        for (const [key, urns] of Object.entries(r.propertyDependencies ?? {})) {
+          list[i]!.propertyDependencies[key] = urns.map((d) => byUrn.get(d)).filter((d): d is PolicyResource => d !== undefined);
+        }
       });
       const args: StackValidationArgs = { resources: list, getConfig, stackTags, notApplicable };
       try {

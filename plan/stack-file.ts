@@ -132,3 +132,18 @@ export function readStackFile(stackFile: string, project: string): EngineConfig 
   }
   return { config, secretKeys, fakedSecretKeys };
 }
+
+/**
+ * Refuses a program whose packages are not installed (the mocks go into the program's own
+ * `@pulumi/pulumi`), before any SDK loads: a clear "run npm install in <dir>" instead of a stack trace.
+ *
+ * @param projectDir - the program's directory.
+ * @throws StackFileError when `@pulumi/pulumi` does not resolve from there.
+ */
+export function checkProgramInstalled(projectDir: string): void {
+  try {
+    require.resolve("@pulumi/pulumi/package.json", { paths: [projectDir] });
+  } catch {
+    throw new StackFileError(`--program ${projectDir}`, `its packages are not installed (@pulumi/pulumi does not resolve from there); run npm install in ${projectDir}`);
+  }
+}

@@ -7,6 +7,7 @@ import type { PolicyResource } from "@pulumi/policy";
 import { DATASET_LABEL, BACKUP_OF_LABEL, DATASET_SIZE_ANNOTATION, DATASET_SIZE_TAG, DATASET_TAG, REPLICA_OF_TAG, RETENTION_DAYS_ANNOTATION, STORE_LABEL } from "../components/labels";
 import { CronSchedule, DIGITALOCEAN_BACKUP_DAYS, REDIS_LAG_METRIC, daysCoveredByCount, RDS_LOG_UPLOAD_MINUTES, parseCron, postgresDurationToMinutes, quantityToGiB, retentionToDays } from "../components/recovery";
 import { at, list, siteLabelOf, str } from "./placement";
+import { SkippedCheck, unknownIn } from "./unknowns";
 
 /** Kinds of dataset, which decide the retention they need. */
 export type DatasetKind = "postgresql" | "mongodb" | "milvus" | "redis" | "model-artifacts";
@@ -402,8 +403,27 @@ function digitaloceanPostgresDatasets(resources: readonly PolicyResource[]): Dat
     });
 }
 
-/** Every dataset of the stack. */
-export function collectDatasets(resources: readonly PolicyResource[]): Dataset[] {
+/** Types the datasets are read from. */
+const DATASET_TYPES = new Set([CNPG_CLUSTER, CNPG_SCHEDULED_BACKUP, BARMAN_OBJECT_STORE, PSMDB, MILVUS, CRONJOB, STATEFULSET, BUCKET, LIFECYCLE, RDS_INSTANCE, AZURE_POSTGRES_SERVER, DO_DATABASE_CLUSTER, DO_DATABASE_REPLICA]);
+
+/** Whether the recovery policies read datasets from resources of this type. */
+export function isDatasetType(type: string): boolean {
+  return DATASET_TYPES.has(type);
+}
+
+/** Whether every value of a resource is known; when not, the skipped recovery checks are recorded in `skipped`. */
+function fullyKnown(r: PolicyResource, skipped?: SkippedCheck[]): boolean {
+  const unknown = unknownIn(r);
+  if (unknown !== undefined) skipped?.push({ urn: r.urn, message: `recovery checks of ${r.type} "${r.name}" skipped during preview: ${unknown}` });
+  return unknown === undefined;
+}
+
+/**
+ * Every dataset of the stack. A resource with a value unknown during preview is left out (recorded in
+ * `skipped`), so only its dataset goes unchecked, not the whole stack.
+ */
+export function collectDatasets(all: readonly PolicyResource[], skipped?: SkippedCheck[]): Dataset[] {
+  const resources = all.filter((r) => !DATASET_TYPES.has(r.type) || fullyKnown(r, skipped));
   const cronJobs = cronJobBackups(resources);
   return [
     ...postgresDatasets(resources, cronJobs),

@@ -124,38 +124,115 @@ export interface Location {
   readonly inThailand?: boolean;
   /** Country code, when known. */
   readonly country?: string;
+  /** Cloud kind and region, when the location is a cloud region. */
+  readonly cloud?: { readonly kind: SiteKind; readonly region: string };
+}
+
+/** What {@link locate} needs of the whole stack. */
+export interface PlacementContext {
+  /** Provider URN → site, from {@link siteOfProviders}. */
+  readonly providerSites: ReadonlyMap<string, SiteFact>;
+  /** Every resource of the stack by URN (providers included). */
+  readonly byUrn: ReadonlyMap<string, PolicyResource>;
+}
+
+/** The context of a stack's resources. */
+export function placementContext(resources: readonly PolicyResource[]): PlacementContext {
+  return { providerSites: siteOfProviders(resources), byUrn: new Map(resources.map((r) => [r.urn, r])) };
+}
+
+/** Kubernetes clusters other providers' resources can be: a Kubernetes provider built from one is on it. */
+const CLUSTER_TYPES = new Set(["aws:eks/cluster:Cluster", "digitalocean:index/kubernetesCluster:KubernetesCluster", "azure-native:containerservice:ManagedCluster"]);
+
+/**
+ * The cloud region an object-store endpoint URL names: AWS S3 (`s3.<region>.amazonaws.com`,
+ * `s3-<region>…`, `s3.amazonaws.com` = us-east-1) and DigitalOcean Spaces (`<region>.digitaloceanspaces.com`).
+ * Undefined for any other host (an on-prem or G-Cloud store: its site's declaration is all there is).
+ */
+export function endpointRegion(endpoint: string): { kind: SiteKind; region: string } | undefined {
+  let host: string;
+  try {
+    host = new URL(endpoint).hostname.toLowerCase();
+  } catch {
+    return undefined;
+  }
+  if (host === "s3.amazonaws.com" || host.endsWith(".s3.amazonaws.com")) return { kind: "aws", region: "us-east-1" };
+  const aws = /(?:^|\.)s3[.-](?:dualstack\.|fips\.)*([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com$/.exec(host);
+  if (aws) return { kind: "aws", region: aws[1]! };
+  const spaces = /(?:^|\.)([a-z]+\d)\.digitaloceanspaces\.com$/.exec(host);
+  if (spaces) return { kind: "digitalocean", region: spaces[1]! };
+  if (host.endsWith(".blob.core.windows.net")) return { kind: "azure", region: "(account location)" };
+  return undefined;
+}
+
+/** The region of an ARN (`arn:aws:sns:us-east-1:…`), or undefined when the ARN has none (S3 buckets) or is not one. */
+export function arnRegion(arn: string): string | undefined {
+  const parts = arn.split(":");
+  return parts[0] === "arn" && parts.length >= 6 && parts[3] ? parts[3] : undefined;
+}
+
+/** The region a resource's provider names (explicit or default: `aws:region`, `azure-native:location`). */
+function providerRegion(r: PolicyResource, pkg: string): string | undefined {
+  return r.provider ? str(r.provider.props, pkg === "azure-native" ? "location" : "region") : undefined;
 }
 
 /**
- * Finds where a resource is: the site its provider belongs to (the provider is a child of a
- * `waris:index:Site`), else the cloud region of the resource or its provider.
+ * Finds where a resource is, from its real configuration:
+ * - its own region field (AWS provider v7 `region`, Azure `location`, DigitalOcean `region`; the
+ *   table's `regionField`);
+ * - the site its provider belongs to (a child of a `waris:index:Site`); for an S3-compatible store, the
+ *   store's endpoint when it names a cloud region (a G-Cloud site whose store is AWS S3 Singapore is in
+ *   Singapore, whatever it declares);
+ * - its provider's region, explicit or default (stack config `aws:region`, `azure-native:location`);
+ * - an Azure resource group's location; a Kubernetes provider built from a cluster of the stack (EKS,
+ *   AKS, DOKS) is where that cluster is.
  *
- * @param sitesOfProviders - provider URN → site, from {@link siteOfProviders}.
+ * @param regionField - the type's own region field, from the coverage table.
  */
-export function locate(r: PolicyResource, sitesOfProviders: ReadonlyMap<string, SiteFact>): Location {
-  const pkg = r.type.split(":")[0];
-  const site = r.provider ? sitesOfProviders.get(r.provider.urn) : undefined;
-  const ownRegion = str(r.props, pkg === "azure-native" ? "location" : "region");
-  if (site) {
-    // A resource may name its own region, overriding its provider's (AWS provider v7 allows it).
-    if (ownRegion && pkg === "aws") return cloudLocation("aws", ownRegion);
-    return { site, where: `site "${site.name}" (${site.kind} ${site.region})`, inThailand: site.country === "TH" && isRegionInThailand(site.kind, site.region), country: site.country };
+export function locate(r: PolicyResource, ctx: PlacementContext, regionField?: string, defaultRegion?: string, depth = 0): Location {
+  const pkg = r.type.split(":")[0] ?? "";
+  const kind: SiteKind | undefined = pkg === "aws" ? "aws" : pkg === "azure-native" ? "azure" : pkg === "digitalocean" ? "digitalocean" : undefined;
+  const ownRegion = regionField ? str(r.props, ...regionField.split(".")) : undefined;
+  if (ownRegion && kind) return cloudLocation(kind, ownRegion);
+  const site = r.provider ? ctx.providerSites.get(r.provider.urn) : undefined;
+  const customEndpoints = pkg === "aws" && r.provider ? str(r.provider.props, "endpoints") : undefined;
+  const storeRegion = site?.objectStoreEndpoint ? endpointRegion(site.objectStoreEndpoint) : undefined;
+  if (site && customEndpoints && customEndpoints !== "[]" && storeRegion) {
+    const where = cloudLocation(storeRegion.kind, storeRegion.region);
+    return { ...where, where: `site "${site.name}"'s object store ${site.objectStoreEndpoint} (${where.where})` };
   }
-  const providerRegion = r.provider ? str(r.provider.props, pkg === "azure-native" ? "location" : "region") : undefined;
-  const customEndpoints = r.provider ? str(r.provider.props, "endpoints") : undefined;
-  if (pkg === "aws" && !ownRegion && customEndpoints && customEndpoints !== "[]") {
+  if (site) return { site, where: `site "${site.name}" (${site.kind} ${site.region})`, inThailand: site.country === "TH" && isRegionInThailand(site.kind, site.region), country: site.country };
+  if (customEndpoints && customEndpoints !== "[]") {
+    const host = /https?:\/\/[^"\\]+/.exec(customEndpoints)?.[0];
+    const region = host ? endpointRegion(host) : undefined;
+    if (region) return cloudLocation(region.kind, region.region);
     return { where: `an S3-compatible endpoint of a provider that belongs to no site (${customEndpoints})` };
   }
-  const region = ownRegion ?? providerRegion;
-  if (region && (pkg === "aws" || pkg === "azure-native" || pkg === "digitalocean")) {
-    return cloudLocation(pkg === "azure-native" ? "azure" : pkg, region);
+  if (pkg === "azure-native") {
+    for (const group of r.propertyDependencies?.resourceGroupName ?? []) {
+      const location = group.type === "azure-native:resources:ResourceGroup" ? str(group.props, "location") : undefined;
+      if (location) return cloudLocation("azure", location);
+    }
   }
-  return { where: "no known site or region (its provider belongs to no waris Site)" };
+  const region = providerRegion(r, pkg) ?? defaultRegion;
+  if (region && kind) return cloudLocation(kind, region);
+  if (pkg === "kubernetes" && r.provider && depth < 3) {
+    const provider = ctx.byUrn.get(r.provider.urn);
+    const sources = provider ? [...provider.dependencies, ...Object.values(provider.propertyDependencies).flat()] : [];
+    const cluster = sources.find((d) => CLUSTER_TYPES.has(d.type));
+    if (cluster) {
+      const at = locate(cluster, ctx, cluster.type.startsWith("azure-native:") ? "location" : "region", undefined, depth + 1);
+      return { ...at, where: `cluster ${cluster.type} "${cluster.name}" in ${at.where}` };
+    }
+  }
+  if (kind) return { where: `no region: neither the resource nor its provider names one (set ${pkg === "azure-native" ? "azure-native:location" : `${pkg}:region`} or the resource's ${regionField ?? "region"})` };
+  return { where: "no known site or region (its provider belongs to no waris Site and is built from no cluster of this stack)" };
 }
 
-function cloudLocation(kind: SiteKind, region: string): Location {
+/** A cloud region as a location. */
+export function cloudLocation(kind: SiteKind, region: string): Location {
   const inThailand = isRegionInThailand(kind, region);
-  return { where: `${kind} region ${region}`, inThailand, country: inThailand ? "TH" : undefined };
+  return { where: `${kind} region ${region}`, inThailand, country: inThailand ? "TH" : undefined, cloud: { kind, region } };
 }
 
 /** Provider URN → the site it belongs to: providers are children of `waris:index:Site` components. */

@@ -5,6 +5,7 @@
 import type { Policies } from "@pulumi/policy";
 import { bucketEncryptionPolicy, encryptionAtRestPolicy, encryptionInTransitPolicy, storeEncryptionPolicy } from "./encryption";
 import { backupRetentionPolicy, recoveryObjectivesPolicy, replicationLagAlertPolicy } from "./recovery";
+import { coveragePolicy } from "./preview";
 import { dataResidencyPolicy } from "./residency";
 
 /** Name of the policy pack. */
@@ -20,4 +21,5 @@ export const warisPolicies: Policies = [
   recoveryObjectivesPolicy,
   backupRetentionPolicy,
   replicationLagAlertPolicy,
+  coveragePolicy,
 ];

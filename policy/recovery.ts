@@ -8,7 +8,10 @@ import { AZURE_REPLICATION_DELAY_METRIC, CronSchedule, REDIS_LAG_METRIC, estimat
 import { RECOVERY_POLICY_DEFAULTS, RETENTION_POLICY_DEFAULTS } from "./thresholds";
 import { LAG_ALERT_FOR_TAG } from "../components/labels";
 import { AZURE_POSTGRES_SERVER, DO_DATABASE_CLUSTER, Dataset, collectDatasets } from "./datasets";
-import { list, str } from "./placement";
+import { at, list, str } from "./placement";
+import type { PolicyResource } from "@pulumi/policy";
+import { COVERAGE } from "./coverage";
+import { SkippedCheck, guarded } from "./unknowns";
 
 /** Config of {@link recoveryObjectivesPolicy}. */
 export interface RecoveryConfig {
@@ -90,6 +93,37 @@ export interface RetentionConfig {
   readonly modelArtifactVersions: number;
 }
 
+/**
+ * Retention of the managed databases the coverage table gives a retention field (Aurora, DocumentDB,
+ * Redshift, Azure MySQL): the field, or the service's default when unset, against the database minimum.
+ *
+ * @param only - which resources to check (all by default).
+ */
+export function cloudRetentionFindings(
+  resources: readonly PolicyResource[],
+  config: RetentionConfig,
+  report: (message: string, urn: string) => void,
+  skipped?: SkippedCheck[],
+  only: (r: PolicyResource) => boolean = () => true,
+): void {
+  for (const r of resources) {
+    const rule = COVERAGE[r.type]?.retentionDays;
+    if (!rule || !only(r)) continue;
+    guarded(
+      r,
+      "waris-backup-retention",
+      () => {
+        const value = at(r.props, ...rule.field.split("."));
+        const days = typeof value === "number" ? value : rule.default;
+        if (days < config.databaseRetentionDays) {
+          report(`${r.type} "${r.name}" keeps backups ${days} days (${rule.field}${value === undefined ? " not set: the service's default" : ""}); keep them at least ${config.databaseRetentionDays} days.`, r.urn);
+        }
+      },
+      skipped,
+    );
+  }
+}
+
 /** Retention of every dataset's backups. */
 export const backupRetentionPolicy: StackValidationPolicy = {
   name: "waris-backup-retention",
@@ -108,6 +142,7 @@ export const backupRetentionPolicy: StackValidationPolicy = {
   },
   validateStack: (args, reportViolation) => {
     const config = args.getConfig<RetentionConfig>();
+    cloudRetentionFindings(args.resources, config, reportViolation);
     for (const d of collectDatasets(args.resources)) {
       if (d.kind === "model-artifacts") {
         if ((d.retentionVersions ?? 0) < config.modelArtifactVersions) {

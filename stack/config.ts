@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { SITE_KINDS, SITE_ROLES, SITE_NAME_PATTERN, SiteArgs, SiteRole, SiteSpec, KUBECONFIG_SITE_KINDS, siteSpecProblems } from "../components/site";
+import { SITE_KINDS, SITE_ROLES, SITE_NAME_PATTERN, SiteArgs, SiteRole, SiteSpec, KUBECONFIG_SITE_KINDS, siteSpecProblems, cidrProblems } from "../components/site";
 import { GPU_MODEL_NAMES, MIG_PROFILES } from "../components/gpu-catalog";
 import { GPU_WORKLOADS, TAINT_EFFECTS, validateGpuNodePoolArgs } from "../components/gpu-node-pool";
 import { DATA_CLASSES } from "../components/labels";
@@ -43,6 +43,8 @@ const siteSettingsSchema = z.strictObject({
   kubernetes: z.boolean().optional(),
   /** onprem/gcloud: the cluster's Kubernetes distribution (decides the GPU Operator's values). */
   kubernetesDistribution: z.enum(KUBERNETES_DISTRIBUTIONS).optional(),
+  /** The site's address ranges on the inter-site VPN (CIDRs); the other site's LoadBalancers and NetworkPolicies admit only these. */
+  vpnRanges: z.array(z.string()).optional(),
   objectStore: z
     .strictObject({
       endpoint: z.url({ protocol: /^https$/, error: "must be an https:// URL (TLS in transit)" }),
@@ -93,8 +95,16 @@ const sitesSchema = z
       if (site.kubernetesDistribution !== undefined && !KUBECONFIG_SITE_KINDS.includes(site.kind)) {
         ctx.addIssue({ code: "custom", path: [name, "kubernetesDistribution"], message: `is set on a ${site.kind} site; it applies to the onprem/gcloud clusters (${KUBECONFIG_SITE_KINDS.join(", ")})` });
       }
+      for (const problem of cidrProblems(site.vpnRanges ?? [], "vpnRanges")) ctx.addIssue({ code: "custom", path: [name, problem.argument], message: problem.message });
       if (site.kubernetes === false && KUBECONFIG_SITE_KINDS.includes(site.kind)) {
         ctx.addIssue({ code: "custom", path: [name, "kubernetes"], message: `cannot be false for a ${site.kind} site: Kubernetes is how it is reached` });
+      }
+    }
+    // Two data sites replicate across the VPN: each one's LoadBalancers admit only the other's ranges.
+    const replicating = dataSiteNames(sites).filter((n) => KUBECONFIG_SITE_KINDS.includes(sites[n]!.kind));
+    if (replicating.length >= 2) {
+      for (const name of replicating) {
+        if ((sites[name]!.vpnRanges ?? []).length === 0) ctx.addIssue({ code: "custom", path: [name, "vpnRanges"], message: "is required with two data sites: the other site's cross-site LoadBalancers and NetworkPolicies admit only these ranges (CIDRs); no Service is exposed without an allow-list" });
       }
     }
     const names = Object.keys(sites);
@@ -1111,6 +1121,7 @@ export function readStackConfig(): StackConfig {
       role,
       kubeconfig: secrets.some((s) => s.key === kubeconfigKey) ? secret(kubeconfigKey) : undefined,
       kubernetesDistribution: site.kubernetesDistribution,
+      vpnRanges: site.vpnRanges,
       objectStore: site.objectStore
         ? {
             endpoint: site.objectStore.endpoint,

@@ -256,6 +256,10 @@ export function checkTransition(from: Phase, to: Phase, orders: Iterable<readonl
   for (const a of actions) {
     const c = a.kind === "delete" && a.before?.retained ? copyState(a.before) : undefined;
     if (c && !c.fenced) violations.push({ invariant: "a copy dropped from the program is fenced", transition, order: [], detail: `${a.key} (${c.name}) is dropped retained while it can still serve` });
+    // CloudNativePG refuses to reconcile a managed service another Cluster owns: what the retained one still
+    // holds would stop the new generation's reconciliation.
+    const managed = a.kind === "delete" && a.before?.retained && a.before.type === CLUSTER ? ((a.before.inputs["spec"] as { managed?: { services?: { additional?: unknown[] } } }).managed?.services?.additional ?? []) : [];
+    if (managed.length > 0) violations.push({ invariant: "a copy dropped from the program is fenced", transition, order: [], detail: `${a.key} is dropped retained while it still owns managed services (the new generation's LoadBalancer name)` });
   }
 
   const rejoined = history.rejoined ?? new Set<string>();

@@ -17,8 +17,8 @@ async function phaseOf(label: string, situation: FailoverSituation): Promise<Pha
     runIsolated("prod", stackConfig("prod"), async () => {
       const lib = require("../components") as typeof import("../components");
       const store = (host: string) => ({ endpoint: `https://${host}`, accessKeyId: "a", secretAccessKey: "s" });
-      const onprem = new lib.Site("onprem", { kind: "onprem", region: "pwa-hq-bangkok", country: "TH", role: "primary", kubeconfig: "k", objectStore: store("minio.onprem") });
-      const gcloud = new lib.Site("gcloud", { kind: "gcloud", region: "gdcc-bangkok", country: "TH", role: "standby", kubeconfig: "k", objectStore: store("s3.gdcc.go.th") });
+      const onprem = new lib.Site("onprem", { kind: "onprem", region: "pwa-hq-bangkok", country: "TH", role: "primary", kubeconfig: "k", vpnRanges: ["10.10.0.0/16"], objectStore: store("minio.onprem") });
+      const gcloud = new lib.Site("gcloud", { kind: "gcloud", region: "gdcc-bangkok", country: "TH", role: "standby", kubeconfig: "k", vpnRanges: ["10.20.0.0/16"], objectStore: store("s3.gdcc.go.th") });
       new lib.MilvusPrimary("waris-milvus", { sites: [onprem, gcloud], roles: lib.deriveSiteRoles(situation), dataBucket: "waris-milvus-data", backupSite: gcloud, backupBucket: "waris-milvus", installOperator: false });
     }),
   );

@@ -16,9 +16,9 @@ const SITES = ["onprem", "gcloud"] as const;
 async function phase(label: string, situation: FailoverSituation): Promise<Phase> {
   const run = await cachedRun(`failover-postgres ${JSON.stringify(situation)}`, () => runIsolated("prod", stackConfig("prod"), async () => {
     const lib = require("../components") as typeof import("../components");
-    const onprem = new lib.Site("onprem", { kind: "onprem", region: "pwa-hq-bangkok", country: "TH", role: "primary", kubeconfig: "k" });
+    const onprem = new lib.Site("onprem", { kind: "onprem", region: "pwa-hq-bangkok", country: "TH", role: "primary", kubeconfig: "k", vpnRanges: ["10.10.0.0/16"] });
     const gcloud = new lib.Site("gcloud", {
-      kind: "gcloud", region: "gdcc-bangkok", country: "TH", role: "standby", kubeconfig: "k",
+      kind: "gcloud", region: "gdcc-bangkok", country: "TH", role: "standby", kubeconfig: "k", vpnRanges: ["10.20.0.0/16"],
       objectStore: { endpoint: "https://s3.gdcc.go.th", accessKeyId: "a", secretAccessKey: "s" },
     });
     new lib.PostgresCluster("waris-postgres", {

@@ -126,8 +126,9 @@ describe("the gateway's nginx.conf under Debian's nginx, on loopback", () => {
       [/\/etc\/nginx\/tls\//g, `${dir}/`],
       [
         "http {",
-        ["http {", "  access_log off;", ...["body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t === "body" ? "client_body" : t}_temp_path ${dir}/${t};`)].join("\n"),
+        ["http {", ...["body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t === "body" ? "client_body" : t}_temp_path ${dir}/${t};`)].join("\n"),
       ],
+      ["access_log /dev/stdout gateway;", `access_log ${dir}/access.log gateway;`],
     ];
     let conf = planned;
     for (const [from, to] of rewrites) {
@@ -184,6 +185,15 @@ describe("the gateway's nginx.conf under Debian's nginx, on loopback", () => {
     expect((await request({ host: LOOPBACK, port: httpPort, path: "/v1/chat/completions", method: "POST" }, "{}")).status).toBe(401);
     expect((await request({ host: LOOPBACK, port: httpPort, path: "/v1/models", headers: { authorization: "Basic eDp5" } })).status).toBe(401);
     expect(seenByRemote.length).toBe(before);
+  });
+
+  test("every request is in the access log with its answer and upstream, never its bearer token", async () => {
+    await started();
+    await request({ host: LOOPBACK, port: httpPort, path: "/v1/models", method: "GET" });
+    // nginx writes the line when the request ends; the log is the site's, on the container's stdout in the cluster.
+    const log = readFileSync(path.join(dir, "access.log"), "utf8");
+    expect(log).toMatch(/^127\.0\.0\.1 \[[^\]]+\] "GET \/v1\/models" 401 \d+ rt=[\d.]+ upstream=- upstream_status=-$/m);
+    expect(log).not.toMatch(/Bearer|app-key/);
   });
 
   test("the spill listener (TLS 1.3) serves locally: a saturated site answers 503 rather than bouncing the request back", async () => {

@@ -50,7 +50,7 @@ describe("PostgresCluster in prod (on-prem primary, G-Cloud standby)", () => {
 
   test("TLS 1.3 only, WAL archived continuously through the Barman Cloud plugin, labelled for the policies", () => {
     const { r, spec } = clusters(run)["onprem"]!;
-    expect(spec["postgresql"]).toEqual({ parameters: { ssl_min_protocol_version: "TLSv1.3", ssl_max_protocol_version: "TLSv1.3", archive_timeout: "5min" } });
+    expect(spec["postgresql"]).toEqual({ parameters: { ssl_min_protocol_version: "TLSv1.3", ssl_max_protocol_version: "TLSv1.3", archive_timeout: "5min", log_connections: "on", log_disconnections: "on" } });
     expect(spec["plugins"]).toEqual([{ name: "barman-cloud.cloudnative-pg.io", isWALArchiver: true, parameters: { barmanObjectName: "waris-postgres-store" } }]);
     expect(spec["backup"]).toBeUndefined(); // not the deprecated in-tree barmanObjectStore
     expect(spec["certificates"]).toEqual({ serverCASecret: "waris-postgres-ca", serverTLSSecret: "waris-postgres-server", clientCASecret: "waris-postgres-ca", replicationTLSSecret: "waris-postgres-replication" });
@@ -126,6 +126,8 @@ describe("roles from the failover model (components/failover.ts)", () => {
     const c = clusters(run);
     const onprem = resource(run, "kubernetes:postgresql.cnpg.io/v1:Cluster", "waris-postgres-onprem")!.inputs["metadata"] as { annotations?: Record<string, string> };
     expect(onprem.annotations).toEqual({ "cnpg.io/fencedInstances": '["*"]' });
+    // Fenced, it exposes no LoadBalancer (CloudNativePG deletes it): the rebuild's new generation takes the name.
+    expect(c["onprem"]!.spec["managed"]).toBeUndefined();
     expect(c["onprem"]!.spec.replica!.primary).toBe("waris-postgres-gcloud");
     expect(resource(run, "kubernetes:core/v1:Service", "waris-postgres-onprem-endpoint")!.inputs["spec"]).toMatchObject({ externalName: "pg.gcloud.waris.internal" });
   });
@@ -134,7 +136,8 @@ describe("roles from the failover model (components/failover.ts)", () => {
     const run = await runProgram("prod", situation("onprem", { procedure: "failback", phase: "rebuild", from: "gcloud", generations: { onprem: 2 } }));
     expect(run.error).toBeUndefined();
     const c = clusters(run);
-    const onprem = resource(run, "kubernetes:postgresql.cnpg.io/v1:Cluster", "waris-postgres-onprem")!.inputs as { metadata: { name: string }; spec: Spec };
+    // A new resource (the old generation is dropped from the program, retained: kept until the decommission step).
+    const onprem = resource(run, "kubernetes:postgresql.cnpg.io/v1:Cluster", "waris-postgres-onprem-g2")!.inputs as { metadata: { name: string }; spec: Spec };
     expect(onprem.metadata.name).toBe("waris-postgres-onprem-g2");
     expect(onprem.spec.bootstrap).toEqual({ pg_basebackup: { source: "waris-postgres-gcloud" } });
     // The LoadBalancer the other site replicates through keeps its name (replicationHosts points at it).
