@@ -30,7 +30,12 @@ let hook: Server | undefined;
 const received: Array<{ status: string; alerts: Array<{ labels: Record<string, string> }> }> = [];
 
 afterAll(async () => {
-  alertmanager?.kill();
+  if (alertmanager && alertmanager.exitCode === null) {
+    const exited = new Promise<void>((r) => alertmanager!.once("exit", () => r()));
+    alertmanager.kill();
+    await exited;
+  }
+  hook?.closeAllConnections();
   await new Promise<void>((r) => (hook ? hook.close(() => r()) : r()));
 });
 
