@@ -28,3 +28,6 @@ export * from "./runtime-owned";
 export * from "./vllm";
 export * from "./store-encryption";
 export * from "./gpu-operator";
+export * from "./monitoring-rules";
+export * from "./monitoring-dashboards";
+export * from "./monitoring";

@@ -28,6 +28,7 @@ export { backupSiteName, dataSiteNames, homePrimary };
 import { RECOVERY_POLICY_DEFAULTS } from "../policy/thresholds";
 import { STORE_ENCRYPTIONS } from "../components/store-encryption";
 import { KUBERNETES_DISTRIBUTIONS } from "../components/gpu-operator";
+import { SEVERITIES, receiverProblems } from "../components/monitoring-rules";
 
 /** The Pulumi project name; config keys are `waris-hybrid:<key>`. */
 export const PROJECT = "waris-hybrid";
@@ -262,6 +263,30 @@ const dnsSchema = z.strictObject({
 /** User-facing DNS as written (`waris-hybrid:dns`): names that follow the serving site. */
 export type DnsSettings = z.infer<typeof dnsSchema>;
 
+const severitiesSchema = z.array(z.enum(SEVERITIES)).min(1).optional();
+const monitoringSchema = z.strictObject({
+  retentionDays: positiveWhole.max(3650).default(15),
+  storageSizeGiB: limits.volumeGiB.default(100),
+  alertmanagerStorageGiB: limits.volumeGiB.default(5),
+  storageClass: limits.kubernetesName.optional(),
+  receivers: z.strictObject({
+    email: z
+      .strictObject({
+        to: z.array(z.email()).min(1),
+        from: z.email(),
+        smarthost: z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?:\d{1,5}$/i, "must be host:port of the SMTP server, e.g. smtp.pwa.co.th:587"),
+        username: z.string().min(1).optional(),
+        severities: severitiesSchema,
+      })
+      .optional(),
+    pagerduty: z.strictObject({ severities: severitiesSchema }).optional(),
+    line: z.strictObject({ severities: severitiesSchema }).optional(),
+  }),
+});
+
+/** Monitoring and alerting as written (`waris-hybrid:monitoring`), defaults applied. */
+export type MonitoringSettings = z.infer<typeof monitoringSchema>;
+
 /**
  * The records of the user-facing names: each name → the host serving it on every site (PostgreSQL's
  * `replicationHosts`, the LLM gateway's `gatewayHosts`). One definition for the checks and the program.
@@ -309,6 +334,7 @@ export const settingSchemas = {
   milvus: milvusSchema.optional(),
   failover: failoverSchema.default({}),
   dns: dnsSchema.optional(),
+  monitoring: monitoringSchema.optional(),
 };
 
 /** Config keys of the non-secret settings (scalars are plain strings; the rest are objects). */
@@ -341,6 +367,8 @@ export interface StackSettings {
   readonly failover: FailoverSettings;
   /** User-facing DNS names that follow the serving site, when configured. */
   readonly dns?: DnsSettings;
+  /** Monitoring and alerting on every data site, when configured. */
+  readonly monitoring?: MonitoringSettings;
 }
 
 /** A problem found between settings: the config path and what is wrong. */
@@ -425,6 +453,12 @@ export function failoverSituation(settings: Pick<StackSettings, "sites" | "activ
  * The user-facing names pass ServiceDns's own validator, each name served on every data site. A service
  * whose own setting is written but broken is reported there only (one mistake, one problem).
  */
+/** The receivers reach someone for every severity the alerts use. */
+function monitoringIssues(parsed: Partial<StackSettings>): Issue[] {
+  if (!parsed.monitoring) return [];
+  return receiverProblems(parsed.monitoring.receivers).map((p) => ({ path: ["monitoring", ...p.path.split(".")], message: p.message }));
+}
+
 function dnsIssues(parsed: Partial<StackSettings>, written: ReadonlySet<string>): Issue[] {
   if (!parsed.dns || !parsed.sites) return [];
   const dns = parsed.dns;
@@ -704,6 +738,7 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, s
     ...recoveryIssues(parsed),
     ...policyThresholdIssues(parsed),
     ...dnsIssues(parsed, written),
+    ...monitoringIssues(parsed),
   ];
   // One problem per key: the first found is the root (an activeSite naming no site is not reported again
   // by every datastore that was given it).
@@ -807,6 +842,10 @@ export interface StackConfig {
   readonly roles: SiteRoles;
   /** User-facing DNS, when configured: the server with its TSIG secret, and the records ({@link dnsRecords}). */
   readonly dns?: DnsSettings & { readonly tsigSecret: pulumi.Output<string>; readonly records: Record<string, Record<string, string>> };
+  /** Monitoring, when configured, with the secrets of its configured receivers. */
+  readonly monitoring?: MonitoringSettings & {
+    readonly secrets: { readonly smtpPassword?: pulumi.Output<string>; readonly pagerdutyRoutingKey?: pulumi.Output<string>; readonly lineWebhookUrl?: pulumi.Output<string> };
+  };
   /** The validated settings as written (roles as configured, before `activeSite`). */
   readonly settings: StackSettings;
 }
@@ -846,6 +885,16 @@ export function requiredSecrets(settings: StackSettings, stack: string): SecretR
   }
   if (settings.inference) {
     secrets.push({ key: "inferenceApiKey", purpose: "bearer token the applications send to the LLM endpoint", command: set("inferenceApiKey", "") });
+  }
+  const receivers = settings.monitoring?.receivers;
+  if (receivers?.email?.username) {
+    secrets.push({ key: "monitoringSmtpPassword", purpose: "password of monitoring.receivers.email.username on the SMTP server", command: set("monitoringSmtpPassword", "") });
+  }
+  if (receivers?.pagerduty) {
+    secrets.push({ key: "monitoringPagerdutyRoutingKey", purpose: "PagerDuty Events API v2 routing key of monitoring.receivers.pagerduty", command: set("monitoringPagerdutyRoutingKey", "") });
+  }
+  if (receivers?.line) {
+    secrets.push({ key: "monitoringLineWebhookUrl", purpose: "URL of the LINE Messaging API relay of monitoring.receivers.line (LINE Notify ended on 2025-03-31)", command: set("monitoringLineWebhookUrl", "") });
   }
   return secrets;
 }
@@ -951,7 +1000,7 @@ export function parseStackSettings(raw: Readonly<Record<string, string | undefin
 export const SITE_SECRET_SUFFIXES = ["Kubeconfig", "ObjectStoreAccessKeyId", "ObjectStoreSecretAccessKey"] as const;
 
 /** Secrets of the whole stack (not per site). */
-export const STACK_SECRET_KEYS = ["postgresAppPassword", "inferenceApiKey", "redisPassword", "dnsTsigSecret"] as const;
+export const STACK_SECRET_KEYS = ["postgresAppPassword", "inferenceApiKey", "redisPassword", "dnsTsigSecret", "monitoringSmtpPassword", "monitoringPagerdutyRoutingKey", "monitoringLineWebhookUrl"] as const;
 
 function isSecretKey(key: string): boolean {
   return SITE_SECRET_SUFFIXES.some((suffix) => key.endsWith(suffix)) || (STACK_SECRET_KEYS as readonly string[]).includes(key);
@@ -963,6 +1012,9 @@ const SECRET_OWNER: Readonly<Record<(typeof STACK_SECRET_KEYS)[number], keyof ty
   inferenceApiKey: "inference",
   redisPassword: "redis",
   dnsTsigSecret: "dns",
+  monitoringSmtpPassword: "monitoring",
+  monitoringPagerdutyRoutingKey: "monitoring",
+  monitoringLineWebhookUrl: "monitoring",
 };
 
 function ownerOfSecret(key: string): string {
@@ -1091,5 +1143,10 @@ export function readStackConfig(): StackConfig {
     ? { ...settings.postgres, backupSite: backupSiteName(settings)!, appPassword: secret("postgresAppPassword") }
     : undefined;
   const dns = settings.dns && { ...settings.dns, tsigSecret: secret("dnsTsigSecret"), records: dnsRecords(settings) };
-  return { stack, dns, roles: deriveSiteRoles(failoverSituation(settings)), activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, mongodb: settings.mongodb, backupSite: backupSiteName(settings), redis: settings.redis && { ...settings.redis, password: secret("redisPassword") }, milvus: settings.milvus, inference: settings.inference && { ...settings.inference, apiKey: secret("inferenceApiKey") }, settings };
+  const needed = (key: string): pulumi.Output<string> | undefined => (secrets.some((s) => s.key === key) ? secret(key) : undefined);
+  const monitoring = settings.monitoring && {
+    ...settings.monitoring,
+    secrets: { smtpPassword: needed("monitoringSmtpPassword"), pagerdutyRoutingKey: needed("monitoringPagerdutyRoutingKey"), lineWebhookUrl: needed("monitoringLineWebhookUrl") },
+  };
+  return { stack, dns, roles: deriveSiteRoles(failoverSituation(settings)), activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, mongodb: settings.mongodb, backupSite: backupSiteName(settings), redis: settings.redis && { ...settings.redis, password: secret("redisPassword") }, milvus: settings.milvus, inference: settings.inference && { ...settings.inference, apiKey: secret("inferenceApiKey") }, monitoring, settings };
 }
