@@ -12,6 +12,7 @@ import { InferenceCluster } from "./components/inference-cluster";
 import { MilvusPrimary } from "./components/milvus-primary";
 import { MongoReplicaSet } from "./components/mongo-replica-set";
 import { Monitoring } from "./components/monitoring";
+import { MONITORING_NAMESPACE } from "./components/monitoring-rules";
 import { datasetRpoAlerts, type MonitoredDataset } from "./components/monitoring-rules";
 import { NetworkZones, warisZoneTable, type NamespaceZone } from "./components/network-zones";
 import { ObjectStorageBucket } from "./components/object-storage-bucket";
@@ -252,7 +253,8 @@ for (const site of dataSites.filter((s) => s.kubernetesProvider !== undefined)) 
   const siteName = site.spec.name;
   const gpuOperatorHere = Object.entries(config.gpuPools).some(([, p]) => p.site === siteName && p.installOperator !== false);
   const table = warisZoneTable({
-    monitoringNamespace: "monitoring",
+    monitoringNamespace: MONITORING_NAMESPACE,
+    ...(monitors[siteName] ? { monitoring: { namespace: MONITORING_NAMESPACE } } : {}),
     twoSites: dataSites.length === 2,
     ...(postgres ? { postgres: { namespace: postgres.namespace, operatorNamespace: CNPG_OPERATOR_NAMESPACE, installsOperators: true } } : {}),
     ...(mongodb ? { mongodb: { namespace: mongodb.namespace } } : {}),

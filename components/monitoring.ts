@@ -241,7 +241,11 @@ export class Monitoring extends pulumi.ComponentResource {
     // One Probe per probed site, kind of endpoint and module (a Probe has one module and one label set);
     // the labels say whose endpoint it is and what kind, which the rules and the inhibition match on.
     const groupsOfTargets = new Map<string, ProbeTarget[]>();
-    for (const p of args.probes) {
+    // A site's own database and gateway endpoints are its cross-site LoadBalancers, which admit only the
+    // other site's VPN ranges (components/network-zones.ts, `loadBalancerSourceRanges`): probed from here
+    // they would always fail. They are the other site's to probe; this site probes the other site's, and
+    // every object store.
+    for (const p of args.probes.filter((t) => t.site !== site || t.kind === "object-store")) {
       const key = `${p.site}/${p.kind}/${p.module}`;
       groupsOfTargets.set(key, [...(groupsOfTargets.get(key) ?? []), p]);
     }

@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { SITE_KINDS, SITE_ROLES, SITE_NAME_PATTERN, SiteArgs, SiteRole, SiteSpec, KUBECONFIG_SITE_KINDS, siteSpecProblems, cidrProblems } from "../components/site";
+import { SITE_KINDS, SITE_ROLES, SITE_NAME_PATTERN, SiteArgs, SiteRole, SiteSpec, KUBECONFIG_SITE_KINDS, siteSpecProblems, cidrProblems, siteVolumesProblems, VOLUME_ENCRYPTIONS } from "../components/site";
 import { GPU_MODEL_NAMES, MIG_PROFILES } from "../components/gpu-catalog";
 import { GPU_WORKLOADS, TAINT_EFFECTS, validateGpuNodePoolArgs } from "../components/gpu-node-pool";
 import { DATA_CLASSES } from "../components/labels";
@@ -45,6 +45,8 @@ const siteSettingsSchema = z.strictObject({
   kubernetesDistribution: z.enum(KUBERNETES_DISTRIBUTIONS).optional(),
   /** The site's address ranges on the inter-site VPN (CIDRs); the other site's LoadBalancers and NetworkPolicies admit only these. */
   vpnRanges: z.array(z.string()).optional(),
+  /** onprem/gcloud: the StorageClass every volume claim uses and how it is encrypted at rest (components/site.ts, SiteVolumes). */
+  volumes: z.strictObject({ storageClass: z.string().min(1), encryption: z.enum(VOLUME_ENCRYPTIONS) }).optional(),
   objectStore: z
     .strictObject({
       endpoint: z.url({ protocol: /^https$/, error: "must be an https:// URL (TLS in transit)" }),
@@ -95,6 +97,8 @@ const sitesSchema = z
       if (site.kubernetesDistribution !== undefined && !KUBECONFIG_SITE_KINDS.includes(site.kind)) {
         ctx.addIssue({ code: "custom", path: [name, "kubernetesDistribution"], message: `is set on a ${site.kind} site; it applies to the onprem/gcloud clusters (${KUBECONFIG_SITE_KINDS.join(", ")})` });
       }
+      for (const problem of siteVolumesProblems(site.volumes, "volumes")) ctx.addIssue({ code: "custom", path: [name, ...problem.argument.split(".")], message: problem.message });
+      if (site.volumes !== undefined && !KUBECONFIG_SITE_KINDS.includes(site.kind)) ctx.addIssue({ code: "custom", path: [name, "volumes"], message: `is set on a ${site.kind} site; it applies to the onprem/gcloud clusters (${KUBECONFIG_SITE_KINDS.join(", ")})` });
       for (const problem of cidrProblems(site.vpnRanges ?? [], "vpnRanges")) ctx.addIssue({ code: "custom", path: [name, problem.argument], message: problem.message });
       if (site.kubernetes === false && KUBECONFIG_SITE_KINDS.includes(site.kind)) {
         ctx.addIssue({ code: "custom", path: [name, "kubernetes"], message: `cannot be false for a ${site.kind} site: Kubernetes is how it is reached` });
@@ -1122,6 +1126,7 @@ export function readStackConfig(): StackConfig {
       kubeconfig: secrets.some((s) => s.key === kubeconfigKey) ? secret(kubeconfigKey) : undefined,
       kubernetesDistribution: site.kubernetesDistribution,
       vpnRanges: site.vpnRanges,
+      volumes: site.volumes,
       objectStore: site.objectStore
         ? {
             endpoint: site.objectStore.endpoint,

@@ -17,9 +17,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { BackupSchedule, GpuNodePool, InferenceCluster, ObjectStorageBucket, PostgresCluster, Site, steadyRoles } from "@waris/hybrid-infra";
 
 const config = new pulumi.Config();
-const hq = new Site("hq", { kind: "onprem", region: "pwa-region-5", country: "TH", role: "primary", kubeconfig: config.requireSecret("hqKubeconfig") });
+const hq = new Site("hq", {
+  kind: "onprem", region: "pwa-region-5", country: "TH", role: "primary", kubeconfig: config.requireSecret("hqKubeconfig"),
+  vpnRanges: ["10.50.0.0/16"], volumes: { storageClass: "local-path", encryption: "node-disk-encryption" },
+});
 const dr = new Site("dr", {
   kind: "gcloud", region: "gdcc-bangkok", country: "TH", role: "standby", kubeconfig: config.requireSecret("drKubeconfig"),
+  vpnRanges: ["10.60.0.0/16"], volumes: { storageClass: "longhorn-encrypted", encryption: "encrypted-storage-class" },
   objectStore: { endpoint: "https://s3.gdcc.go.th", accessKeyId: config.requireSecret("s3Key"), secretAccessKey: config.requireSecret("s3Secret") },
 });
 const hqGpus = new GpuNodePool("hq-gpus", { site: hq, gpuModel: "H100", gpusPerNode: 2, workload: "inference", nodeNames: ["hq-gpu-1"] });
