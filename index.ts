@@ -11,14 +11,19 @@ import { GpuNodePool, currentStack } from "./components/gpu-node-pool";
 import { InferenceCluster } from "./components/inference-cluster";
 import { MilvusPrimary } from "./components/milvus-primary";
 import { MongoReplicaSet } from "./components/mongo-replica-set";
+import { Monitoring } from "./components/monitoring";
+import { MONITORING_NAMESPACE } from "./components/monitoring-rules";
+import { datasetRpoAlerts, type MonitoredDataset } from "./components/monitoring-rules";
 import { NetworkZones, warisZoneTable, type NamespaceZone } from "./components/network-zones";
 import { ObjectStorageBucket } from "./components/object-storage-bucket";
+import { longestGapMinutes, parseCron } from "./components/recovery";
 import { CNPG_OPERATOR_NAMESPACE, PostgresCluster } from "./components/postgres-cluster";
 import { RedisPrimary } from "./components/redis-primary";
 import { ServiceDns } from "./components/service-dns";
 import { Site } from "./components/site";
 import { readStackConfig } from "./stack/config";
 import { DEFAULT_POSTGRES_RETENTION_DAYS, modelArtifactsRestore, mongodbRestore, postgresRestore, stackBuckets } from "./stack/datasets";
+import { monitoringProbes } from "./stack/monitoring";
 
 const config = readStackConfig();
 // Every datastore and the inference cluster take their site from the failover model, never from
@@ -223,6 +228,36 @@ const dns =
     ...(config.dns.ttlSeconds !== undefined ? { ttlSeconds: config.dns.ttlSeconds } : {}),
   });
 
+const reports = [...schedules.map((s) => s.report), ...(milvus ? [milvus.report] : []), ...(redis ? [redis.report] : [])];
+
+// Monitoring on every data site with a cluster: the platform owns each cluster's monitoring stack.
+const monitors: Record<string, Monitoring> = {};
+if (config.monitoring) {
+  const { receivers, secrets, ...sizes } = config.monitoring;
+  const namespaces: Record<string, string | undefined> = { postgresql: postgres?.namespace, mongodb: mongodb?.namespace, redis: redis?.namespace, milvus: milvus?.namespace };
+  const datasets: MonitoredDataset[] = reports.map((r) => ({
+    dataset: r.dataset,
+    kind: r.kind,
+    ...(namespaces[r.kind] ? { namespace: namespaces[r.kind] } : {}),
+    ...(r.schedule ? { backupGapMinutes: longestGapMinutes([parseCron(r.schedule)]) } : {}),
+  }));
+  const probes = monitoringProbes(config.settings);
+  for (const site of dataSites.filter((s) => s.kubernetesProvider !== undefined)) {
+    const name = site.spec.name;
+    monitors[name] = new Monitoring(`${name}-monitoring`, {
+      ...sizes,
+      site,
+      installStack: true,
+      probes,
+      datasets,
+      gpus: Object.values(gpuPools).some((p) => p.site.name === name),
+      inference: config.inference !== undefined && config.inference.pools[name] !== undefined,
+      receivers,
+      secrets,
+    });
+  }
+}
+
 // Network zones (components/network-zones.ts): every namespace the program made on a Kubernetes site
 // refuses ingress but for the zone table's flows; the cross-site flows admit the other site's VPN ranges.
 const zoneTables: Record<string, NamespaceZone[]> = {};
@@ -230,7 +265,8 @@ for (const site of dataSites.filter((s) => s.kubernetesProvider !== undefined)) 
   const siteName = site.spec.name;
   const gpuOperatorHere = Object.entries(config.gpuPools).some(([, p]) => p.site === siteName && p.installOperator !== false);
   const table = warisZoneTable({
-    monitoringNamespace: "monitoring",
+    monitoringNamespace: MONITORING_NAMESPACE,
+    ...(monitors[siteName] ? { monitoring: { namespace: MONITORING_NAMESPACE } } : {}),
     twoSites: dataSites.length === 2,
     ...(postgres ? { postgres: { namespace: postgres.namespace, operatorNamespace: CNPG_OPERATOR_NAMESPACE, installsOperators: true } } : {}),
     ...(mongodb ? { mongodb: { namespace: mongodb.namespace } } : {}),
@@ -303,8 +339,19 @@ export const postgresCluster = postgres && {
   rtoMinutes: postgres.rtoMinutes,
 };
 
-/** Every dataset's recovery posture: RPO and RTO in minutes, retention, method and where the backups live. */
-export const recovery = [...schedules.map((s) => s.report), ...(milvus ? [milvus.report] : []), ...(redis ? [redis.report] : [])];
+/**
+ * Every dataset's recovery posture: RPO and RTO in minutes, retention, method, where the backups live, and
+ * the alerts that fire when its RPO is at risk (`rpoAlert` first; components/monitoring-rules.ts).
+ */
+export const recovery = reports.map((r) => {
+  const alerts = datasetRpoAlerts(r.kind);
+  return { ...r, rpoAlert: alerts[0]!, rpoAlerts: alerts };
+});
+
+/** Each site's monitoring: its Prometheus and Alertmanager (in-cluster URLs) and who receives each severity. */
+export const monitoring = Object.fromEntries(
+  Object.entries(monitors).map(([site, m]) => [site, { prometheusUrl: m.prometheusUrl, alertmanagerUrl: m.alertmanagerUrl, receivers: m.receiversBySeverity, alerts: m.alertNames.length }]),
+);
 
 /** The LLM endpoint the applications use (bearer token required), the model, and where it runs. */
 export const llm = inference && { endpoint: inference.endpoint, model: inference.model, activeSite: inference.activeSite, fit: inference.fit };

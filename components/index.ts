@@ -29,3 +29,6 @@ export * from "./vllm";
 export * from "./store-encryption";
 export * from "./gpu-operator";
 export * from "./optional-sdk";
+export * from "./monitoring-rules";
+export * from "./monitoring-dashboards";
+export * from "./monitoring";

@@ -418,7 +418,7 @@ export class InferenceCluster extends pulumi.ComponentResource {
       new corev1.Secret(id("model-store"), { metadata: meta("model-store"), stringData: { AWS_ACCESS_KEY_ID: access.accessKeyId, AWS_SECRET_ACCESS_KEY: access.secretAccessKey } }, o);
       new corev1.PersistentVolumeClaim(
         id("model-cache"),
-        { metadata: meta("model-cache"), spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${args.modelCacheGiB ?? 300}Gi` } } } },
+        { metadata: meta("model-cache"), spec: { accessModes: ["ReadWriteOnce"], storageClassName: site.volumes?.storageClass, resources: { requests: { storage: `${args.modelCacheGiB ?? 300}Gi` } } } },
         o,
       );
       volumes.push({ name: "models", persistentVolumeClaim: { claimName: "model-cache" } });

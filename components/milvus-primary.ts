@@ -474,7 +474,7 @@ export class MilvusPrimary extends pulumi.ComponentResource {
                 inCluster: {
                   deletionPolicy: "Retain",
                   pvcDeletion: false,
-                  values: { replicaCount: mode === "standalone" ? 1 : 3, persistence: { size: `${args.etcdStorageGiB ?? 10}Gi` } },
+                  values: { replicaCount: mode === "standalone" ? 1 : 3, persistence: { size: `${args.etcdStorageGiB ?? 10}Gi`, ...(site.volumes ? { storageClass: site.volumes.storageClass } : {}) } },
                 },
               },
               msgStreamType: mode === "standalone" ? "rocksmq" : "pulsar",

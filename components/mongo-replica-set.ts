@@ -377,7 +377,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
                 expose: twoSites ? { enabled: true, type: "LoadBalancer", ...crossSiteExposure(args.sites, siteName) } : undefined,
                 externalNodes: withOther ? args.memberHosts![other!]!.map((host) => ({ host, port: 27017, votes: 0, priority: 0 })) : undefined,
                 replsetOverrides: overrides,
-                volumeSpec: { persistentVolumeClaim: { storageClassName: args.storageClass, resources: { requests: { storage: `${storageGiB}Gi` } } } },
+                volumeSpec: { persistentVolumeClaim: { storageClassName: args.storageClass ?? site.volumes?.storageClass, resources: { requests: { storage: `${storageGiB}Gi` } } } },
                 sidecars: [
                   {
                     name: "metrics",

@@ -85,6 +85,10 @@ export const ZONE_PORTS = {
   certManagerWebhook: 10250,
   /** milvus-operator's webhook (chart `templates/deployment.yaml` containerPort). */
   milvusOperatorWebhook: 9443,
+  /** The Prometheus operator's admission webhook (kube-prometheus-stack values `prometheusOperator.tls.internalPort`). */
+  prometheusOperatorWebhook: 10250,
+  /** Prometheus's API, which KEDA's Prometheus scaler queries. */
+  prometheus: 9090,
 } as const;
 
 /** What the program runs, as {@link warisZoneTable} needs it: each namespace present, by role. */
@@ -98,6 +102,8 @@ export interface ZoneTableInput {
   readonly inference?: { readonly namespace: string; readonly appNamespace: string };
   readonly dns?: { readonly namespace: string };
   readonly gpuOperator?: { readonly namespace: string };
+  /** The site's monitoring stack (components/monitoring.ts, installed by this program). */
+  readonly monitoring?: { readonly namespace: string };
   /** Whether the datastores are replicated to the other site (two data sites). */
   readonly twoSites: boolean;
 }
@@ -198,6 +204,17 @@ export function warisZoneTable(input: ZoneTableInput): NamespaceZone[] {
     });
   }
   if (input.dns) table.push({ namespace: input.dns.namespace, zone: "platform", flows: [same, scrape(input, [])] });
+  if (input.monitoring) {
+    table.push({
+      namespace: input.monitoring.namespace,
+      zone: "platform",
+      flows: [
+        same,
+        { from: { kind: "api-server" }, ports: [P.prometheusOperatorWebhook], why: "the API server calls the Prometheus operator's admission webhook" },
+        ...(input.inference ? [{ from: { kind: "namespace" as const, namespace: "keda" }, ports: [P.prometheus], why: "KEDA's Prometheus scaler reads vLLM's queue depth" }] : []),
+      ],
+    });
+  }
   if (input.gpuOperator) table.push({ namespace: input.gpuOperator.namespace, zone: "platform", flows: [same, scrape(input, [])] });
   return table;
 }

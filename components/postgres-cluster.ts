@@ -388,8 +388,9 @@ export class PostgresCluster extends pulumi.ComponentResource {
           spec: {
             instances: args.instancesPerSite ?? 2,
             primaryUpdateStrategy: "unsupervised",
-            storage: { size: `${storageGiB}Gi`, storageClass: args.storageClass },
-            walStorage: { size: `${args.walStorageSizeGiB ?? 20}Gi`, storageClass: args.storageClass },
+            // The site's declared (encrypted) class unless the caller names one (Site `volumes`).
+            storage: { size: `${storageGiB}Gi`, storageClass: args.storageClass ?? site.volumes?.storageClass },
+            walStorage: { size: `${args.walStorageSizeGiB ?? 20}Gi`, storageClass: args.storageClass ?? site.volumes?.storageClass },
             resources: {
               requests: { cpu: args.cpu ?? "2", memory: `${args.memoryGiB ?? 8}Gi` },
               limits: { memory: `${args.memoryGiB ?? 8}Gi` },

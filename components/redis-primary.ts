@@ -530,10 +530,12 @@ export class RedisPrimary extends pulumi.ComponentResource {
                 ],
               },
             },
-            volumeClaimTemplates: [{ metadata: { name: "data", labels }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${args.storageSizeGiB ?? 20}Gi` } } } }],
+            volumeClaimTemplates: [{ metadata: { name: "data", labels }, spec: { accessModes: ["ReadWriteOnce"], storageClassName: site.volumes?.storageClass, resources: { requests: { storage: `${args.storageSizeGiB ?? 20}Gi` } } } }],
           },
         },
-        { ...o, ...alias(`${name}-redis`) },
+        // volumeClaimTemplates are immutable in Kubernetes (a change needs the StatefulSet replaced, which
+        // this component never does to a data store): they are set at creation only.
+        { ...o, ...alias(`${name}-redis`), ignoreChanges: ["spec.volumeClaimTemplates"] },
       );
       // The site's own pods, whatever their role.
       new corev1.Service(id("local"), { metadata: meta(`${name}-local`, selector), spec: { type: "ClusterIP", selector, ports: [{ name: "redis", port: REDIS_PORT, targetPort: "redis" }] } }, o);

@@ -133,6 +133,44 @@ export interface SiteArgs {
    * Required on each of two data sites. Default none.
    */
   readonly vpnRanges?: readonly string[];
+  /**
+   * `onprem`/`gcloud`: the StorageClass the program's volume claims use and how it is encrypted at rest
+   * ({@link SiteVolumes}); published to the policy pack, which denies claims of other classes. Default: none
+   * declared (claims use the cluster's default class, which the pack cannot show to be encrypted).
+   */
+  readonly volumes?: SiteVolumes;
+}
+
+/**
+ * How a site's Kubernetes volumes are encrypted at rest (the seed: AES-256 at rest), declared by the site
+ * because no Kubernetes API shows it:
+ * - `node-disk-encryption`: the nodes' disks are encrypted (Talos `systemDiskEncryption` of the EPHEMERAL
+ *   partition, LUKS2 with AES-XTS; LUKS under K3s): every local volume on them is, whatever its class;
+ * - `encrypted-storage-class`: the class's provisioner encrypts each volume (Longhorn or Ceph RBD with
+ *   encryption, the EBS CSI driver's `encrypted: "true"`): only claims of that class are;
+ * - `cloud-default`: the cloud's block storage encrypts every volume itself (confirm it on the provider's
+ *   service sheet): any class of the site is.
+ */
+export const VOLUME_ENCRYPTIONS = ["node-disk-encryption", "encrypted-storage-class", "cloud-default"] as const;
+
+/** One of {@link VOLUME_ENCRYPTIONS}. */
+export type VolumeEncryption = (typeof VOLUME_ENCRYPTIONS)[number];
+
+/** A site's volumes: the StorageClass every claim of the program uses, and how its volumes are encrypted. */
+export interface SiteVolumes {
+  /** StorageClass name every volume claim on the site uses, e.g. `local-path` or `longhorn-encrypted`. */
+  readonly storageClass: string;
+  /** How volumes of that class are encrypted at rest. */
+  readonly encryption: VolumeEncryption;
+}
+
+/** Every problem with a site's volume declaration, named under `argument`. Pure. */
+export function siteVolumesProblems(volumes: SiteVolumes | undefined, argument: string): ArgumentProblem[] {
+  if (volumes === undefined) return [];
+  const problems: ArgumentProblem[] = [];
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(volumes.storageClass ?? "") || volumes.storageClass.length > 253) problems.push({ argument: `${argument}.storageClass`, message: `is ${show(volumes.storageClass)}; a StorageClass name (lowercase RFC 1123 subdomain)` });
+  if (!(VOLUME_ENCRYPTIONS as readonly string[]).includes(volumes.encryption)) problems.push({ argument: `${argument}.encryption`, message: `is ${show(volumes.encryption)}; allowed: ${VOLUME_ENCRYPTIONS.join(", ")}` });
+  return problems;
 }
 
 /** Every problem with a list of CIDRs (IPv4 or IPv6, with a prefix length), named `<argument>[i]`. Pure. */
@@ -214,6 +252,8 @@ export class Site extends pulumi.ComponentResource {
   readonly objectStoreEncryption?: StoreEncryptionSpec;
   /** How to reach the site's S3-compatible store, keys as Pulumi secrets (for backup tools' credentials). */
   readonly objectStoreAccess?: ObjectStoreAccessArgs;
+  /** The site's volume class and its encryption ({@link SiteArgs.volumes}), when declared. */
+  readonly volumes?: SiteVolumes;
   /** The site's address ranges on the inter-site VPN ({@link SiteArgs.vpnRanges}); empty when not given. */
   readonly vpnRanges: readonly string[];
 
@@ -241,7 +281,7 @@ export class Site extends pulumi.ComponentResource {
         message: `is ${show(args.objectStore.endpoint)}; it must be an https:// URL (TLS in transit)`,
       });
     }
-    problems.push(...cidrProblems(args.vpnRanges ?? [], "vpnRanges"));
+    problems.push(...cidrProblems(args.vpnRanges ?? [], "vpnRanges"), ...siteVolumesProblems(args.volumes, "volumes"));
     throwIfInvalid(`Site "${name}"`, problems);
     // The cloud's SDK is an optional peer dependency: a missing one fails here, before anything is registered.
     const cloudSdk: {
@@ -263,11 +303,12 @@ export class Site extends pulumi.ComponentResource {
       ? { mode: args.objectStore.encryption ?? DEFAULT_STORE_ENCRYPTION.mode, ...(args.objectStore.kmsKeyId ? { kmsKeyId: args.objectStore.kmsKeyId } : {}) }
       : undefined;
     // The store's declared encryption is published too: the policy pack checks every writer against it.
-    super("waris:index:Site", name, { site: spec, objectStoreEndpoint: args.objectStore?.endpoint, objectStoreEncryption: encryption }, opts);
+    super("waris:index:Site", name, { site: spec, objectStoreEndpoint: args.objectStore?.endpoint, objectStoreEncryption: encryption, volumes: args.volumes }, opts);
     this.objectStoreEncryption = encryption;
     this.kubernetesDistribution = args.kubernetesDistribution ?? DEFAULT_KUBERNETES_DISTRIBUTION;
     this.spec = spec;
     this.vpnRanges = [...(args.vpnRanges ?? [])];
+    if (args.volumes) this.volumes = args.volumes;
     const child = { parent: this };
 
     if (args.kubeconfig !== undefined) {

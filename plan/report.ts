@@ -176,6 +176,7 @@ interface RecoveryRow {
   method: unknown;
   schedule?: unknown;
   location: unknown;
+  rpoAlert?: unknown;
 }
 
 /** A cron schedule (UTC) in words for people, with `cronstrue`: `0 2 * * 0` → "At 02:00, only on Sunday". */
@@ -245,8 +246,8 @@ export function renderPlanText(plan: Plan): string {
   if (recovery.length > 0) {
     lines.push("");
     lines.push("Recovery (from the stack output `recovery`):");
-    const header = ["dataset", "kind", "RPO min", "RTO min", "retention", "method", "schedule (UTC)", "backups in"];
-    const rows = recovery.map((r) => [r.dataset, r.kind, r.rpoMinutes ?? "unbounded", r.rtoMinutes ?? "unknown", r.retention, r.method, describeSchedule(r.schedule), r.location].map(String));
+    const header = ["dataset", "kind", "RPO min", "RTO min", "retention", "method", "schedule (UTC)", "backups in", "alert when the RPO is at risk"];
+    const rows = recovery.map((r) => [r.dataset, r.kind, r.rpoMinutes ?? "unbounded", r.rtoMinutes ?? "unknown", r.retention, r.method, describeSchedule(r.schedule), r.location, r.rpoAlert ?? "-"].map(String));
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
     for (const row of [header, ...rows]) lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()}`);
   }

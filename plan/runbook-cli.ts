@@ -17,6 +17,7 @@ import { PLANNING_PROMOTION_TOKEN, PROCEDURE_PHASES, type FailoverProcedure, typ
 import { PROJECT, dataSiteNames, homePrimary, parseStackSettings } from "../stack/config";
 import { REPO_ROOT } from "./offline-plan";
 import { buildRunbook, renderRunbook, type PhaseChanges, type RunbookStack } from "./runbook";
+import { SEVERITIES, receiversFor, type Severity } from "../components/monitoring-rules";
 
 const USAGE = `usage: npm run runbook -- --stack <name> --to <site> --mode switchover|disaster|failback [--no-targets]
   --stack       the stack (reads Pulumi.<stack>.yaml)
@@ -103,6 +104,7 @@ function main(): number {
     ...(settings.mongodb ? { mongodb: { dataset: "waris-mongo", namespace: "waris-mongodb" } } : {}),
     ...(settings.redis ? { redis: { dataset: "waris-redis", namespace: "waris-redis" } } : {}),
     ...(settings.milvus ? { milvus: { dataset: "waris-milvus", namespace: "waris-milvus", ...(settings.milvus.restoreBackup ? { restoreBackup: settings.milvus.restoreBackup } : {}) } } : {}),
+    ...(settings.monitoring ? { monitoring: { receivers: Object.fromEntries(SEVERITIES.map((s) => [s, receiversFor(settings.monitoring!.receivers, s)])) as Record<Severity, string[]> } } : {}),
   };
   const procedure = values.mode as FailoverProcedure;
   let changes: PhaseChanges[] | undefined;

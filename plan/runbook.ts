@@ -7,6 +7,7 @@
 import { deriveSiteRoles, discardedSites, procedurePhases, type FailoverProcedure, type FailoverSituation, type ProcedureStep } from "../components/failover";
 import { milvusRoleEffect, milvusSitePlan } from "../components/milvus-primary";
 import { postgresClusterName } from "../components/postgres-cluster";
+import { MONITORING_NAMESPACE, REPLICATION_ALERTS, type Severity } from "../components/monitoring-rules";
 import { redisInfoReplicationCommand, redisRoleEffect } from "../components/redis-primary";
 
 /** What the runbook needs to know of the stack. */
@@ -25,6 +26,8 @@ export interface RunbookStack {
   readonly redis?: { readonly dataset: string; readonly namespace: string };
   /** Whether the stack has Milvus, its dataset name and namespace, and the backup a promote restores (`milvus.restoreBackup`). */
   readonly milvus?: { readonly dataset: string; readonly namespace: string; readonly restoreBackup?: string };
+  /** Whether the stack has monitoring, and who receives each severity (components/monitoring-rules.ts `receiversFor`). */
+  readonly monitoring?: { readonly receivers: Readonly<Record<Severity, readonly string[]>> };
 }
 
 /** The resources a phase changes, per site, as the offline plan shows them (computed by the caller). */
@@ -220,7 +223,7 @@ function preconditionsOf(s: FailoverSituation): string[] {
 }
 
 /** The seed's eight steps (seed 000, "Failover Procedure" / "Failback Procedure"), each with how this runbook does it. */
-export function seedSteps(procedure: FailoverProcedure, to: string, from: string): string[] {
+export function seedSteps(procedure: FailoverProcedure, to: string, from: string, monitoring?: RunbookStack["monitoring"]): string[] {
   if (procedure === "failback") {
     return [
       `1. Repair the ${to} infrastructure: manual; bring it back on the management network only (condition isolated) and run the disaster fence phase first if it has not run.`,
@@ -233,9 +236,21 @@ export function seedSteps(procedure: FailoverProcedure, to: string, from: string
       `8. Leave failover mode: the last phase (steady) removes the procedure settings.`,
     ];
   }
+  const who = (severity: Severity): string => (monitoring?.receivers[severity].length ? monitoring.receivers[severity].join(", ") : "nobody");
+  const am = `kubectl --context ${to} -n ${MONITORING_NAMESPACE} port-forward svc/alertmanager-operated 9093:9093`;
+  const detectNotify = monitoring
+    ? [
+        procedure === "disaster"
+          ? `1. Detect failure: automated. On ${to}'s Prometheus, SiteUnreachable{target_site="${from}"} (critical) fires when every probed endpoint of ${from} (its databases, LLM gateway and object store, probed by ${to}'s blackbox exporter across the VPN) has failed for 3 minutes; while it fires, Alertmanager silences the per-endpoint alerts of ${from} (EndpointDown, ObjectStoreUnreachable) and ${to}'s replication alerts (${REPLICATION_ALERTS.join(", ")}), so it is the one alert. See it with: ${am}, then amtool --alertmanager.url=http://localhost:9093 alert query alertname=SiteUnreachable.`
+          : `1. Detect: a planned switchover starts from no alert. Before it, on both sites, no replication or backup alert fires (${REPLICATION_ALERTS.join(", ")}, PostgresWalArchiveStale, *BackupStale): ${am}, then amtool --alertmanager.url=http://localhost:9093 alert query.`,
+        `2. Notify the operations team: automated by ${to}'s Alertmanager (each site has its own, so the survivor notifies): critical alerts (SiteUnreachable among them) go to ${who("critical")}; warnings to ${who("warning")}. Test the path before relying on it and after every receiver change: ${am} & amtool --alertmanager.url=http://localhost:9093 alert add WarisNotificationTest severity=critical site=${to} --annotation=summary="test of the WARIS notification path" --end=$(date -u -d '+10 min' +%Y-%m-%dT%H:%M:%SZ), and confirm that each of ${who("critical")} received it.`,
+      ]
+    : [
+        `1. Detect failure: the stack has no monitoring setting: only the PrometheusRules the components create (${REPLICATION_ALERTS.join(", ")}, PostgresWalArchiveStale) exist, with no Alertmanager route; an operator watches them.`,
+        `2. Notify the operations team: manual (no monitoring.receivers in the stack).`,
+      ];
   return [
-    `1. Detect failure: automated by the PrometheusRules the components create (PostgresReplicationLagHigh, PostgresWalArchiveStale, the MongoDB lag alert, RedisReplicationLagHigh, RedisReplicationLinkDown, RedisNoReplica); a site-down probe and Alertmanager routing are not built yet (monitoring issue), so today an operator watches these alerts.`,
-    `2. Notify the operations team: manual until Alertmanager receivers exist.`,
+    ...detectNotify,
     `3. Verify the ${to} standby: kubectl cnpg --context ${to} status <cluster> shows it replaying.`,
     `4. Switch DNS to ${to}: automated by the promote phase (the endpoint Service on every reachable site points at ${to}); DNS records outside the clusters are not managed yet.`,
     `5. Activate the standby databases: automated by the promote phase (${procedure === "disaster" ? "immediate promotion" : "promotion at the demotion token"}); Milvus: a Job restores ${procedure === "disaster" ? "the newest backup" : "the final backup of the demote phase"} (milvus-backup restore), and the backups resume once it has finished.`,
@@ -258,7 +273,7 @@ export const STATE_ADVICE = [
 /** The whole runbook as text. */
 export function renderRunbook(stack: RunbookStack, to: string, procedure: FailoverProcedure, phases: readonly RunbookPhase[]): string {
   const from = stack.sites.find((s) => s !== to)!;
-  const out: string[] = [`# ${procedure} of stack ${stack.stack}: primary role to ${to} (from ${from})`, "", ...STATE_ADVICE, "", "## The seed's steps", ...seedSteps(procedure, to, from), "", "## Phases"];
+  const out: string[] = [`# ${procedure} of stack ${stack.stack}: primary role to ${to} (from ${from})`, "", ...STATE_ADVICE, "", "## The seed's steps", ...seedSteps(procedure, to, from, stack.monitoring), "", "## Phases"];
   phases.forEach((p, i) => {
     out.push("", `### ${i + 1}. ${p.step.label}${i === 0 ? " (where the procedure starts)" : ""}`);
     out.push("Stack settings:", "```yaml", p.settingsYaml, "```");

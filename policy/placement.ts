@@ -23,6 +23,8 @@ export interface SiteFact {
   readonly objectStoreEndpoint?: string;
   /** How that store encrypts at rest, as declared; undefined when the site declares nothing valid. */
   readonly objectStoreEncryption?: StoreEncryptionSpec;
+  /** The site's volume class and how it is encrypted (Site `volumes`), when declared. */
+  readonly volumes?: { readonly storageClass: string; readonly encryption: string };
 }
 
 /** Packages whose resources are placed somewhere, and so are subject to residency. */
@@ -101,6 +103,9 @@ export function sitesByUrn(resources: readonly PolicyResource[]): Map<string, Si
       role: str(site, "role") ?? "",
       objectStoreEndpoint: str(r.props, "objectStoreEndpoint"),
       objectStoreEncryption: declaredEncryption(at(r.props, "objectStoreEncryption")),
+      ...(str(r.props, "volumes", "storageClass") && str(r.props, "volumes", "encryption")
+        ? { volumes: { storageClass: str(r.props, "volumes", "storageClass")!, encryption: str(r.props, "volumes", "encryption")! } }
+        : {}),
     });
   }
   return sites;

@@ -6,6 +6,8 @@ import type { Policies } from "@pulumi/policy";
 import { bucketEncryptionPolicy, encryptionAtRestPolicy, encryptionInTransitPolicy, storeEncryptionPolicy } from "./encryption";
 import { backupRetentionPolicy, recoveryObjectivesPolicy, replicationLagAlertPolicy } from "./recovery";
 import { coveragePolicy } from "./preview";
+import { serviceAllowListPolicy } from "./network";
+import { volumeEncryptionPolicy } from "./volumes";
 import { dataResidencyPolicy } from "./residency";
 
 /** Name of the policy pack. */
@@ -21,5 +23,7 @@ export const warisPolicies: Policies = [
   recoveryObjectivesPolicy,
   backupRetentionPolicy,
   replicationLagAlertPolicy,
+  serviceAllowListPolicy,
+  volumeEncryptionPolicy,
   coveragePolicy,
 ];

@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { SITE_KINDS, SITE_ROLES, SITE_NAME_PATTERN, SiteArgs, SiteRole, SiteSpec, KUBECONFIG_SITE_KINDS, siteSpecProblems, cidrProblems } from "../components/site";
+import { SITE_KINDS, SITE_ROLES, SITE_NAME_PATTERN, SiteArgs, SiteRole, SiteSpec, KUBECONFIG_SITE_KINDS, siteSpecProblems, cidrProblems, siteVolumesProblems, VOLUME_ENCRYPTIONS } from "../components/site";
 import { GPU_MODEL_NAMES, MIG_PROFILES } from "../components/gpu-catalog";
 import { GPU_WORKLOADS, TAINT_EFFECTS, validateGpuNodePoolArgs } from "../components/gpu-node-pool";
 import { DATA_CLASSES } from "../components/labels";
@@ -28,6 +28,7 @@ export { backupSiteName, dataSiteNames, homePrimary };
 import { RECOVERY_POLICY_DEFAULTS } from "../policy/thresholds";
 import { STORE_ENCRYPTIONS } from "../components/store-encryption";
 import { KUBERNETES_DISTRIBUTIONS } from "../components/gpu-operator";
+import { SEVERITIES, receiverProblems } from "../components/monitoring-rules";
 
 /** The Pulumi project name; config keys are `waris-hybrid:<key>`. */
 export const PROJECT = "waris-hybrid";
@@ -44,6 +45,8 @@ const siteSettingsSchema = z.strictObject({
   kubernetesDistribution: z.enum(KUBERNETES_DISTRIBUTIONS).optional(),
   /** The site's address ranges on the inter-site VPN (CIDRs); the other site's LoadBalancers and NetworkPolicies admit only these. */
   vpnRanges: z.array(z.string()).optional(),
+  /** onprem/gcloud: the StorageClass every volume claim uses and how it is encrypted at rest (components/site.ts, SiteVolumes). */
+  volumes: z.strictObject({ storageClass: z.string().min(1), encryption: z.enum(VOLUME_ENCRYPTIONS) }).optional(),
   objectStore: z
     .strictObject({
       endpoint: z.url({ protocol: /^https$/, error: "must be an https:// URL (TLS in transit)" }),
@@ -94,6 +97,8 @@ const sitesSchema = z
       if (site.kubernetesDistribution !== undefined && !KUBECONFIG_SITE_KINDS.includes(site.kind)) {
         ctx.addIssue({ code: "custom", path: [name, "kubernetesDistribution"], message: `is set on a ${site.kind} site; it applies to the onprem/gcloud clusters (${KUBECONFIG_SITE_KINDS.join(", ")})` });
       }
+      for (const problem of siteVolumesProblems(site.volumes, "volumes")) ctx.addIssue({ code: "custom", path: [name, ...problem.argument.split(".")], message: problem.message });
+      if (site.volumes !== undefined && !KUBECONFIG_SITE_KINDS.includes(site.kind)) ctx.addIssue({ code: "custom", path: [name, "volumes"], message: `is set on a ${site.kind} site; it applies to the onprem/gcloud clusters (${KUBECONFIG_SITE_KINDS.join(", ")})` });
       for (const problem of cidrProblems(site.vpnRanges ?? [], "vpnRanges")) ctx.addIssue({ code: "custom", path: [name, problem.argument], message: problem.message });
       if (site.kubernetes === false && KUBECONFIG_SITE_KINDS.includes(site.kind)) {
         ctx.addIssue({ code: "custom", path: [name, "kubernetes"], message: `cannot be false for a ${site.kind} site: Kubernetes is how it is reached` });
@@ -258,6 +263,30 @@ const dnsSchema = z.strictObject({
 /** User-facing DNS as written (`waris-hybrid:dns`): names that follow the serving site. */
 export type DnsSettings = z.infer<typeof dnsSchema>;
 
+const severitiesSchema = z.array(z.enum(SEVERITIES)).min(1).optional();
+const monitoringSchema = z.strictObject({
+  retentionDays: positiveWhole.max(3650).default(15),
+  storageSizeGiB: limits.volumeGiB.default(100),
+  alertmanagerStorageGiB: limits.volumeGiB.default(5),
+  storageClass: limits.kubernetesName.optional(),
+  receivers: z.strictObject({
+    email: z
+      .strictObject({
+        to: z.array(z.email()).min(1),
+        from: z.email(),
+        smarthost: z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?:\d{1,5}$/i, "must be host:port of the SMTP server, e.g. smtp.pwa.co.th:587"),
+        username: z.string().min(1).optional(),
+        severities: severitiesSchema,
+      })
+      .optional(),
+    pagerduty: z.strictObject({ severities: severitiesSchema }).optional(),
+    line: z.strictObject({ severities: severitiesSchema }).optional(),
+  }),
+});
+
+/** Monitoring and alerting as written (`waris-hybrid:monitoring`), defaults applied. */
+export type MonitoringSettings = z.infer<typeof monitoringSchema>;
+
 /**
  * The records of the user-facing names: each name → the host serving it on every site (PostgreSQL's
  * `replicationHosts`, the LLM gateway's `gatewayHosts`). One definition for the checks and the program.
@@ -305,6 +334,7 @@ export const settingSchemas = {
   milvus: milvusSchema.optional(),
   failover: failoverSchema.default({}),
   dns: dnsSchema.optional(),
+  monitoring: monitoringSchema.optional(),
 };
 
 /** Config keys of the non-secret settings (scalars are plain strings; the rest are objects). */
@@ -337,6 +367,8 @@ export interface StackSettings {
   readonly failover: FailoverSettings;
   /** User-facing DNS names that follow the serving site, when configured. */
   readonly dns?: DnsSettings;
+  /** Monitoring and alerting on every data site, when configured. */
+  readonly monitoring?: MonitoringSettings;
 }
 
 /** A problem found between settings: the config path and what is wrong. */
@@ -421,6 +453,12 @@ export function failoverSituation(settings: Pick<StackSettings, "sites" | "activ
  * The user-facing names pass ServiceDns's own validator, each name served on every data site. A service
  * whose own setting is written but broken is reported there only (one mistake, one problem).
  */
+/** The receivers reach someone for every severity the alerts use. */
+function monitoringIssues(parsed: Partial<StackSettings>): Issue[] {
+  if (!parsed.monitoring) return [];
+  return receiverProblems(parsed.monitoring.receivers).map((p) => ({ path: ["monitoring", ...p.path.split(".")], message: p.message }));
+}
+
 function dnsIssues(parsed: Partial<StackSettings>, written: ReadonlySet<string>): Issue[] {
   if (!parsed.dns || !parsed.sites) return [];
   const dns = parsed.dns;
@@ -700,6 +738,7 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, s
     ...recoveryIssues(parsed),
     ...policyThresholdIssues(parsed),
     ...dnsIssues(parsed, written),
+    ...monitoringIssues(parsed),
   ];
   // One problem per key: the first found is the root (an activeSite naming no site is not reported again
   // by every datastore that was given it).
@@ -803,6 +842,10 @@ export interface StackConfig {
   readonly roles: SiteRoles;
   /** User-facing DNS, when configured: the server with its TSIG secret, and the records ({@link dnsRecords}). */
   readonly dns?: DnsSettings & { readonly tsigSecret: pulumi.Output<string>; readonly records: Record<string, Record<string, string>> };
+  /** Monitoring, when configured, with the secrets of its configured receivers. */
+  readonly monitoring?: MonitoringSettings & {
+    readonly secrets: { readonly smtpPassword?: pulumi.Output<string>; readonly pagerdutyRoutingKey?: pulumi.Output<string>; readonly lineWebhookUrl?: pulumi.Output<string> };
+  };
   /** The validated settings as written (roles as configured, before `activeSite`). */
   readonly settings: StackSettings;
 }
@@ -842,6 +885,16 @@ export function requiredSecrets(settings: StackSettings, stack: string): SecretR
   }
   if (settings.inference) {
     secrets.push({ key: "inferenceApiKey", purpose: "bearer token the applications send to the LLM endpoint", command: set("inferenceApiKey", "") });
+  }
+  const receivers = settings.monitoring?.receivers;
+  if (receivers?.email?.username) {
+    secrets.push({ key: "monitoringSmtpPassword", purpose: "password of monitoring.receivers.email.username on the SMTP server", command: set("monitoringSmtpPassword", "") });
+  }
+  if (receivers?.pagerduty) {
+    secrets.push({ key: "monitoringPagerdutyRoutingKey", purpose: "PagerDuty Events API v2 routing key of monitoring.receivers.pagerduty", command: set("monitoringPagerdutyRoutingKey", "") });
+  }
+  if (receivers?.line) {
+    secrets.push({ key: "monitoringLineWebhookUrl", purpose: "URL of the LINE Messaging API relay of monitoring.receivers.line (LINE Notify ended on 2025-03-31)", command: set("monitoringLineWebhookUrl", "") });
   }
   return secrets;
 }
@@ -947,7 +1000,7 @@ export function parseStackSettings(raw: Readonly<Record<string, string | undefin
 export const SITE_SECRET_SUFFIXES = ["Kubeconfig", "ObjectStoreAccessKeyId", "ObjectStoreSecretAccessKey"] as const;
 
 /** Secrets of the whole stack (not per site). */
-export const STACK_SECRET_KEYS = ["postgresAppPassword", "inferenceApiKey", "redisPassword", "dnsTsigSecret"] as const;
+export const STACK_SECRET_KEYS = ["postgresAppPassword", "inferenceApiKey", "redisPassword", "dnsTsigSecret", "monitoringSmtpPassword", "monitoringPagerdutyRoutingKey", "monitoringLineWebhookUrl"] as const;
 
 function isSecretKey(key: string): boolean {
   return SITE_SECRET_SUFFIXES.some((suffix) => key.endsWith(suffix)) || (STACK_SECRET_KEYS as readonly string[]).includes(key);
@@ -959,6 +1012,9 @@ const SECRET_OWNER: Readonly<Record<(typeof STACK_SECRET_KEYS)[number], keyof ty
   inferenceApiKey: "inference",
   redisPassword: "redis",
   dnsTsigSecret: "dns",
+  monitoringSmtpPassword: "monitoring",
+  monitoringPagerdutyRoutingKey: "monitoring",
+  monitoringLineWebhookUrl: "monitoring",
 };
 
 function ownerOfSecret(key: string): string {
@@ -1070,6 +1126,7 @@ export function readStackConfig(): StackConfig {
       kubeconfig: secrets.some((s) => s.key === kubeconfigKey) ? secret(kubeconfigKey) : undefined,
       kubernetesDistribution: site.kubernetesDistribution,
       vpnRanges: site.vpnRanges,
+      volumes: site.volumes,
       objectStore: site.objectStore
         ? {
             endpoint: site.objectStore.endpoint,
@@ -1086,5 +1143,10 @@ export function readStackConfig(): StackConfig {
     ? { ...settings.postgres, backupSite: backupSiteName(settings)!, appPassword: secret("postgresAppPassword") }
     : undefined;
   const dns = settings.dns && { ...settings.dns, tsigSecret: secret("dnsTsigSecret"), records: dnsRecords(settings) };
-  return { stack, dns, roles: deriveSiteRoles(failoverSituation(settings)), activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, mongodb: settings.mongodb, backupSite: backupSiteName(settings), redis: settings.redis && { ...settings.redis, password: secret("redisPassword") }, milvus: settings.milvus, inference: settings.inference && { ...settings.inference, apiKey: secret("inferenceApiKey") }, settings };
+  const needed = (key: string): pulumi.Output<string> | undefined => (secrets.some((s) => s.key === key) ? secret(key) : undefined);
+  const monitoring = settings.monitoring && {
+    ...settings.monitoring,
+    secrets: { smtpPassword: needed("monitoringSmtpPassword"), pagerdutyRoutingKey: needed("monitoringPagerdutyRoutingKey"), lineWebhookUrl: needed("monitoringLineWebhookUrl") },
+  };
+  return { stack, dns, roles: deriveSiteRoles(failoverSituation(settings)), activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, mongodb: settings.mongodb, backupSite: backupSiteName(settings), redis: settings.redis && { ...settings.redis, password: secret("redisPassword") }, milvus: settings.milvus, inference: settings.inference && { ...settings.inference, apiKey: secret("inferenceApiKey") }, monitoring, settings };
 }

@@ -64,6 +64,9 @@ describe("object storage in Thailand (prod: G-Cloud)", () => {
         method: "weekly full (0 2 * * 0) base backup + continuous WAL archive (5 min)",
         schedule: "0 2 * * 0",
         location: "s3://waris-prod-postgres/ on gcloud",
+        // The alerts that fire when the RPO is at risk (issue 22): the WAL archive's age is the 5 minutes.
+        rpoAlert: "PostgresWalArchiveStale",
+        rpoAlerts: ["PostgresWalArchiveStale", "PostgresReplicationLagHigh", "PostgresBackupStale", "PostgresBackupFailed", "BackupJobFailed"],
       },
       {
         dataset: "waris-mongo",
@@ -74,6 +77,8 @@ describe("object storage in Thailand (prod: G-Cloud)", () => {
         method: "daily full (0 3 * * *) backup + PITR oplog (10 min)",
         schedule: "0 3 * * *",
         location: "s3://waris-prod-mongodb/ on gcloud",
+        rpoAlert: "MongoReplicationLagHigh",
+        rpoAlerts: ["MongoReplicationLagHigh", "MongoPitrDisabled", "MongoBackupStale", "MongoBackupFailed", "BackupJobFailed"],
       },
       {
         dataset: "model-artifacts",
@@ -84,6 +89,9 @@ describe("object storage in Thailand (prod: G-Cloud)", () => {
         retention: "5 versions",
         method: "every version on write (bucket versioning)",
         location: "s3://waris-prod-model-artifacts/ on gcloud (MLflow artifact store)",
+        // Versioned on write: at risk when the store cannot be reached.
+        rpoAlert: "ObjectStoreUnreachable",
+        rpoAlerts: ["ObjectStoreUnreachable"],
       },
       {
         dataset: "waris-milvus",
@@ -96,6 +104,8 @@ describe("object storage in Thailand (prod: G-Cloud)", () => {
           "hourly full (0 * * * *) milvus-backup; restore: a Job of the promote phase (milvus-backup restore -n <name>: the old primary's final backup after a switchover, else the newest or milvus.restoreBackup), the schedule suspended until it has finished",
         schedule: "0 * * * *",
         location: "s3://waris-prod-milvus/waris-milvus/ on gcloud",
+        rpoAlert: "MilvusBackupStale",
+        rpoAlerts: ["MilvusBackupStale", "BackupJobFailed"],
       },
       {
         dataset: "waris-redis",
@@ -107,6 +117,8 @@ describe("object storage in Thailand (prod: G-Cloud)", () => {
         method: expect.stringMatching(/^live replica on the other site \(TLS replication, lag alerted above 60 s\) .* RDB dump \(0 \* \* \* \*\) from the primary site\. Restore: .*CONFIG SET appendonly yes rewrites the AOF$/),
         schedule: "0 * * * *",
         location: "replica on gcloud; dumps s3://waris-prod-redis/waris-redis/ on gcloud",
+        rpoAlert: "RedisReplicationLagHigh",
+        rpoAlerts: ["RedisReplicationLagHigh", "RedisBackupStale", "BackupJobFailed"],
       },
     ]);
   });

@@ -129,8 +129,8 @@ test("dev: Milvus on the lab with data and backups in two buckets of the lab Min
 test("the policy pack denies a Milvus backed up daily (the seed's schedule: RPO 1440 min)", async () => {
   const resources = await analyzerResourcesOf((kit) => {
     const store = { endpoint: "https://s3.gdcc.go.th", accessKeyId: "a", secretAccessKey: "s" };
-    const onprem = new kit.lib.Site("onprem", { kind: "onprem", region: "pwa", country: "TH", role: "primary", kubeconfig: "k", objectStore: { ...store, endpoint: "https://minio.pwa" } });
-    const gcloud = new kit.lib.Site("gcloud", { kind: "gcloud", region: "gdcc", country: "TH", role: "standby", kubeconfig: "k", objectStore: store });
+    const onprem = new kit.lib.Site("onprem", { kind: "onprem", region: "pwa", country: "TH", role: "primary", kubeconfig: "k", volumes: { storageClass: "local-path", encryption: "node-disk-encryption" }, objectStore: { ...store, endpoint: "https://minio.pwa" } });
+    const gcloud = new kit.lib.Site("gcloud", { kind: "gcloud", region: "gdcc", country: "TH", role: "standby", kubeconfig: "k", volumes: { storageClass: "local-path", encryption: "node-disk-encryption" }, objectStore: store });
     new (kit.lib as typeof lib).MilvusPrimary("vectors", { sites: [onprem], roles: kit.lib.steadyRoles(["onprem"], "onprem"), dataBucket: "vectors-data", backupSite: gcloud, backupBucket: "vectors-backups", backupSchedule: "0 1 * * *" });
   });
   const ds = (await evaluatePack(resources)).filter((d) => d.enforcementLevel === "mandatory");
@@ -139,7 +139,7 @@ test("the policy pack denies a Milvus backed up daily (the seed's schedule: RPO 
 
 test("the policy pack denies a Milvus without TLS, on its port or to its store", async () => {
   const resources = await analyzerResourcesOf((kit) => {
-    const site = new kit.lib.Site("onprem", { kind: "onprem", region: "pwa", country: "TH", role: "primary", kubeconfig: "k" });
+    const site = new kit.lib.Site("onprem", { kind: "onprem", region: "pwa", country: "TH", role: "primary", kubeconfig: "k", volumes: { storageClass: "local-path", encryption: "node-disk-encryption" } });
     new kit.k8s.apiextensions.CustomResource(
       "plain",
       {

@@ -51,6 +51,7 @@ test("every namespace the program creates has a default-deny ingress policy and 
         inference: { namespace: "waris-inference", appNamespace: "waris-app" },
         dns: { namespace: "external-dns" },
         gpuOperator: { namespace: "gpu-operator" },
+        monitoring: { namespace: "monitoring" },
       });
       const entry: NamespaceZone = table.find((n) => n.namespace === ns)!;
       expect([ns, allow["spec"].ingress]).toEqual([ns, JSON.parse(JSON.stringify(entry.flows.map((f) => flowRule(f, VPN[other(site)]!))))]);

@@ -11,7 +11,7 @@ type Kit = BuildKit;
 type SiteObj = import("../components").Site;
 
 const SITE_ARGS = {
-  onprem: { kind: "onprem", region: "pwa-hq-bangkok", country: "TH", role: "primary", kubeconfig: "k" },
+  onprem: { kind: "onprem", region: "pwa-hq-bangkok", country: "TH", role: "primary", kubeconfig: "k", volumes: { storageClass: "local-path", encryption: "node-disk-encryption" } },
   gcloud: {
     kind: "gcloud",
     region: "gdcc-bangkok",
@@ -19,6 +19,7 @@ const SITE_ARGS = {
     role: "standby",
     kubeconfig: "k",
     objectStore: { endpoint: "https://s3.gdcc.go.th", accessKeyId: "a", secretAccessKey: "s" },
+    volumes: { storageClass: "gdcc-block", encryption: "cloud-default" },
   },
   awsth: { kind: "aws", region: "ap-southeast-7", country: "TH", role: "standby" },
   azsg: { kind: "azure", region: "southeastasia", country: "SG", role: "burst" },

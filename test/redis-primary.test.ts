@@ -71,8 +71,8 @@ test("a switchover's demote phase: both sites replicas, no dump job", async () =
 
 test("the policy pack denies a Redis dumped only daily (RPO 1440 min)", async () => {
   const resources = await analyzerResourcesOf((kit) => {
-    const onprem = new kit.lib.Site("onprem", { kind: "onprem", region: "pwa", country: "TH", role: "primary", kubeconfig: "k", vpnRanges: ["10.10.0.0/16"] });
-    const gcloud = new kit.lib.Site("gcloud", { kind: "gcloud", region: "gdcc", country: "TH", role: "standby", kubeconfig: "k", vpnRanges: ["10.20.0.0/16"], objectStore: { endpoint: "https://s3.gdcc.go.th", accessKeyId: "a", secretAccessKey: "s" } });
+    const onprem = new kit.lib.Site("onprem", { kind: "onprem", region: "pwa", country: "TH", role: "primary", kubeconfig: "k", volumes: { storageClass: "local-path", encryption: "node-disk-encryption" }, vpnRanges: ["10.10.0.0/16"] });
+    const gcloud = new kit.lib.Site("gcloud", { kind: "gcloud", region: "gdcc", country: "TH", role: "standby", kubeconfig: "k", volumes: { storageClass: "local-path", encryption: "node-disk-encryption" }, vpnRanges: ["10.20.0.0/16"], objectStore: { endpoint: "https://s3.gdcc.go.th", accessKeyId: "a", secretAccessKey: "s" } });
     new (kit.lib as typeof lib).RedisPrimary("sessions", { sites: [onprem], roles: kit.lib.steadyRoles(["onprem"], "onprem"), password: "p", backupSite: gcloud, backupBucket: "b", backupSchedule: "0 2 * * *" });
   });
   const ds = (await evaluatePack(resources)).filter((d) => d.policyName === "waris-recovery-objectives");
@@ -82,8 +82,8 @@ test("the policy pack denies a Redis dumped only daily (RPO 1440 min)", async ()
 test("the pack takes a two-site Redis's RPO from its alerted replica (1 min), and from the dumps when no alert watches the lag", async () => {
   const build = (kit: Parameters<Parameters<typeof analyzerResourcesOf>[0]>[0]) => {
     const store = { endpoint: "https://s3.gdcc.go.th", accessKeyId: "a", secretAccessKey: "s" };
-    const onprem = new kit.lib.Site("onprem", { kind: "onprem", region: "pwa", country: "TH", role: "primary", kubeconfig: "k", vpnRanges: ["10.10.0.0/16"] });
-    const gcloud = new kit.lib.Site("gcloud", { kind: "gcloud", region: "gdcc", country: "TH", role: "standby", kubeconfig: "k", vpnRanges: ["10.20.0.0/16"], objectStore: store });
+    const onprem = new kit.lib.Site("onprem", { kind: "onprem", region: "pwa", country: "TH", role: "primary", kubeconfig: "k", volumes: { storageClass: "local-path", encryption: "node-disk-encryption" }, vpnRanges: ["10.10.0.0/16"] });
+    const gcloud = new kit.lib.Site("gcloud", { kind: "gcloud", region: "gdcc", country: "TH", role: "standby", kubeconfig: "k", volumes: { storageClass: "local-path", encryption: "node-disk-encryption" }, vpnRanges: ["10.20.0.0/16"], objectStore: store });
     new (kit.lib as typeof lib).RedisPrimary("sessions", {
       sites: [onprem, gcloud], roles: kit.lib.steadyRoles(["onprem", "gcloud"], "onprem"), password: "p", backupSite: gcloud, backupBucket: "b",
       backupSchedule: "0 2 * * *", replicationHosts: { onprem: "r.onprem", gcloud: "r.gcloud" },

@@ -59,6 +59,13 @@ function everyComponent(l: Lib, p: string, s: { onprem: lib.Site; gcloud: lib.Si
   new l.RedisPrimary(`${p}-redis`, { sites: [s.onprem, s.gcloud], roles, replicationHosts: hosts("redis"), password: "pw", backupSite: s.gcloud, backupBucket: dumps.bucket });
   const milvusBackups = new l.ObjectStorageBucket(`${p}-milvus-backups`, { site: s.gcloud, bucket: `${p}-milvus-backups`, dataset: `${p}-milvus`, retentionDays: 2, objectLockDays: 2 });
   new l.MilvusPrimary(`${p}-milvus`, { sites: [s.onprem, s.gcloud], roles, dataBucket: `${p}-milvus-data`, backupSite: s.gcloud, backupBucket: milvusBackups.bucket, dataSizeGiB: 10 });
+  new l.Monitoring(`${p}-monitoring`, {
+    site: s.onprem,
+    probes: [{ site: "onprem", kind: "database", service: `${p}-db`, target: `${p}-db.onprem.test.internal:5432`, module: "tcp_connect" }],
+    datasets: [{ dataset: `${p}-db`, kind: "postgresql", namespace: `${p}-db`, backupGapMinutes: 7 * 24 * 60 }],
+    receivers: { pagerduty: {} },
+    secrets: { pagerdutyRoutingKey: "rk" },
+  });
   new l.ManagedPostgres(`${p}-reports`, { site: s.aws, subnetGroupName: "private", securityGroupIds: ["sg-1"], password: "pw", readReplicas: 1 });
 }
 
@@ -97,7 +104,7 @@ describe("two teams' instances of every component on the same sites, with the li
     const count = new Map<string, number>();
     for (const r of run.recording.resources) if (r.type.startsWith("waris:index:") && r.type !== "waris:index:Site") count.set(r.type, (count.get(r.type) ?? 0) + 1);
     expect([...count.keys()].sort()).toEqual(
-      ["BackupSchedule", "GpuNodePool", "InferenceCluster", "ManagedPostgres", "MilvusPrimary", "MongoReplicaSet", "ObjectStorageBucket", "PostgresCluster", "RedisPrimary"].map((c) => `waris:index:${c}`),
+      ["BackupSchedule", "GpuNodePool", "InferenceCluster", "ManagedPostgres", "MilvusPrimary", "MongoReplicaSet", "Monitoring", "ObjectStorageBucket", "PostgresCluster", "RedisPrimary"].map((c) => `waris:index:${c}`),
     );
     for (const n of count.values()) expect(n % 2).toBe(0);
   });

@@ -1,0 +1,67 @@
+/**
+ * Encryption at rest of volumes (issue 23): every claim the program makes uses its site's declared class,
+ * and the pack's `waris-volume-encryption` denies, in any team's program, a claim that nothing shows to be
+ * encrypted: a PVC of an undeclared class on EKS, a StatefulSet template on the default class, a claim on a
+ * Site that declares no encryption or of another class than the site's encrypted one.
+ */
+import { analyzerResourcesOf, evaluatePack, resourcesOfType, runProgram } from "./harness";
+import { siteVolumesProblems } from "../components/site";
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const POLICY = "waris-volume-encryption";
+
+test("in prod every claim the program makes names its site's declared class", async () => {
+  const run = await runProgram("prod");
+  if (run.error) throw run.error;
+  const declared: Record<string, string> = { onprem: "local-path", gcloud: "longhorn-encrypted" };
+  const classes: string[] = [];
+  const site = (r: { inputs: Obj }) => r.inputs["metadata"]?.labels?.["waris.io/site"] as string;
+  for (const r of resourcesOfType(run, "kubernetes:core/v1:PersistentVolumeClaim")) classes.push(`${site(r)} ${(r.inputs as Obj)["spec"].storageClassName}`);
+  for (const r of resourcesOfType(run, "kubernetes:apps/v1:StatefulSet")) for (const t of (r.inputs as Obj)["spec"].volumeClaimTemplates ?? []) classes.push(`${site(r)} ${t.spec.storageClassName}`);
+  for (const r of resourcesOfType(run, "kubernetes:postgresql.cnpg.io/v1:Cluster")) classes.push(`${site(r)} ${(r.inputs as Obj)["spec"].storage.storageClass}`, `${site(r)} ${(r.inputs as Obj)["spec"].walStorage.storageClass}`);
+  for (const r of resourcesOfType(run, "kubernetes:psmdb.percona.com/v1:PerconaServerMongoDB")) classes.push(`${site(r)} ${(r.inputs as Obj)["spec"].replsets[0].volumeSpec.persistentVolumeClaim.storageClassName}`);
+  for (const r of resourcesOfType(run, "kubernetes:milvus.io/v1beta1:Milvus")) classes.push(`${site(r)} ${(r.inputs as Obj)["spec"].dependencies.etcd.inCluster.values.persistence.storageClass}`);
+  expect(classes.length).toBeGreaterThanOrEqual(12);
+  for (const c of classes) expect(c).toBe(`${c.split(" ")[0]} ${declared[c.split(" ")[0]!]}`);
+}, 60000);
+
+test("another team's claims: only classes shown to be encrypted pass", async () => {
+  const resources = await analyzerResourcesOf((kit) => {
+    const provider = new kit.k8s.Provider("team-cluster", { kubeconfig: "k" });
+    const o = { provider };
+    new kit.k8s.storage.v1.StorageClass("ebs-encrypted", { metadata: { name: "ebs-encrypted" }, provisioner: "ebs.csi.aws.com", parameters: { type: "gp3", encrypted: "true" } }, o);
+    new kit.k8s.storage.v1.StorageClass("ebs-plain", { metadata: { name: "ebs-plain" }, provisioner: "ebs.csi.aws.com", parameters: { type: "gp3" } }, o);
+    const pvc = (name: string, storageClassName?: string) =>
+      new kit.k8s.core.v1.PersistentVolumeClaim(name, { metadata: { name }, spec: { accessModes: ["ReadWriteOnce"], storageClassName, resources: { requests: { storage: "10Gi" } } } }, o);
+    pvc("good", "ebs-encrypted");
+    pvc("plain", "ebs-plain");
+    pvc("default-class");
+    pvc("gp2-not-in-stack", "gp2");
+    new kit.k8s.apps.v1.StatefulSet("db", {
+      metadata: { name: "db" },
+      spec: { serviceName: "db", selector: { matchLabels: { app: "db" } }, template: { metadata: { labels: { app: "db" } }, spec: { containers: [{ name: "db", image: "postgres:17" }] } }, volumeClaimTemplates: [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } }] },
+    }, o);
+    // Components on Sites: one declaring an encrypted class, one declaring nothing.
+    const declared = new kit.lib.Site("onprem", { kind: "onprem", region: "pwa", country: "TH", role: "primary", kubeconfig: "k", volumes: { storageClass: "longhorn-encrypted", encryption: "encrypted-storage-class" } });
+    const silent = new kit.lib.Site("lab", { kind: "onprem", region: "pwa", country: "TH", role: "standby", kubeconfig: "k" });
+    new kit.k8s.core.v1.PersistentVolumeClaim("on-site-good", { metadata: { name: "a" }, spec: { accessModes: ["ReadWriteOnce"], storageClassName: "longhorn-encrypted", resources: { requests: { storage: "1Gi" } } } }, { provider: declared.kubernetesProvider });
+    new kit.k8s.core.v1.PersistentVolumeClaim("on-site-other-class", { metadata: { name: "b" }, spec: { accessModes: ["ReadWriteOnce"], storageClassName: "local-path", resources: { requests: { storage: "1Gi" } } } }, { provider: declared.kubernetesProvider });
+    new kit.k8s.core.v1.PersistentVolumeClaim("on-silent-site", { metadata: { name: "c" }, spec: { accessModes: ["ReadWriteOnce"], storageClassName: "local-path", resources: { requests: { storage: "1Gi" } } } }, { provider: silent.kubernetesProvider });
+  });
+  const denied = (await evaluatePack(resources)).filter((d) => d.policyName === POLICY).map((d) => d.message.replace(/ (uses|is on) .*/, " $1"));
+  expect(denied.sort()).toEqual(
+    [
+      'PersistentVolumeClaim "b" uses',
+      'PersistentVolumeClaim "c" is on',
+      'PersistentVolumeClaim "default-class" uses',
+      'PersistentVolumeClaim "gp2-not-in-stack" uses',
+      'PersistentVolumeClaim "plain" uses',
+      'StatefulSet "db" claim template "data" uses',
+    ].sort(),
+  );
+}, 60000);
+
+test("a site's volume declaration is checked: a StorageClass name and one of the encryptions", () => {
+  expect(siteVolumesProblems({ storageClass: "local-path", encryption: "node-disk-encryption" }, "volumes")).toEqual([]);
+  expect(siteVolumesProblems({ storageClass: "Local Path", encryption: "luks" as never }, "volumes").map((p) => p.argument)).toEqual(["volumes.storageClass", "volumes.encryption"]);
+});
