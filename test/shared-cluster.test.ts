@@ -63,7 +63,7 @@ function everyComponent(l: Lib, p: string, s: { onprem: lib.Site; gcloud: lib.Si
     site: s.onprem,
     probes: [{ site: "onprem", kind: "database", service: `${p}-db`, target: `${p}-db.onprem.test.internal:5432`, module: "tcp_connect" }],
     datasets: [{ dataset: `${p}-db`, kind: "postgresql", namespace: `${p}-db`, backupGapMinutes: 7 * 24 * 60 }],
-    receivers: { pagerduty: {} },
+    receivers: { pagerduty: { severities: ["critical", "warning"] } },
     secrets: { pagerdutyRoutingKey: "rk" },
   });
   new l.ManagedPostgres(`${p}-reports`, { site: s.aws, subnetGroupName: "private", securityGroupIds: ["sg-1"], password: "pw", readReplicas: 1 });
@@ -124,9 +124,16 @@ describe("two teams' instances of every component on the same sites, with the li
     expect(collisions).toEqual([]);
   });
 
-  test("nothing the platform owns is installed or patched: no operator release, CRD or RuntimeClass; cluster-wide names are the team's own", () => {
+  test("nothing the platform owns is installed or patched: no operator chart, CRD or RuntimeClass; cluster-wide names and releases are the team's own", () => {
     const types = run.recording.resources.map((r) => r.type);
-    for (const t of ["kubernetes:helm.sh/v3:Release", "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", "kubernetes:node.k8s.io/v1:RuntimeClass"]) expect(types).not.toContain(t);
+    for (const t of ["kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", "kubernetes:node.k8s.io/v1:RuntimeClass"]) expect(types).not.toContain(t);
+    // Helm releases only of the team's own (named after the component, e.g. Monitoring's blackbox exporter);
+    // none of an operator chart, whose CRDs and controllers are one per cluster.
+    const releases = run.recording.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release").map((r) => r.inputs as { name: string; chart: string });
+    for (const r of releases) {
+      expect(r.name).toMatch(/^[ab]-/);
+      expect(r.chart).not.toMatch(/operator|cloudnative-pg|barman|cert-manager|kube-prometheus-stack/);
+    }
     const clusterWide = run.recording.resources.filter((r) => r.type.startsWith("kubernetes:") && CLUSTER_SCOPED.test(r.type));
     expect(clusterWide.length).toBeGreaterThan(0);
     for (const r of clusterWide) expect([r.type, (r.inputs["metadata"] as { name: string }).name]).toEqual([r.type, expect.stringMatching(/^[ab]-/)]);
