@@ -7,7 +7,7 @@
 // Each component from its own module, not the package index: the program then loads only the provider
 // SDK modules it uses (not RDS, Azure or DigitalOcean databases), which the offline plan's time shows.
 import { BackupSchedule } from "./components/backup-schedule";
-import { GpuNodePool } from "./components/gpu-node-pool";
+import { GpuNodePool, currentStack } from "./components/gpu-node-pool";
 import { InferenceCluster } from "./components/inference-cluster";
 import { MilvusPrimary } from "./components/milvus-primary";
 import { MongoReplicaSet } from "./components/mongo-replica-set";
@@ -37,7 +37,9 @@ for (const spec of config.sites) {
 
 const gpuPools: Record<string, GpuNodePool> = {};
 for (const [name, { site, ...pool }] of Object.entries(config.gpuPools)) {
-  gpuPools[name] = new GpuNodePool(name, { ...pool, site: sites[site]! });
+  // The platform's stack owns the cluster-wide GPU objects: the operator (once per site, checked by the
+  // stack configuration) and its nodes' labels. A library user's defaults install and patch none of them.
+  gpuPools[name] = new GpuNodePool(name, { ...pool, installOperator: pool.installOperator ?? true, nodeOwner: currentStack(), site: sites[site]! });
 }
 
 const dataSites = config.sites.filter((s) => s.role !== "burst").map((s) => sites[s.name]!);
@@ -60,9 +62,13 @@ if (config.postgres) {
     "waris-postgres",
     {
       ...pg,
+      // The platform installs the operators the library's users rely on (their default is false).
+      installOperators: true,
       sites: dataSites,
       roles,
       backupSite,
+      // The stack's bucket, made with the others (stackBuckets); the cluster checks it is its own.
+      existingBackupBucket: bucket,
       rpoMinutes: config.recovery.rpoMinutes,
       replicationLagTargetSeconds: config.recovery.replicationLagTargetSeconds,
       restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond,
@@ -120,7 +126,10 @@ if (config.mongodb) {
   mongodb = new MongoReplicaSet(
     "waris-mongo",
     {
+      // Its namespace predates the default (the component's name); kept, so nothing is replaced.
+      namespace: "waris-mongodb",
       ...mongo,
+      installOperator: true,
       sites: dataSites,
       roles,
       backup: schedule.perconaBackupSpec,
@@ -164,6 +173,7 @@ if (config.milvus) {
     "waris-milvus",
     {
       ...rest,
+      installOperator: true,
       sites: dataSites,
       roles,
       backupSite,
@@ -195,6 +205,8 @@ if (config.inference) {
   const servingSites = Object.keys(pools);
   const store = config.backupSite;
   inference = new InferenceCluster("waris-llm", {
+    // Its namespace predates the default (the component's name); kept, so nothing is replaced.
+    namespace: "waris-inference",
     ...inf,
     sites: servingSites.map((s) => sites[s]!),
     pools: servingSites.map((s) => gpuPools[pools[s]!]!),

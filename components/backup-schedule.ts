@@ -6,7 +6,6 @@ import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { BACKUP_OF_LABEL, DATASET_LABEL, DataClass, RETENTION_DAYS_ANNOTATION, placementLabels } from "./labels";
 import { POD_DEFAULTS } from "./pod-defaults";
-import { BARMAN_CLOUD_PLUGIN } from "./postgres-cluster";
 import {
   CronSchedule,
   DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND,
@@ -27,6 +26,9 @@ export type BackupDatasetKind = (typeof BACKUP_DATASET_KINDS)[number];
 
 /** Pinned milvus-backup image (the Milvus project's backup tool). */
 export const MILVUS_BACKUP_IMAGE = "milvusdb/milvus-backup:v0.5.7";
+
+/** Name of the Barman Cloud plugin in a CloudNativePG cluster's `spec.plugins` (and of a plugin-method backup). */
+export const BARMAN_CLOUD_PLUGIN = "barman-cloud.cloudnative-pg.io";
 
 /** Arguments of {@link BackupSchedule}. */
 export interface BackupScheduleArgs {

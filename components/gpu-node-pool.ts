@@ -5,10 +5,6 @@ import * as nodev1 from "@pulumi/kubernetes/node/v1";
 import * as batchv1 from "@pulumi/kubernetes/batch/v1";
 import * as rbacv1 from "@pulumi/kubernetes/rbac/v1";
 import { Release } from "@pulumi/kubernetes/helm/v3/release";
-import * as eks from "@pulumi/aws/eks";
-import * as iam from "@pulumi/aws/iam";
-import * as containerservice from "@pulumi/azure-native/containerservice";
-import { KubernetesNodePool } from "@pulumi/digitalocean/kubernetesNodePool";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import {
   CloudKind,
@@ -31,6 +27,7 @@ import {
   hostComponents,
 } from "./gpu-operator";
 import { DATA_CLASSES, DataClass, HelmChartRef, placementLabels, placementTags } from "./labels";
+import { loadOptionalSdk } from "./optional-sdk";
 import { POD_DEFAULTS } from "./pod-defaults";
 import { isRegionInThailand } from "./residency";
 import { runtimeOwnedFields } from "./runtime-owned";
@@ -112,8 +109,20 @@ export interface GpuNodePoolArgs {
   readonly labels?: Readonly<Record<string, string>>;
   /** Extra taints, on top of {@link GPU_TAINT}. */
   readonly extraTaints?: readonly NodeTaint[];
-  /** On-prem and G-Cloud: names of the existing Kubernetes nodes that form the pool. */
+  /**
+   * On-prem and G-Cloud: names of the existing Kubernetes nodes that form the pool. The pool labels and
+   * taints them (a server-side patch of the Node, a cluster-wide object), so {@link nodeOwner} must say
+   * that the stack being run owns them.
+   */
   readonly nodeNames?: readonly string[];
+  /**
+   * On-prem and G-Cloud, required with {@link nodeNames}: the stack that owns those nodes' labels and
+   * taints, as `<project>/<stack>` (e.g. `team-program/dev`). The pool patches the nodes only when this
+   * is the stack being run; any other stack's constructor throws an `InvalidArgumentsError` before
+   * registering anything, so a second stack never force-patches nodes another stack labels (and its
+   * `pulumi destroy` never removes their labels).
+   */
+  readonly nodeOwner?: string;
   /**
    * On-prem and G-Cloud: the NVIDIA driver is on the host. Default: the site's distribution's (true on
    * Talos, where it is a system extension and false is refused; false elsewhere).
@@ -126,8 +135,13 @@ export interface GpuNodePoolArgs {
    */
   readonly toolkitOnHost?: boolean;
   /**
-   * On-prem and G-Cloud: install the GPU Operator. Default true. It is one per cluster: with several pools
-   * on a site, exactly one installs it (the others set false), or the second pool's constructor throws.
+   * On-prem and G-Cloud: install the GPU Operator (its `gpu-operator` Namespace and Helm release) and,
+   * with {@link toolkitOnHost}, the cluster-wide `nvidia` RuntimeClass. Default false: the pool uses the
+   * platform's operator and RuntimeClass, which the platform's own stack installs (index.ts sets true).
+   * They are one per cluster: with several pools on a site exactly one installs them, or the second
+   * pool's constructor throws.
+   *
+   * @defaultValue false
    */
   readonly installOperator?: boolean;
   /** On-prem and G-Cloud: share each GPU among this many pods by time-slicing (at least 2). Default off. */
@@ -157,6 +171,26 @@ export type GpuNodePoolSettings = Omit<GpuNodePoolArgs, "site" | "clusterName" |
 };
 
 const isWholeNumber = (n: unknown, min: number): boolean => typeof n === "number" && Number.isInteger(n) && n >= min;
+
+/** The stack being run, as `<project>/<stack>` (what {@link GpuNodePoolArgs.nodeOwner} names). */
+export function currentStack(): string {
+  return `${pulumi.getProject()}/${pulumi.getStack()}`;
+}
+
+/**
+ * Whether the stack `stack` may label and taint `nodeNames`: only when `nodeOwner` names it. Pure, for the
+ * constructor (which passes {@link currentStack}) and tests.
+ */
+export function nodeOwnerProblems(nodeNames: readonly string[] | undefined, nodeOwner: string | undefined, stack: string): ArgumentProblem[] {
+  if (nodeNames === undefined || nodeNames.length === 0) return [];
+  if (nodeOwner === undefined) {
+    return [{ argument: "nodeOwner", message: `is required with nodeNames ${show(nodeNames)}: the pool labels and taints those nodes (cluster-wide objects); set it to the stack that owns them, "${stack}" if it is this one` }];
+  }
+  if (nodeOwner !== stack) {
+    return [{ argument: "nodeNames", message: `${show(nodeNames)} are labelled by stack ${show(nodeOwner)} (nodeOwner), not by this stack "${stack}"; a pool patches only its own stack's nodes: use nodes of your own, or schedule on the owner's pool (its nodeSelector and tolerations)` }];
+  }
+  return [];
+}
 
 /** Azure agent pool names: at most 12 lowercase letters and digits, starting with a letter. */
 export function azurePoolName(name: string): string {
@@ -304,8 +338,9 @@ export class GpuNodePool extends pulumi.ComponentResource {
         kubernetesDistribution: args.site.kubernetesDistribution,
       }),
     );
+    throwIfInvalid(`GpuNodePool "${name}"`, nodeOwnerProblems(args.nodeNames, args.nodeOwner, currentStack()));
     // The operator is a cluster-wide singleton: one pool per site owns it; a second owner fails here, before anything is registered.
-    if (KUBECONFIG_SITE_KINDS.includes(site.kind) && (args.installOperator ?? true)) args.site.claimSingleton("gpu-operator", `GpuNodePool "${name}"`, "installOperator");
+    if (KUBECONFIG_SITE_KINDS.includes(site.kind) && (args.installOperator ?? false)) args.site.claimSingleton("gpu-operator", `GpuNodePool "${name}"`, "installOperator");
     super("waris:index:GpuNodePool", name, {}, opts);
 
     this.site = site;
@@ -342,6 +377,9 @@ export class GpuNodePool extends pulumi.ComponentResource {
         this.readyGate = this.buildOnCluster(name, args, labels, taints, child);
         break;
       case "aws": {
+        // The Site of kind aws loaded @pulumi/aws already (an optional peer dependency); these are its modules.
+        const iam = loadOptionalSdk<typeof import("@pulumi/aws/iam")>("@pulumi/aws", "iam", `GpuNodePool "${name}"`);
+        const eks = loadOptionalSdk<typeof import("@pulumi/aws/eks")>("@pulumi/aws", "eks", `GpuNodePool "${name}"`);
         this.machineType = machineTypeFor("aws", args.gpuModel, args.gpusPerNode);
         const provider = { ...child, provider: args.site.awsProvider };
         const role = new iam.Role(
@@ -379,6 +417,7 @@ export class GpuNodePool extends pulumi.ComponentResource {
         break;
       }
       case "azure": {
+        const containerservice = loadOptionalSdk<typeof import("@pulumi/azure-native/containerservice")>("@pulumi/azure-native", "containerservice", `GpuNodePool "${name}"`);
         this.machineType = machineTypeFor("azure", args.gpuModel, args.gpusPerNode);
         const autoscale = size.min !== size.max;
         new containerservice.AgentPool(
@@ -409,6 +448,7 @@ export class GpuNodePool extends pulumi.ComponentResource {
         break;
       }
       case "digitalocean": {
+        const { KubernetesNodePool } = loadOptionalSdk<typeof import("@pulumi/digitalocean/kubernetesNodePool")>("@pulumi/digitalocean", "kubernetesNodePool", `GpuNodePool "${name}"`);
         this.machineType = machineTypeFor("digitalocean", args.gpuModel, args.gpusPerNode);
         const autoscale = size.min !== size.max;
         new KubernetesNodePool(
@@ -460,7 +500,7 @@ export class GpuNodePool extends pulumi.ComponentResource {
     const opts = { ...child, provider: args.site.kubernetesProvider };
     const siteLabels = placementLabels(args.site.spec.name, "none");
     const dependsOn: pulumi.Resource[] = [];
-    if (args.installOperator ?? true) {
+    if (args.installOperator ?? false) {
       const namespace = new corev1.Namespace(
         `${name}-gpu-operator`,
         {
@@ -512,7 +552,7 @@ export class GpuNodePool extends pulumi.ComponentResource {
         ),
       );
     }
-    if (host.toolkitOnHost) {
+    if (host.toolkitOnHost && (args.installOperator ?? false)) {
       // With the host's toolkit the operator makes no RuntimeClass; containerd on Talos/K3s names its handler `nvidia`.
       new nodev1.RuntimeClass(`${name}-nvidia`, { metadata: { name: "nvidia", labels: siteLabels }, handler: "nvidia" }, opts);
     }

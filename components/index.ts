@@ -28,6 +28,7 @@ export * from "./runtime-owned";
 export * from "./vllm";
 export * from "./store-encryption";
 export * from "./gpu-operator";
+export * from "./optional-sdk";
 export * from "./monitoring-rules";
 export * from "./monitoring-dashboards";
 export * from "./monitoring";

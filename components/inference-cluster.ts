@@ -115,7 +115,7 @@ export interface InferenceClusterArgs {
   readonly monitoringNamespace?: string;
   /** p50 time to first token above which to alert, seconds. Default 1. */
   readonly latencyP50Seconds?: number;
-  /** Namespace. Default `waris-inference`. */
+  /** Namespace. Default: the component's name, so two clusters on one site never share one. */
   readonly namespace?: string;
   /** Class of the data in prompts. Default `confidential`. */
   readonly dataClass?: DataClass;
@@ -364,7 +364,7 @@ export class InferenceCluster extends pulumi.ComponentResource {
     );
     super("waris:index:InferenceCluster", name, {}, opts);
 
-    const namespace = args.namespace ?? "waris-inference";
+    const namespace = args.namespace ?? name;
     this.namespace = namespace;
     this.endpoint = `http://gateway.${namespace}.svc.cluster.local/v1`;
     this.model = args.primary.model;

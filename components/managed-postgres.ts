@@ -1,13 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as rds from "@pulumi/aws/rds";
-import { MetricAlarm } from "@pulumi/aws/cloudwatch/metricAlarm";
-import * as flexible from "@pulumi/azure-native/dbforpostgresql";
-import { MetricAlert } from "@pulumi/azure-native/monitor/metricAlert";
-import { DatabaseCluster } from "@pulumi/digitalocean/databaseCluster";
-import { DatabaseReplica } from "@pulumi/digitalocean/databaseReplica";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { DATASET_TAG, DataClass, LAG_ALERT_FOR_TAG, REPLICA_OF_TAG, placementTags } from "./labels";
 import { AZURE_REPLICATION_DELAY_METRIC, DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, DIGITALOCEAN_BACKUP_DAYS, RDS_LOG_UPLOAD_MINUTES, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes } from "./recovery";
+import { loadOptionalSdk } from "./optional-sdk";
 import { describeThaiRegions, isRegionInThailand } from "./residency";
 import { Site, SiteSpec } from "./site";
 
@@ -181,6 +176,9 @@ export class ManagedPostgres extends pulumi.ComponentResource {
   }
 
   private rds(name: string, args: ManagedPostgresArgs): { endpoint: pulumi.Output<string>; replicaEndpoints: pulumi.Output<string>[] } {
+    // The Site of kind aws loaded @pulumi/aws already (an optional peer dependency); these are its modules.
+    const rds = loadOptionalSdk<typeof import("@pulumi/aws/rds")>("@pulumi/aws", "rds", `ManagedPostgres "${name}"`);
+    const { MetricAlarm } = loadOptionalSdk<typeof import("@pulumi/aws/cloudwatch/metricAlarm")>("@pulumi/aws", "cloudwatch/metricAlarm", `ManagedPostgres "${name}"`);
     const o = { parent: this, provider: args.site.awsProvider };
     const version = args.engineVersion ?? "17";
     const storage = storageGiB("aws", args);
@@ -257,6 +255,8 @@ export class ManagedPostgres extends pulumi.ComponentResource {
   }
 
   private azureFlexibleServer(name: string, args: ManagedPostgresArgs): { endpoint: pulumi.Output<string>; replicaEndpoints: pulumi.Output<string>[] } {
+    const flexible = loadOptionalSdk<typeof import("@pulumi/azure-native/dbforpostgresql")>("@pulumi/azure-native", "dbforpostgresql", `ManagedPostgres "${name}"`);
+    const { MetricAlert } = loadOptionalSdk<typeof import("@pulumi/azure-native/monitor/metricAlert")>("@pulumi/azure-native", "monitor/metricAlert", `ManagedPostgres "${name}"`);
     const o = { parent: this, provider: args.site.azureProvider };
     const tags = { ...placementTags(args.site.spec.name, args.dataClass ?? "confidential"), [DATASET_TAG]: name };
     const common = {
@@ -336,6 +336,8 @@ export class ManagedPostgres extends pulumi.ComponentResource {
   }
 
   private digitaloceanCluster(name: string, args: ManagedPostgresArgs): { endpoint: pulumi.Output<string>; replicaEndpoints: pulumi.Output<string>[] } {
+    const { DatabaseCluster } = loadOptionalSdk<typeof import("@pulumi/digitalocean/databaseCluster")>("@pulumi/digitalocean", "databaseCluster", `ManagedPostgres "${name}"`);
+    const { DatabaseReplica } = loadOptionalSdk<typeof import("@pulumi/digitalocean/databaseReplica")>("@pulumi/digitalocean", "databaseReplica", `ManagedPostgres "${name}"`);
     const o = { parent: this, provider: args.site.digitaloceanProvider };
     // DigitalOcean tags are plain strings: `key:value` carries the placement facts.
     const tags = Object.entries({ ...placementTags(args.site.spec.name, args.dataClass ?? "confidential"), [DATASET_TAG]: name }).map(([k, v]) => `${k}:${v}`);

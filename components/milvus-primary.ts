@@ -85,9 +85,14 @@ export interface MilvusPrimaryArgs {
   readonly cpu?: string;
   /** Memory of the Milvus pods, GiB (indexes are loaded into memory). Default 16. */
   readonly memoryGiB?: number;
-  /** Namespace. Default `waris-milvus`. */
+  /** Namespace. Default: the component's name, so two instances on one site never share one. */
   readonly namespace?: string;
-  /** Install the Milvus operator on the site. Default true. */
+  /**
+   * Install the Milvus operator (Helm release `milvus-operator` and its cluster-wide CRDs) on the site.
+   * Default false: the platform's operator, installed by the platform's own stack (index.ts sets true).
+   *
+   * @defaultValue false
+   */
   readonly installOperator?: boolean;
   /** Restore throughput for the RTO estimate, MiB/s. Default 100. */
   readonly restoreThroughputMiBPerSecond?: number;
@@ -324,7 +329,7 @@ export class MilvusPrimary extends pulumi.ComponentResource {
     if (roleSites.join(",") !== [...siteNames].sort().join(",")) problems.push({ argument: "roles", message: `cover the sites ${roleSites.join(", ") || "(none)"}; they must cover exactly ${siteNames.join(", ")}` });
     throwIfInvalid(`MilvusPrimary "${name}"`, problems);
     super("waris:index:MilvusPrimary", name, {}, opts);
-    const namespace = args.namespace ?? "waris-milvus";
+    const namespace = args.namespace ?? name;
     const mode = args.mode ?? "standalone";
     const dataSizeGiB = milvusDataSizeGiB(args);
     const memoryGiB = args.memoryGiB ?? 16;
@@ -376,7 +381,7 @@ export class MilvusPrimary extends pulumi.ComponentResource {
       const ns = new corev1.Namespace(id("ns"), { metadata: { name: namespace, labels } }, { ...o, ...alias(`${name}-ns`), retainOnDelete: true });
       const inNamespace = { ...o, dependsOn: [ns] };
       const operator =
-        args.installOperator ?? true
+        args.installOperator ?? false
           ? [
               new Release(
                 id("operator"),

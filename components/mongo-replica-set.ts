@@ -72,7 +72,7 @@ export interface MongoReplicaSetArgs {
   readonly backupSite?: Site;
   /** Name of the backup credentials Secret the backup spec names. Default `<name>-backup`. */
   readonly backupCredentialsSecret?: string;
-  /** Namespace. Default `waris-mongodb`. */
+  /** Namespace. Default: the component's name, so two replica sets on one site never share one. */
   readonly namespace?: string;
   /** Replication lag alert threshold, seconds. Default 60. */
   readonly replicationLagTargetSeconds?: number;
@@ -80,7 +80,12 @@ export interface MongoReplicaSetArgs {
   readonly pitrMinutes?: number;
   /** Restore throughput for the single-site RTO estimate, MiB/s. Default 100. */
   readonly restoreThroughputMiBPerSecond?: number;
-  /** Install the operator on each site. Default true. */
+  /**
+   * Install the Percona operator (Helm release `psmdb-operator` and its cluster-wide CRDs) on each site.
+   * Default false: the platform's operator, installed by the platform's own stack (index.ts sets true).
+   *
+   * @defaultValue false
+   */
   readonly installOperator?: boolean;
   /** Class of the data. Default `confidential`. */
   readonly dataClass?: DataClass;
@@ -240,7 +245,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
       [...validateMongoReplicaSetArgs({ ...args, sites: args.sites.map((s) => s.spec), hasBackupStore: args.backupSite?.objectStoreAccess !== undefined }), ...peerRangeProblems(args.sites)],
     );
     super("waris:index:MongoReplicaSet", name, {}, opts);
-    const namespace = args.namespace ?? "waris-mongodb";
+    const namespace = args.namespace ?? name;
     const members = args.membersPerSite ?? 3;
     const twoSites = args.sites.length === 2;
     const storageGiB = args.storageSizeGiB ?? 100;
@@ -279,7 +284,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
       const o = { ...parent, provider: site.kubernetesProvider };
       const labels = { ...placementLabels(siteName, args.dataClass ?? "confidential"), [DATASET_LABEL]: name };
       const id = (suffix: string): string => `${name}-${siteName}-${suffix}`;
-      const operator = args.installOperator ?? true
+      const operator = args.installOperator ?? false
         ? [
             new Release(
               id("operator"),

@@ -1,12 +1,40 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as s3 from "@pulumi/aws/s3";
-import * as storage from "@pulumi/azure-native/storage";
-import { SpacesBucket } from "@pulumi/digitalocean/spacesBucket";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { DATASET_SIZE_TAG, DATASET_TAG, DataClass, placementTags } from "./labels";
+import { loadOptionalSdk } from "./optional-sdk";
 import { describeThaiRegions, isRegionInThailand } from "./residency";
 import { Site, SiteSpec } from "./site";
 import { DEFAULT_STORE_ENCRYPTION, bucketEncryptionDefault } from "./store-encryption";
+
+/** Which API a bucket is made with: the site's S3-compatible store or AWS S3, Azure Blob, DigitalOcean Spaces. */
+type BucketBackend = "s3" | "azure-blob" | "spaces";
+
+/** The backend of a bucket on `site`: its own S3-compatible store when it has one, else the cloud's. */
+function bucketBackend(site: Site): BucketBackend {
+  if (site.objectStoreEndpoint !== undefined) return "s3";
+  return site.spec.kind === "azure" ? "azure-blob" : site.spec.kind === "digitalocean" ? "spaces" : "s3";
+}
+
+/** The SDK module of each backend (all optional peer dependencies of the package). */
+interface BackendSdk {
+  s3: typeof import("@pulumi/aws/s3");
+  "azure-blob": typeof import("@pulumi/azure-native/storage");
+  spaces: typeof import("@pulumi/digitalocean/spacesBucket");
+}
+
+/** Loads the SDK module of `backend`; throws `MissingSdkError` naming the package when it is not installed. */
+function loadBackendSdk<B extends BucketBackend>(backend: B, neededBy: string): BackendSdk[B] {
+  const [sdk, subpath] = ({ s3: ["@pulumi/aws", "s3"], "azure-blob": ["@pulumi/azure-native", "storage"], spaces: ["@pulumi/digitalocean", "spacesBucket"] } as const)[backend];
+  return loadOptionalSdk<BackendSdk[B]>(sdk, subpath, neededBy);
+}
+
+/**
+ * Throws `MissingSdkError` when the provider SDK a bucket on `site` needs is not installed; for a component
+ * that will create a bucket later, to fail before it registers anything.
+ */
+export function checkBucketSdk(site: Site, neededBy: string): void {
+  loadBackendSdk(bucketBackend(site), neededBy);
+}
 
 /** Arguments of {@link ObjectStorageBucket}. */
 export interface ObjectStorageBucketArgs {
@@ -133,6 +161,8 @@ export class ObjectStorageBucket extends pulumi.ComponentResource {
   readonly endpoint: string;
   /** Site the bucket is on. */
   readonly siteName: string;
+  /** Dataset whose backups or data it holds (its `waris-dataset` tag). */
+  readonly dataset: string;
 
   /**
    * @param name - component name.
@@ -143,17 +173,21 @@ export class ObjectStorageBucket extends pulumi.ComponentResource {
     const site = args.site.spec;
     throwIfInvalid(
       `ObjectStorageBucket "${name}"`,
-      validateObjectStorageBucketArgs({ ...site, hasObjectStore: args.site.objectStoreProvider !== undefined }, { ...args, hasKmsKey: args.kmsKeyId !== undefined, hasResourceGroup: args.resourceGroupName !== undefined }),
+      validateObjectStorageBucketArgs({ ...site, hasObjectStore: args.site.objectStoreEndpoint !== undefined }, { ...args, hasKmsKey: args.kmsKeyId !== undefined, hasResourceGroup: args.resourceGroupName !== undefined }),
     );
+    // The SDK of the store is an optional peer dependency: a missing one fails before anything is registered.
+    const backend = bucketBackend(args.site);
+    loadBackendSdk(backend, `ObjectStorageBucket "${name}"`);
     super("waris:index:ObjectStorageBucket", name, {}, opts);
     this.bucket = args.bucket;
     this.siteName = site.name;
-    if (site.kind === "azure" && !args.site.objectStoreProvider) {
+    this.dataset = args.dataset;
+    if (backend === "azure-blob") {
       const account = azureStorageAccountName(args.bucket);
       this.url = `https://${account}.blob.core.windows.net/${args.bucket}/`;
       this.endpoint = `https://${account}.blob.core.windows.net`;
       this.azureBlob(name, args, account);
-    } else if (site.kind === "digitalocean" && !args.site.objectStoreProvider) {
+    } else if (backend === "spaces") {
       this.url = `s3://${args.bucket}/`;
       this.endpoint = `https://${site.region}.digitaloceanspaces.com`;
       this.spaces(name, args);
@@ -166,6 +200,7 @@ export class ObjectStorageBucket extends pulumi.ComponentResource {
   }
 
   private s3(name: string, args: ObjectStorageBucketArgs): void {
+    const s3 = loadBackendSdk("s3", `ObjectStorageBucket "${name}"`);
     const site = args.site.spec;
     const provider = args.site.objectStoreProvider ?? args.site.awsProvider;
     const o = { parent: this, provider, retainOnDelete: args.retainOnDelete };
@@ -180,7 +215,7 @@ export class ObjectStorageBucket extends pulumi.ComponentResource {
     const versioning = new s3.BucketVersioning(name, { bucket: bucketName, versioningConfiguration: { status: "Enabled" } }, after);
     // What the store accepts: its declared encryption (an S3-compatible store), or SSE-S3/SSE-KMS on AWS.
     // A store that encrypts by itself gets no configuration: it rejects PutBucketEncryption without a KMS.
-    const rule = args.site.objectStoreProvider
+    const rule = args.site.objectStoreEndpoint !== undefined
       ? bucketEncryptionDefault(args.site.objectStoreEncryption ?? DEFAULT_STORE_ENCRYPTION)
       : args.kmsKeyId
         ? { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyId }
@@ -228,6 +263,7 @@ export class ObjectStorageBucket extends pulumi.ComponentResource {
    * unlocked version-level immutability policy.
    */
   private azureBlob(name: string, args: ObjectStorageBucketArgs, accountName: string): void {
+    const storage = loadBackendSdk("azure-blob", `ObjectStorageBucket "${name}"`);
     const o = { parent: this, provider: args.site.azureProvider, retainOnDelete: args.retainOnDelete };
     const resourceGroupName = args.resourceGroupName!;
     const tags: Record<string, string> = { ...placementTags(args.site.spec.name, args.dataClass ?? "confidential"), [DATASET_TAG]: args.dataset };
@@ -290,6 +326,7 @@ export class ObjectStorageBucket extends pulumi.ComponentResource {
    * lifecycle rule per retention. Spaces has neither object lock nor "keep the newest N versions".
    */
   private spaces(name: string, args: ObjectStorageBucketArgs): void {
+    const { SpacesBucket } = loadBackendSdk("spaces", `ObjectStorageBucket "${name}"`);
     const o = { parent: this, provider: args.site.digitaloceanProvider, retainOnDelete: args.retainOnDelete };
     new SpacesBucket(
       name,

@@ -9,6 +9,8 @@ import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, STANDBY_PROMOTION_MINUTES, e
 import { isRegionInThailand } from "./residency";
 import { IssuedCertificate, SharedCertificateAuthority } from "./pki";
 import { KUBECONFIG_SITE_KINDS, Site, crossSiteExposure, peerRangeProblems } from "./site";
+import { BackupSchedule } from "./backup-schedule";
+import { ObjectStorageBucket, ObjectStorageBucketArgs, checkBucketSdk, validateObjectStorageBucketArgs } from "./object-storage-bucket";
 import type { SiteDatastoreRole, SiteRoles } from "./failover";
 import { DEFAULT_STORE_ENCRYPTION, barmanEncryption } from "./store-encryption";
 
@@ -22,8 +24,9 @@ export const POSTGRES_CHARTS: Readonly<Record<"cloudnativePg" | "barmanCloud" | 
   certManager: { repo: "https://charts.jetstack.io", chart: "cert-manager", version: "v1.18.2" },
 };
 
-/** Name of the Barman Cloud plugin in a cluster's `spec.plugins`. */
-export const BARMAN_CLOUD_PLUGIN = "barman-cloud.cloudnative-pg.io";
+// Defined beside its user, the backup schedule (which this module imports); exported here as before.
+export { BARMAN_CLOUD_PLUGIN } from "./backup-schedule";
+import { BARMAN_CLOUD_PLUGIN } from "./backup-schedule";
 
 /**
  * Name of a site's CloudNativePG cluster: `<dataset>-<site>`, and `<dataset>-<site>-g<n>` once the site's
@@ -52,8 +55,24 @@ export interface PostgresClusterArgs {
   readonly roles: SiteRoles;
   /** Site whose S3-compatible object store holds the WAL archive and base backups. */
   readonly backupSite: Site;
-  /** Bucket in that store (created by the object-store component). */
+  /**
+   * Name of the bucket in that store that holds the WAL archive and base backups. The cluster creates
+   * it (an `ObjectStorageBucket` child named `<name>-backups`: versioned, encrypted, object lock of
+   * {@link backupObjectLockDays}) unless {@link existingBackupBucket} is given.
+   */
   readonly backupBucket: string;
+  /**
+   * A bucket made elsewhere to use instead of creating one. The cluster verifies that it is
+   * {@link backupBucket} on {@link backupSite} for this dataset (an `InvalidArgumentsError` otherwise,
+   * before anything is registered) and waits for it. Default: none, the cluster creates its bucket.
+   */
+  readonly existingBackupBucket?: ObjectStorageBucket;
+  /**
+   * The created bucket's object lock (governance mode), days. Default 7. Ignored with {@link existingBackupBucket}.
+   *
+   * @defaultValue 7
+   */
+  readonly backupObjectLockDays?: number;
   /** Days base backups and WAL are kept. Default 30. */
   readonly backupRetentionDays?: number;
   /**
@@ -61,7 +80,7 @@ export interface PostgresClusterArgs {
    * site name. Required with two sites: replication connects to it with `sslmode=verify-full`.
    */
   readonly replicationHosts?: Readonly<Record<string, string>>;
-  /** Namespace of the clusters. Default `waris-postgres`. */
+  /** Namespace of the clusters. Default: the component's name, so two clusters on one site never share one. */
   readonly namespace?: string;
   /** PostgreSQL instances per site (1 primary/designated primary + hot standbys). Default 2. */
   readonly instancesPerSite?: number;
@@ -89,10 +108,48 @@ export interface PostgresClusterArgs {
   readonly rpoMinutes?: number;
   /** Restore throughput for the single-site RTO estimate, MiB/s. Default 100. */
   readonly restoreThroughputMiBPerSecond?: number;
-  /** Install cert-manager, the operator and the plugin on each site. Default true. */
+  /**
+   * Install cert-manager, the CloudNativePG operator and the Barman Cloud plugin (Helm releases `cert-manager`,
+   * `cnpg`, `barman-cloud` and their cluster-wide CRDs) on each site. Default false: the cluster uses the
+   * platform's operators, which the platform's own stack installs (index.ts sets true); a second stack
+   * installing them would co-own them, and its `pulumi destroy` would remove them.
+   *
+   * @defaultValue false
+   */
   readonly installOperators?: boolean;
   /** Class of the data. Default `confidential`. */
   readonly dataClass?: DataClass;
+}
+
+/** Arguments of {@link PostgresCluster.addBackupSchedule}. */
+export interface PostgresBackupScheduleArgs {
+  /** Five-field cron, UTC, e.g. `0 3 * * 0` (Sundays 03:00). */
+  readonly schedule: string;
+  /** Days backups are kept. Default: the cluster's `backupRetentionDays` (30). */
+  readonly retentionDays?: number;
+}
+
+/** The arguments of the bucket a cluster creates for itself (see {@link PostgresClusterArgs.backupBucket}). */
+export function postgresBackupBucketArgs(
+  name: string,
+  args: Pick<PostgresClusterArgs, "backupBucket" | "backupRetentionDays" | "backupObjectLockDays" | "dataClass">,
+): Omit<ObjectStorageBucketArgs, "site"> {
+  return {
+    bucket: args.backupBucket,
+    dataset: name,
+    retentionDays: args.backupRetentionDays ?? 30,
+    objectLockDays: args.backupObjectLockDays ?? 7,
+    dataClass: args.dataClass ?? "confidential",
+  };
+}
+
+/** What is wrong with using `bucket` as the backup bucket of cluster `name` (pure). */
+export function existingBucketProblems(name: string, args: Pick<PostgresClusterArgs, "backupBucket" | "backupSite">, bucket: Pick<ObjectStorageBucket, "bucket" | "siteName" | "dataset">): ArgumentProblem[] {
+  const problems: ArgumentProblem[] = [];
+  if (bucket.bucket !== args.backupBucket) problems.push({ argument: "existingBackupBucket", message: `is bucket ${show(bucket.bucket)}, but backupBucket is ${show(args.backupBucket)}; the archive would go to a bucket nobody created` });
+  if (bucket.siteName !== args.backupSite.spec.name) problems.push({ argument: "existingBackupBucket", message: `is on site "${bucket.siteName}", but backupSite is "${args.backupSite.spec.name}"` });
+  if (bucket.dataset !== name) problems.push({ argument: "existingBackupBucket", message: `holds dataset ${show(bucket.dataset)}, not "${name}"; the policy pack matches backups to datasets by that tag` });
+  return problems;
 }
 
 const whole = (n: unknown, min: number): boolean => typeof n === "number" && Number.isInteger(n) && n >= min;
@@ -167,6 +224,13 @@ export class PostgresCluster extends pulumi.ComponentResource {
   readonly rtoMinutes: number;
   /** The `Cluster` custom resources, by site, for components that need to depend on them. */
   readonly clusters: Readonly<Record<string, apiextensions.CustomResource>>;
+  /** The bucket of the WAL archive and base backups: the one the cluster created, or `existingBackupBucket`. */
+  readonly backupBucket: ObjectStorageBucket;
+  /** Data volume per instance, GiB (the size a restore moves). */
+  readonly storageSizeGiB: number;
+  private readonly sites: readonly Site[];
+  private readonly backupRetentionDays: number;
+  private readonly restoreThroughputMiBPerSecond: number;
 
   /**
    * @param name - dataset name, e.g. `waris-postgres`; cluster names are `<name>-<site>`.
@@ -185,9 +249,23 @@ export class PostgresCluster extends pulumi.ComponentResource {
         ...peerRangeProblems(args.sites),
       ],
     );
+    const bucketArgs = postgresBackupBucketArgs(name, args);
+    if (args.existingBackupBucket) throwIfInvalid(`PostgresCluster "${name}"`, existingBucketProblems(name, args, args.existingBackupBucket));
+    else {
+      throwIfInvalid(
+        `PostgresCluster "${name}"`,
+        validateObjectStorageBucketArgs({ ...args.backupSite.spec, hasObjectStore: args.backupSite.objectStoreEndpoint !== undefined }, bucketArgs).map((p) => ({ ...p, argument: `backupBucket (the bucket it creates: ${p.argument})` })),
+      );
+      checkBucketSdk(args.backupSite, `PostgresCluster "${name}" (its backup bucket)`);
+    }
     super("waris:index:PostgresCluster", name, {}, opts);
+    // The bucket first: the archive's ObjectStore and the clusters wait for it.
+    this.backupBucket = args.existingBackupBucket ?? new ObjectStorageBucket(`${name}-backups`, { ...bucketArgs, site: args.backupSite }, { parent: this });
+    this.sites = args.sites;
+    this.backupRetentionDays = args.backupRetentionDays ?? 30;
+    this.restoreThroughputMiBPerSecond = args.restoreThroughputMiBPerSecond ?? DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND;
 
-    const namespace = args.namespace ?? "waris-postgres";
+    const namespace = args.namespace ?? name;
     const siteNames = args.sites.map((s) => s.spec.name);
     const roleOf = (site: string): SiteDatastoreRole => args.roles.bySite[site]!;
     // A rebuilt site's cluster gets a new name: a new Cluster (new volumes, bootstrapped from the other
@@ -213,11 +291,12 @@ export class PostgresCluster extends pulumi.ComponentResource {
     this.activeSite = args.roles.primarySite;
     this.clusterNames = Object.fromEntries(siteNames.map((s) => [s, clusterName(s)]));
     this.rpoMinutes = archiveTimeout;
+    this.storageSizeGiB = storageGiB;
     this.rtoMinutes = twoSites
       ? STANDBY_PROMOTION_MINUTES
       : estimatedRtoMinutes({ datasetSizeGiB: storageGiB, restoreThroughputMiBPerSecond: args.restoreThroughputMiBPerSecond ?? DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND });
 
-    const child = { parent: this };
+    const child = { parent: this, dependsOn: [this.backupBucket] };
     // One CA for both sites: each site must verify the other's server and replication certificates,
     // which the operator's per-cluster generated CAs cannot do across Kubernetes clusters.
     const pki = twoSites ? this.issueCertificates(name, namespace, args, clusterName, child) : undefined;
@@ -227,7 +306,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
       const siteName = site.spec.name;
       const opts = { ...child, provider: site.kubernetesProvider };
       const labels = { ...placementLabels(siteName, dataClass), [DATASET_LABEL]: name };
-      const operators = args.installOperators ?? true ? this.installOperators(`${name}-${siteName}`, siteName, opts) : [];
+      const operators = args.installOperators ?? false ? this.installOperators(`${name}-${siteName}`, siteName, opts) : [];
       const ns = new corev1.Namespace(`${name}-${siteName}`, { metadata: { name: namespace, labels } }, opts);
       const inNs = (secretName: string) => ({ name: secretName, namespace: ns.metadata.name, labels });
       new corev1.Secret(
@@ -276,7 +355,8 @@ export class PostgresCluster extends pulumi.ComponentResource {
             },
           },
         },
-        { ...opts, dependsOn: operators },
+        // The archive goes to the bucket: it must exist first.
+        { ...opts, dependsOn: [...operators, this.backupBucket] },
       );
 
       const other = siteNames.find((n) => n !== siteName);
@@ -415,6 +495,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
     this.clusters = clusters;
 
     this.registerOutputs({
+      backupBucket: this.backupBucket.url,
       clusterNames: this.clusterNames,
       objectStoreName: this.objectStoreName,
       endpoint: this.endpoint,
@@ -423,6 +504,49 @@ export class PostgresCluster extends pulumi.ComponentResource {
       rpoMinutes: this.rpoMinutes,
       rtoMinutes: this.rtoMinutes,
     });
+  }
+
+  /**
+   * Full backups of this cluster on a cron schedule, with everything else taken from the cluster: the
+   * dataset, namespace, each site's cluster name, the archive interval (RPO), the standby promotion or the
+   * restore of {@link storageSizeGiB} (RTO) and the bucket. One `BackupSchedule` per database site,
+   * suspended where the cluster is not primary (`suspend`), so a failover (new roles) moves the backups
+   * with a field, not by re-plumbing or by moving a resource between clusters. The first site's schedule
+   * is named `name`, the others `<name>-<site>`.
+   *
+   * @param name - the schedule's name, e.g. `team-db-weekly`.
+   * @param args - when, and how long backups are kept (default: the cluster's `backupRetentionDays`).
+   * @returns the schedule on the active (primary) site: its `rpoMinutes`, `rtoMinutes` and `report`
+   *   are the cluster's, computed once.
+   * @throws InvalidArgumentsError on a bad schedule or retention (from `BackupSchedule`).
+   */
+  addBackupSchedule(name: string, args: PostgresBackupScheduleArgs): BackupSchedule {
+    let active: BackupSchedule | undefined;
+    for (const [index, site] of this.sites.entries()) {
+      const siteName = site.spec.name;
+      const primary = siteName === this.activeSite;
+      const schedule = new BackupSchedule(
+        index === 0 ? name : `${name}-${siteName}`,
+        {
+          kind: "postgresql",
+          dataset: this.dataset,
+          site,
+          namespace: this.namespace,
+          postgresCluster: this.clusterNames[siteName]!,
+          schedule: args.schedule,
+          retentionDays: args.retentionDays ?? this.backupRetentionDays,
+          continuousArchiveMinutes: this.rpoMinutes,
+          ...(this.sites.length === 2 ? { standbyPromotionMinutes: STANDBY_PROMOTION_MINUTES } : {}),
+          datasetSizeGiB: this.storageSizeGiB,
+          restoreThroughputMiBPerSecond: this.restoreThroughputMiBPerSecond,
+          location: `${this.backupBucket.url} on ${this.backupBucket.siteName}`,
+          suspend: !primary,
+        },
+        { parent: this, dependsOn: [this.clusters[siteName]!] },
+      );
+      if (primary) active = schedule;
+    }
+    return active!;
   }
 
 

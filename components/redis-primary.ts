@@ -95,7 +95,7 @@ export interface RedisPrimaryArgs {
   readonly memoryGiB?: number;
   /** Volume for the AOF and dumps, GiB. Default 20. */
   readonly storageSizeGiB?: number;
-  /** Namespace. Default `waris-redis`. */
+  /** Namespace. Default: the component's name, so two instances on one site never share one. */
   readonly namespace?: string;
   /** Restore throughput for the single-site RTO estimate, MiB/s. Default 100. */
   readonly restoreThroughputMiBPerSecond?: number;
@@ -395,7 +395,7 @@ export class RedisPrimary extends pulumi.ComponentResource {
     throwIfInvalid(`RedisPrimary "${name}"`, problems);
     super("waris:index:RedisPrimary", name, {}, opts);
 
-    const namespace = args.namespace ?? "waris-redis";
+    const namespace = args.namespace ?? name;
     this.namespace = namespace;
     const memoryGiB = args.memoryGiB ?? 4;
     const retention = args.backupRetentionDays ?? 30;

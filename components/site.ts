@@ -1,11 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as kubernetes from "@pulumi/kubernetes/provider";
-import * as aws from "@pulumi/aws/provider";
-import * as azure from "@pulumi/azure-native/provider";
-import * as digitalocean from "@pulumi/digitalocean/provider";
 import { isIP } from "node:net";
 import { ArgumentProblem, InvalidArgumentsError, show, throwIfInvalid } from "./errors";
 import { DEFAULT_KUBERNETES_DISTRIBUTION, KUBERNETES_DISTRIBUTIONS, KubernetesDistribution } from "./gpu-operator";
+import { loadOptionalSdk } from "./optional-sdk";
 import { SITE_KINDS, SiteKind, THAILAND, describeThaiRegions, isRegionInThailand } from "./residency";
 import { DEFAULT_STORE_ENCRYPTION, StoreEncryption, StoreEncryptionSpec, storeEncryptionProblems } from "./store-encryption";
 
@@ -194,6 +192,14 @@ export function peerSourceRanges(sites: readonly Site[], siteName: string): stri
   return sites.filter((s) => s.spec.name !== siteName).flatMap((s) => [...s.vpnRanges]);
 }
 
+/** The Service fields of a cross-site LoadBalancer; see {@link crossSiteExposure}. */
+export interface CrossSiteExposure {
+  /** The other data site's `vpnRanges`: the only sources the load balancer admits. */
+  loadBalancerSourceRanges: string[];
+  /** `Local`: the client's address is kept, so NetworkPolicies' ipBlock peers can match it. */
+  externalTrafficPolicy: "Local";
+}
+
 /**
  * The fields every cross-site LoadBalancer of a site carries (pure): `loadBalancerSourceRanges`, the other
  * data site's `vpnRanges` (the load balancer drops anything else), and `externalTrafficPolicy: Local`, which
@@ -202,7 +208,7 @@ export function peerSourceRanges(sites: readonly Site[], siteName: string): stri
  * client source IP"). The same two fields exist on CloudNativePG's `managed.services.additional[].serviceTemplate.spec`
  * and Percona's `replsets[].expose` (their CRDs).
  */
-export function crossSiteExposure(sites: readonly Site[], siteName: string): { loadBalancerSourceRanges: string[]; externalTrafficPolicy: "Local" } {
+export function crossSiteExposure(sites: readonly Site[], siteName: string): CrossSiteExposure {
   return { loadBalancerSourceRanges: peerSourceRanges(sites, siteName), externalTrafficPolicy: "Local" };
 }
 
@@ -228,14 +234,14 @@ export class Site extends pulumi.ComponentResource {
   readonly spec: SiteSpec;
   /** Kubernetes provider of the site's cluster, when a kubeconfig was given. */
   readonly kubernetesProvider?: kubernetes.Provider;
-  /** AWS provider for the site's region (`aws` sites). */
-  readonly awsProvider?: aws.Provider;
-  /** Azure provider for the site's location (`azure` sites). */
-  readonly azureProvider?: azure.Provider;
-  /** DigitalOcean provider (`digitalocean` sites); the token comes from `DIGITALOCEAN_TOKEN`. */
-  readonly digitaloceanProvider?: digitalocean.Provider;
-  /** AWS provider pointed at the site's S3-compatible object store, when it has one. */
-  readonly objectStoreProvider?: aws.Provider;
+  /** AWS provider for the site's region (`aws` sites; `@pulumi/aws`, an optional peer dependency). */
+  readonly awsProvider?: pulumi.ProviderResource;
+  /** Azure provider for the site's location (`azure` sites; `@pulumi/azure-native`, an optional peer dependency). */
+  readonly azureProvider?: pulumi.ProviderResource;
+  /** DigitalOcean provider (`digitalocean` sites; `@pulumi/digitalocean`); the token comes from `DIGITALOCEAN_TOKEN`. */
+  readonly digitaloceanProvider?: pulumi.ProviderResource;
+  /** The object store's provider, registered on first use ({@link objectStoreProvider}). */
+  private objectStoreProviderOnce?: pulumi.ProviderResource;
   /** HTTPS endpoint of the site's S3-compatible object store, when it has one. */
   readonly objectStoreEndpoint?: string;
   /** Kubernetes distribution of the site's cluster (onprem/gcloud; `containerd` elsewhere). */
@@ -277,6 +283,19 @@ export class Site extends pulumi.ComponentResource {
     }
     problems.push(...cidrProblems(args.vpnRanges ?? [], "vpnRanges"), ...siteVolumesProblems(args.volumes, "volumes"));
     throwIfInvalid(`Site "${name}"`, problems);
+    // The cloud's SDK is an optional peer dependency: a missing one fails here, before anything is registered.
+    const cloudSdk: {
+      aws?: typeof import("@pulumi/aws/provider");
+      azure?: typeof import("@pulumi/azure-native/provider");
+      digitalocean?: typeof import("@pulumi/digitalocean/provider");
+    } =
+      args.kind === "aws"
+        ? { aws: loadOptionalSdk<typeof import("@pulumi/aws/provider")>("@pulumi/aws", "provider", `Site "${name}" (kind aws)`) }
+        : args.kind === "azure"
+          ? { azure: loadOptionalSdk<typeof import("@pulumi/azure-native/provider")>("@pulumi/azure-native", "provider", `Site "${name}" (kind azure)`) }
+          : args.kind === "digitalocean"
+            ? { digitalocean: loadOptionalSdk<typeof import("@pulumi/digitalocean/provider")>("@pulumi/digitalocean", "provider", `Site "${name}" (kind digitalocean)`) }
+            : {};
 
     // The spec (never the secrets) goes to the engine as the component's inputs: the policy pack reads
     // sites from there to tell which country each provider's resources are in.
@@ -299,19 +318,9 @@ export class Site extends pulumi.ComponentResource {
         child,
       );
     }
-    switch (args.kind) {
-      case "aws":
-        this.awsProvider = new aws.Provider(name, { region: args.region }, child);
-        break;
-      case "azure":
-        this.azureProvider = new azure.Provider(name, { location: args.region }, child);
-        break;
-      case "digitalocean":
-        this.digitaloceanProvider = new digitalocean.Provider(name, {}, child);
-        break;
-      default:
-        break;
-    }
+    if (cloudSdk.aws) this.awsProvider = new cloudSdk.aws.Provider(name, { region: args.region }, child);
+    if (cloudSdk.azure) this.azureProvider = new cloudSdk.azure.Provider(name, { location: args.region }, child);
+    if (cloudSdk.digitalocean) this.digitaloceanProvider = new cloudSdk.digitalocean.Provider(name, {}, child);
     if (args.objectStore) {
       this.objectStoreEndpoint = args.objectStore.endpoint;
       this.objectStoreAccess = {
@@ -319,25 +328,41 @@ export class Site extends pulumi.ComponentResource {
         accessKeyId: pulumi.secret(args.objectStore.accessKeyId),
         secretAccessKey: pulumi.secret(args.objectStore.secretAccessKey),
       };
+    }
+    this.registerOutputs({ spec, objectStoreEndpoint: this.objectStoreEndpoint, objectStoreEncryption: this.objectStoreEncryption });
+  }
+
+  /**
+   * AWS provider pointed at the site's S3-compatible object store, when it has one; undefined otherwise.
+   * Registered (as `<site>-object-store`, a child of the site) on first use, by the first bucket: only a
+   * program that creates buckets needs `@pulumi/aws`, an optional peer dependency.
+   *
+   * @throws MissingSdkError when `@pulumi/aws` is not installed.
+   */
+  get objectStoreProvider(): pulumi.ProviderResource | undefined {
+    const access = this.objectStoreAccess;
+    if (access === undefined) return undefined;
+    if (this.objectStoreProviderOnce === undefined) {
+      const aws = loadOptionalSdk<typeof import("@pulumi/aws/provider")>("@pulumi/aws", "provider", `Site "${this.spec.name}": a bucket on its objectStore`);
       // The AWS provider speaks to any S3-compatible store once it stops asking AWS's own services
       // (STS, IMDS, the region list) about the credentials and region.
-      this.objectStoreProvider = new aws.Provider(
-        `${name}-object-store`,
+      this.objectStoreProviderOnce = new aws.Provider(
+        `${this.spec.name}-object-store`,
         {
-          region: args.objectStore.signingRegion ?? "us-east-1",
-          accessKey: pulumi.secret(args.objectStore.accessKeyId),
-          secretKey: pulumi.secret(args.objectStore.secretAccessKey),
-          endpoints: [{ s3: args.objectStore.endpoint }],
+          region: access.signingRegion ?? "us-east-1",
+          accessKey: access.accessKeyId,
+          secretKey: access.secretAccessKey,
+          endpoints: [{ s3: access.endpoint }],
           s3UsePathStyle: true,
           skipCredentialsValidation: true,
           skipMetadataApiCheck: true,
           skipRegionValidation: true,
           skipRequestingAccountId: true,
         },
-        child,
+        { parent: this },
       );
     }
-    this.registerOutputs({ spec, objectStoreEndpoint: this.objectStoreEndpoint, objectStoreEncryption: this.objectStoreEncryption });
+    return this.objectStoreProviderOnce;
   }
 
   /**

@@ -9,7 +9,7 @@ const inference = new GpuNodePool("onprem-inference", {
   gpusPerNode: 2,
   workload: "inference",
   dataClass: "confidential",
-  nodeNames: ["waris-gpu-01"],
+  nodeNames: ["waris-gpu-01"], nodeOwner: "waris-examples/dev",
   driverOnHost: true,
   toolkitOnHost: true,
 });

@@ -5,8 +5,8 @@ import { gcloud, onprem } from "./site";
 
 const config = new pulumi.Config();
 const pools = [
-  new GpuNodePool("llm-onprem", { site: onprem, gpuModel: "H100", gpusPerNode: 2, workload: "inference", nodeNames: ["waris-gpu-01"] }),
-  new GpuNodePool("llm-gcloud", { site: gcloud, gpuModel: "A100", gpusPerNode: 2, workload: "inference", nodeNames: ["gcloud-gpu-01"] }),
+  new GpuNodePool("llm-onprem", { site: onprem, gpuModel: "H100", gpusPerNode: 2, workload: "inference", nodeNames: ["waris-gpu-01"], nodeOwner: "waris-examples/dev" }),
+  new GpuNodePool("llm-gcloud", { site: gcloud, gpuModel: "A100", gpusPerNode: 2, workload: "inference", nodeNames: ["gcloud-gpu-01"], nodeOwner: "waris-examples/dev" }),
 ];
 
 export const llm = new InferenceCluster("waris-llm", {

@@ -18,7 +18,9 @@ export function providerNamespaces(): string[] {
   return Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies })
     .filter((name) => name.startsWith("@pulumi/"))
     .map((name) => name.slice("@pulumi/".length))
-    .filter((name) => !NOT_PROVIDERS.includes(name));
+    .filter((name) => !NOT_PROVIDERS.includes(name))
+    // Optional peers (the cloud SDKs) and dependencies alike, in one stable order.
+    .sort();
 }
 
 /** Edit distance (insertions, deletions, substitutions) between two short strings. */

@@ -1,10 +1,11 @@
 /**
  * Another team's view: the packed tarball installed into a fresh project (its dependencies from this
- * repository's lock file and the npm cache that `npm ci` filled, never the network), a program using
- * the components type-checked with tsc and run under mocks with the policy pack.
+ * repository's lock file and the npm cache that `npm ci` filled, never the network), the README's
+ * consumer program type-checked with tsc's strict settings, run with the package's bin under mocks with
+ * the shipped policy pack, and the pack started as the Pulumi CLI starts it.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, realpathSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { installOffline } from "./offline-install";
@@ -12,43 +13,16 @@ import { installOffline } from "./offline-install";
 const root = path.resolve(__dirname, "..");
 const bin = (name: string): string => path.join(root, "node_modules", ".bin", name);
 
-const CONSUMER_PROGRAM = `
-import * as pulumi from "@pulumi/pulumi";
-import { BackupSchedule, GpuNodePool, InferenceCluster, ObjectStorageBucket, PostgresCluster, Site, steadyRoles } from "@waris/hybrid-infra";
+/** The README's consumer program: the code block after the `consumer-program` marker, so the two cannot drift. */
+function readmeProgram(): string {
+  const readme = readFileSync(path.join(root, "README.md"), "utf8");
+  const match = /<!-- consumer-program[^>]*-->\s*```ts\n([\s\S]*?)```/.exec(readme);
+  if (!match) throw new Error("README.md: no ```ts block after <!-- consumer-program --> in \"Using the components\"");
+  return match[1]!;
+}
 
-const config = new pulumi.Config();
-const hq = new Site("hq", {
-  kind: "onprem", region: "pwa-region-5", country: "TH", role: "primary", kubeconfig: config.requireSecret("hqKubeconfig"),
-  vpnRanges: ["10.50.0.0/16"], volumes: { storageClass: "local-path", encryption: "node-disk-encryption" },
-});
-const dr = new Site("dr", {
-  kind: "gcloud", region: "gdcc-bangkok", country: "TH", role: "standby", kubeconfig: config.requireSecret("drKubeconfig"),
-  vpnRanges: ["10.60.0.0/16"], volumes: { storageClass: "longhorn-encrypted", encryption: "encrypted-storage-class" },
-  objectStore: { endpoint: "https://s3.gdcc.go.th", accessKeyId: config.requireSecret("s3Key"), secretAccessKey: config.requireSecret("s3Secret") },
-});
-const hqGpus = new GpuNodePool("hq-gpus", { site: hq, gpuModel: "H100", gpusPerNode: 2, workload: "inference", nodeNames: ["hq-gpu-1"] });
-const drGpus = new GpuNodePool("dr-gpus", { site: dr, gpuModel: "A100", gpusPerNode: 2, workload: "inference", nodeNames: ["dr-gpu-1"] });
-const bucket = new ObjectStorageBucket("team-db-backups", { site: dr, bucket: "team-db-backups", dataset: "team-db", retentionDays: 30, objectLockDays: 7 });
-const db = new PostgresCluster("team-db", {
-  sites: [hq, dr], roles: steadyRoles(["hq", "dr"], "hq"), backupSite: dr, backupBucket: "team-db-backups",
-  replicationHosts: { hq: "db.hq.team.internal", dr: "db.dr.team.internal" },
-  appPassword: config.requireSecret("dbPassword"), storageSizeGiB: 50,
-}, { dependsOn: [bucket] });
-const backups = new BackupSchedule("team-db-full", {
-  kind: "postgresql", dataset: db.dataset, site: hq, namespace: db.namespace, postgresCluster: db.clusterNames["hq"],
-  schedule: "0 3 * * 0", retentionDays: 30, continuousArchiveMinutes: db.rpoMinutes, standbyPromotionMinutes: 15, location: bucket.url,
-});
-const llm = new InferenceCluster("team-llm", {
-  sites: [hq, dr], pools: [hqGpus, drGpus], activeSite: "hq",
-  primary: { model: "team-70b", source: "s3://team-models/70b-fp8/", parametersBillions: 70, precision: "fp8", tensorParallelSize: 2 },
-  overflow: { model: "team-70b", source: "s3://team-models/70b-awq/", parametersBillions: 70, precision: "awq", tensorParallelSize: 2 },
-  apiKey: config.requireSecret("llmKey"), appNamespace: "team-app", modelStore: dr,
-  gatewayHosts: { hq: "llm.hq.team.internal", dr: "llm.dr.team.internal" },
-});
-export const endpoint = llm.endpoint;
-export const database = db.endpoint;
-export const recovery = { rpoMinutes: backups.rpoMinutes, rtoMinutes: backups.rtoMinutes };
-`;
+/** The strict settings a team may use, on top of `strict`. */
+const STRICT = { strict: true, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true };
 
 describe("the npm package, as another team installs and uses it", () => {
   const work = mkdtempSync(path.join(tmpdir(), "waris-consumer-"));
@@ -56,56 +30,116 @@ describe("the npm package, as another team installs and uses it", () => {
   let tarball = "";
 
   beforeAll(() => {
-    if (!existsSync(path.join(root, "dist", "index.js"))) execFileSync("npm", ["run", "build"], { cwd: root, stdio: "ignore" });
+    const built = ["dist/index.js", "bin/waris-plan.js", "policy/index.js", "policy/policies.js"].every((f) => existsSync(path.join(root, f)));
+    if (!built) execFileSync("npm", ["run", "build"], { cwd: root, stdio: "ignore" });
     const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", work], { cwd: root, encoding: "utf8" })) as Array<{ filename: string }>;
     tarball = path.join(work, packed[0]!.filename);
     execFileSync("mkdir", ["-p", consumer]);
-    const sdkVersion = (require(path.join(root, "node_modules", "@pulumi", "pulumi", "package.json")) as { version: string }).version;
+    const version = (name: string): string => (require(path.join(root, "node_modules", name, "package.json")) as { version: string }).version;
     writeFileSync(path.join(consumer, "Pulumi.yaml"), "name: team-program\nruntime: nodejs\n");
     writeFileSync(
       path.join(consumer, "Pulumi.dev.yaml"),
-      ["config:", ...["hqKubeconfig", "drKubeconfig", "s3Key", "s3Secret", "dbPassword", "llmKey"].map((k) => `  team-program:${k}:\n    secure: v1:bm90LXJlYWRhYmxlLWhlcmU=`), ""].join("\n"),
+      ["config:", ...["hqKubeconfig", "drKubeconfig", "s3Key", "s3Secret", "dbPassword"].map((k) => `  team-program:${k}:\n    secure: v1:bm90LXJlYWRhYmxlLWhlcmU=`), ""].join("\n"),
     );
     writeFileSync(
       path.join(consumer, "tsconfig.json"),
-      JSON.stringify({ compilerOptions: { strict: true, module: "nodenext", moduleResolution: "nodenext", target: "ES2022", skipLibCheck: true, noEmit: true, types: [] }, files: ["index.ts"] }),
+      JSON.stringify({ compilerOptions: { ...STRICT, module: "nodenext", moduleResolution: "nodenext", target: "ES2022", skipLibCheck: true, noEmit: true, types: [] }, files: ["index.ts"] }),
     );
-    writeFileSync(path.join(consumer, "index.ts"), CONSUMER_PROGRAM);
-    // Offline, from nothing but what `npm ci` of this repository fetched (see offline-install.ts).
-    installOffline(root, consumer, tarball, { "@pulumi/pulumi": sdkVersion });
+    writeFileSync(path.join(consumer, "index.ts"), readmeProgram());
+    // Offline, from nothing but what `npm ci` of this repository fetched (see offline-install.ts). The
+    // program makes a bucket (S3 API), so it installs @pulumi/aws; no Azure, no DigitalOcean.
+    installOffline(root, consumer, tarball, { "@pulumi/pulumi": version("@pulumi/pulumi"), "@pulumi/aws": version("@pulumi/aws") });
   }, 240000);
 
-  test("the tarball holds the built library, its types, README and CHANGELOG only", () => {
+  const installed = (...p: string[]): string => path.join(consumer, "node_modules", ...p);
+
+  test("the tarball holds the built library and its types, the policy pack, the bin, README and CHANGELOG", () => {
     const files = execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" }).trim().split("\n").sort();
-    for (const f of files) expect(f).toMatch(/^package\/(dist\/[a-z-]+\.(js|d\.ts)|README\.md|CHANGELOG\.md|package\.json)$/);
-    expect(files).toContain("package/dist/index.d.ts");
-    expect(files.some((f) => /index\.ts$|Pulumi\..*yaml|test\//.test(f.replace("package/dist/index.d.ts", "")))).toBe(false);
+    for (const f of files) {
+      expect(f).toMatch(/^package\/(dist\/[a-z-]+\.(js|d\.ts)|policy\/(PulumiPolicy\.yaml|package\.json|index\.js|policies\.js)|bin\/waris-plan\.js|README\.md|CHANGELOG\.md|package\.json)$/);
+    }
+    for (const f of ["dist/index.d.ts", "policy/PulumiPolicy.yaml", "policy/package.json", "policy/index.js", "bin/waris-plan.js"]) expect(files).toContain(`package/${f}`);
   });
 
-  test("one copy of the Pulumi SDK: the package takes the consumer's (peer dependency)", () => {
-    const fromPackage = require.resolve("@pulumi/pulumi", { paths: [path.join(consumer, "node_modules", "@waris", "hybrid-infra")] });
-    const fromConsumer = require.resolve("@pulumi/pulumi", { paths: [consumer] });
-    expect(realpathSync(fromPackage)).toBe(realpathSync(fromConsumer));
-    expect(existsSync(path.join(consumer, "node_modules", "@waris", "hybrid-infra", "node_modules", "@pulumi", "pulumi"))).toBe(false);
+  test("the optional provider SDKs are not installed unless asked for; one copy of the Pulumi SDK (a peer dependency)", () => {
+    expect(existsSync(installed("@pulumi", "azure-native"))).toBe(false);
+    expect(existsSync(installed("@pulumi", "digitalocean"))).toBe(false);
+    const fromPackage = require.resolve("@pulumi/pulumi", { paths: [installed("@waris", "hybrid-infra")] });
+    expect(realpathSync(fromPackage)).toBe(realpathSync(require.resolve("@pulumi/pulumi", { paths: [consumer] })));
+    expect(existsSync(installed("@waris", "hybrid-infra", "node_modules", "@pulumi", "pulumi"))).toBe(false);
   });
 
-  test("the consumer program type-checks against the packed types", () => {
-    const tsc = spawnSync(bin("tsc"), ["-p", consumer], { encoding: "utf8" });
-    expect(tsc.stdout + tsc.stderr).toBe("");
-    expect(tsc.status).toBe(0);
+  test("the README's program type-checks (strict, noUncheckedIndexedAccess, exactOptionalPropertyTypes) and loads without the optional SDKs", () => {
+    // A team without @pulumi/aws: the declarations name none of the optional SDKs, and importing the package loads none.
+    const aside = path.join(work, "aws-aside");
+    renameSync(installed("@pulumi", "aws"), aside);
+    try {
+      const tsc = spawnSync(bin("tsc"), ["-p", consumer], { encoding: "utf8" });
+      expect(tsc.stdout + tsc.stderr).toBe("");
+      expect(tsc.status).toBe(0);
+      const load = spawnSync(process.execPath, ["-e", "const l = require('@waris/hybrid-infra'); if (typeof l.PostgresCluster !== 'function') process.exit(1)"], { cwd: consumer, encoding: "utf8" });
+      expect(load.stderr).toBe("");
+      expect(load.status).toBe(0);
+    } finally {
+      renameSync(aside, installed("@pulumi", "aws"));
+    }
+    // skipLibCheck (the team's setting, and fast) would turn an unresolved import in a declaration into
+    // \`any\` silently: so every module the declarations import is checked to be one such a team has.
+    const dist = installed("@waris", "hybrid-infra", "dist");
+    const imported = new Set<string>();
+    for (const file of readdirSync(dist).filter((f) => f.endsWith(".d.ts"))) {
+      const code = readFileSync(path.join(dist, file), "utf8").replace(/\/\*[\s\S]*?\*\//g, "");
+      for (const m of code.matchAll(/(?:from |import\()"([^"]+)"/g)) if (!m[1]!.startsWith(".")) imported.add(m[1]!);
+    }
+    expect([...imported].filter((m) => !/^(@pulumi\/(pulumi|kubernetes|random|tls|policy)(\/|$)|cron-parser$|node:)/.test(m))).toEqual([]);
   });
 
-  test("it runs under mocks with its own SDK copy and passes the policy pack", () => {
-    const plan = spawnSync(bin("tsx"), ["plan/cli.ts", "--program", consumer, "--config", path.join(consumer, "Pulumi.dev.yaml"), "--json"], { cwd: root, encoding: "utf8", timeout: 120000 });
+  test("npx waris-plan runs it offline with the shipped pack: no violation, nothing cluster-wide installed or patched but its own nodes", () => {
+    const plan = spawnSync(installed(".bin", "waris-plan"), ["--stack", "dev", "--json"], { cwd: consumer, encoding: "utf8", timeout: 120000 });
     expect(plan.stderr).toBe("");
     expect(plan.status).toBe(0);
-    const parsed = JSON.parse(plan.stdout) as { project: string; resources: Array<{ type: string }>; mandatoryViolations: number; outputs: Record<string, unknown>; fakedSecretKeys: string[] };
+    const parsed = JSON.parse(plan.stdout) as {
+      project: string;
+      resources: Array<{ type: string; name: string; inputs?: Record<string, unknown> }>;
+      mandatoryViolations: number;
+      outputs: Record<string, unknown>;
+      fakedSecretKeys: string[];
+    };
     expect(parsed.project).toBe("team-program");
     expect(parsed.mandatoryViolations).toBe(0);
-    const components = new Set(parsed.resources.map((r) => r.type).filter((t) => t.startsWith("waris:index:")));
-    expect([...components].sort()).toEqual(["waris:index:BackupSchedule", "waris:index:GpuNodePool", "waris:index:InferenceCluster", "waris:index:ObjectStorageBucket", "waris:index:PostgresCluster", "waris:index:Site"]);
-    expect(parsed.outputs["recovery"]).toEqual({ rpoMinutes: 5, rtoMinutes: 15 });
+    const types = new Set(parsed.resources.map((r) => r.type));
+    expect([...types].filter((t) => t.startsWith("waris:index:")).sort()).toEqual(["waris:index:BackupSchedule", "waris:index:GpuNodePool", "waris:index:ObjectStorageBucket", "waris:index:PostgresCluster", "waris:index:Site"]);
+    for (const t of ["kubernetes:helm.sh/v3:Release", "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", "kubernetes:node.k8s.io/v1:RuntimeClass"]) expect(types.has(t)).toBe(false);
+    expect(parsed.resources.filter((r) => r.type === "kubernetes:core/v1:NodePatch").map((r) => r.name)).toEqual(["team-l40s-team-gpu-01"]);
+    // The bucket the cluster made, and the schedule's figures are the cluster's (RPO 5 min archive, RTO 15 min promotion).
+    expect(parsed.resources.filter((r) => r.type === "aws:s3/bucket:Bucket").map((r) => r.name)).toEqual(["team-db-backups"]);
+    expect(parsed.outputs["recovery"]).toMatchObject({ dataset: "team-db", rpoMinutes: 5, rtoMinutes: 15, location: "s3://team-db-backups/ on dr" });
     expect(parsed.fakedSecretKeys).toContain("team-program:dbPassword");
+  });
+
+  test("the shipped pack starts the way pulumi preview --policy-pack node_modules/@waris/hybrid-infra/policy starts it", async () => {
+    const pack = installed("@waris", "hybrid-infra", "policy");
+    expect(readFileSync(path.join(pack, "PulumiPolicy.yaml"), "utf8")).toMatch(/^runtime: nodejs$/m);
+    const main = (JSON.parse(readFileSync(path.join(pack, "package.json"), "utf8")) as { main: string }).main;
+    expect(existsSync(path.join(pack, main))).toBe(true);
+    // The Node.js language host runs the SDK's run-policy-pack, found from the pack's folder: here the team's single copy.
+    expect(realpathSync(require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [pack] }))).toBe(realpathSync(installed("@pulumi", "pulumi", "cmd", "run-policy-pack", "index.js")));
+    // Loading the pack (in its folder: PolicyPack reads the version from ./package.json) serves the analyzer
+    // over gRPC and prints its port, then waits for the engine.
+    const child = spawn(process.execPath, ["-e", `require(${JSON.stringify(pack)})`], { cwd: pack });
+    let out = "";
+    let err = "";
+    child.stderr.on("data", (d: Buffer) => void (err += d.toString()));
+    const firstLine = await new Promise<string>((resolve) => {
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        if (out.includes("\n")) resolve(out);
+      });
+      child.on("exit", () => resolve(out));
+    });
+    child.kill("SIGKILL");
+    expect(err).toBe("");
+    expect(firstLine).toMatch(/^\d+\n/);
   });
 });
 

@@ -15,10 +15,10 @@ const PSMDB = "kubernetes:psmdb.percona.com/v1:PerconaServerMongoDB";
 const HOSTS = { onprem: ["mongo-0.onprem", "mongo-1.onprem", "mongo-2.onprem"], gcloud: ["mongo-0.gcloud", "mongo-1.gcloud", "mongo-2.gcloud"] };
 
 async function phase(label: string, situation: FailoverSituation): Promise<Phase> {
-  const run = await cachedRun(`failover-mongo ${JSON.stringify(situation)}`, () => runIsolated("prod", stackConfig("prod"), async () => {
+  const run = await cachedRun(`failover-mongo ns=waris-mongodb ${JSON.stringify(situation)}`, () => runIsolated("prod", stackConfig("prod"), async () => {
     const lib = require("../components") as typeof import("../components");
     const site = (name: string, kind: "onprem" | "gcloud") => new lib.Site(name, { kind, region: kind === "onprem" ? "pwa-hq-bangkok" : "gdcc-bangkok", country: "TH", role: name === "onprem" ? "primary" : "standby", kubeconfig: "k", vpnRanges: [name === "onprem" ? "10.10.0.0/16" : "10.20.0.0/16"] });
-    new lib.MongoReplicaSet("waris-mongo", { sites: [site("onprem", "onprem"), site("gcloud", "gcloud")], roles: lib.deriveSiteRoles(situation), memberHosts: HOSTS, installOperator: false });
+    new lib.MongoReplicaSet("waris-mongo", { sites: [site("onprem", "onprem"), site("gcloud", "gcloud")], roles: lib.deriveSiteRoles(situation), memberHosts: HOSTS, installOperator: false, namespace: "waris-mongodb" });
   }));
   if (run.error) throw run.error;
   return { label, situation, resources: phaseResources(run.recording.resources), discards: discardedSitesOf(situation) };

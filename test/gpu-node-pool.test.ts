@@ -6,6 +6,8 @@ import { validateGpuNodePoolArgs, GpuNodePoolSettings } from "../components/gpu-
 import { SiteSpec } from "../components/site";
 
 type Lib = typeof lib;
+/** The stack the tests run as (project of stackConfig("prod"), stack "test"): the owner of their nodes. */
+const OWNER = "waris-hybrid/test";
 type SiteInit = { name: string } & Omit<import("../components/site").SiteArgs, "kubeconfig">;
 
 const SITES: Record<string, SiteInit> = {
@@ -44,6 +46,8 @@ describe("GpuNodePool on on-prem and G-Cloud (existing Kubernetes nodes)", () =>
         workload: "inference",
         dataClass: "confidential",
         nodeNames: ["gpu-01", "gpu-02"],
+        nodeOwner: OWNER,
+        installOperator: true,
         driverOnHost: true,
         toolkitOnHost: true,
         extraTaints: [{ key: "waris.io/dedicated", value: "llm", effect: "NoSchedule" }],
@@ -94,7 +98,7 @@ describe("GpuNodePool on on-prem and G-Cloud (existing Kubernetes nodes)", () =>
 
   test("gcloud pool with time-slicing: operator installs the driver, device plugin reads the sharing config", async () => {
     const { run } = await onSite("gcloud", (l, site) =>
-      new l.GpuNodePool("gcloud-batch", { site, gpuModel: "L40S", gpusPerNode: 1, workload: "batch", nodeNames: ["g-01"], timeSlicingReplicas: 4 }),
+      new l.GpuNodePool("gcloud-batch", { site, gpuModel: "L40S", gpusPerNode: 1, workload: "batch", nodeNames: ["g-01"], nodeOwner: OWNER, installOperator: true, timeSlicingReplicas: 4 }),
     );
     expect(run.error).toBeUndefined();
     const config = one(run, "kubernetes:core/v1:ConfigMap");
@@ -111,18 +115,35 @@ describe("GpuNodePool on on-prem and G-Cloud (existing Kubernetes nodes)", () =>
 
   test("MIG on-prem sets the single strategy and the MIG manager's node label", async () => {
     const { run } = await onSite("onprem", (l, site) =>
-      new l.GpuNodePool("onprem-mig", { site, gpuModel: "A100", gpusPerNode: 2, workload: "batch", nodeNames: ["gpu-01"], migProfile: "3g", installOperator: true }),
+      new l.GpuNodePool("onprem-mig", { site, gpuModel: "A100", gpusPerNode: 2, workload: "batch", nodeNames: ["gpu-01"], nodeOwner: OWNER, migProfile: "3g", installOperator: true }),
     );
     expect(one(run, "kubernetes:helm.sh/v3:Release").inputs).toMatchObject({ values: { mig: { strategy: "single" } } });
     expect(one(run, "kubernetes:core/v1:NodePatch").inputs).toMatchObject({ metadata: { labels: { "nvidia.com/mig.config": "all-3g.40gb" } } });
   });
 
-  test("installOperator false leaves the operator to another pool of the cluster", async () => {
-    const { run } = await onSite("onprem", (l, site) =>
-      new l.GpuNodePool("second", { site, gpuModel: "H100", gpusPerNode: 2, workload: "training", nodeNames: ["gpu-02"], installOperator: false }),
+  test("by default (a library user) the pool installs nothing cluster-wide: no operator, no RuntimeClass", async () => {
+    const { run, pool } = await onSite("onprem", (l, site) =>
+      new l.GpuNodePool("second", { site, gpuModel: "H100", gpusPerNode: 2, workload: "training", nodeNames: ["gpu-02"], nodeOwner: OWNER, driverOnHost: true, toolkitOnHost: true }),
     );
+    expect(run.error).toBeUndefined();
     expect(resourcesOfType(run, "kubernetes:helm.sh/v3:Release")).toHaveLength(0);
+    expect(resourcesOfType(run, "kubernetes:core/v1:Namespace")).toHaveLength(0);
+    expect(resourcesOfType(run, "kubernetes:node.k8s.io/v1:RuntimeClass")).toHaveLength(0);
+    // The platform's RuntimeClass, by its name.
+    expect(pool!.runtimeClassName).toBe("nvidia");
     expect(resourcesOfType(run, "kubernetes:core/v1:NodePatch")).toHaveLength(1);
+  });
+
+  test.each([
+    ["without nodeOwner", undefined, /nodeOwner: is required with nodeNames \["gpu-02"\]: the pool labels and taints those nodes \(cluster-wide objects\); set it to the stack that owns them, "waris-hybrid\/test" if it is this one/],
+    ["owned by another stack", "waris-hybrid/prod", /nodeNames: \["gpu-02"\] are labelled by stack "waris-hybrid\/prod" \(nodeOwner\), not by this stack "waris-hybrid\/test"/],
+  ])("nodes %s: refused before anything is registered", async (_, nodeOwner, message) => {
+    const { run } = await onSite("onprem", (l, site) =>
+      new l.GpuNodePool("second", { site, gpuModel: "H100", gpusPerNode: 2, workload: "training", nodeNames: ["gpu-02"], ...(nodeOwner ? { nodeOwner } : {}) }),
+    );
+    expect((run.error as Error).name).toBe("InvalidArgumentsError");
+    expect((run.error as Error).message).toMatch(message);
+    expect(run.recording.resources.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers"))).toEqual([]);
   });
 });
 

@@ -89,8 +89,9 @@ test("the readiness script completes only once every node advertises its GPUs", 
 });
 
 describe("the operator is one per site", () => {
-  const pool = (l: Lib, site: lib.Site, name: string, installOperator?: boolean) =>
-    new l.GpuNodePool(name, { site, gpuModel: "H100", gpusPerNode: 2, workload: "inference", nodeNames: [`${name}-01`], installOperator });
+  // The platform's way: every pool asks for the operator unless told not to (index.ts).
+  const pool = (l: Lib, site: lib.Site, name: string, installOperator = true) =>
+    new l.GpuNodePool(name, { site, gpuModel: "H100", gpusPerNode: 2, workload: "inference", nodeNames: [`${name}-01`], nodeOwner: "waris-hybrid/test", installOperator });
   const onOneSite = (second?: boolean) =>
     runIsolated("test", stackConfig("prod"), async () => {
       const l = require("../components") as Lib;

@@ -86,7 +86,7 @@ export function installOffline(root: string, dir: string, tarball: string, depen
     "": { name: manifest.name, version: manifest.version, dependencies: manifest.dependencies },
   };
   const ownEntry: LockEntry = { version: packed.version, resolved: spec, license: packed["license"] };
-  for (const field of ["dependencies", "optionalDependencies", "peerDependencies", "peerDependenciesMeta", "engines"]) {
+  for (const field of ["dependencies", "optionalDependencies", "peerDependencies", "peerDependenciesMeta", "engines", "bin"]) {
     if (packed[field] !== undefined) ownEntry[field] = packed[field];
   }
   packages[`node_modules/${packed.name}`] = ownEntry;

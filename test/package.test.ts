@@ -1,4 +1,4 @@
-import { readFileSync, existsSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { runIsolated, stackConfig } from "./harness";
 
@@ -9,6 +9,11 @@ const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as
   types: string;
   exports: Record<string, { types: string; default: string } | string>;
   files: string[];
+  bin: Record<string, string>;
+  peerDependencies: Record<string, string>;
+  peerDependenciesMeta: Record<string, { optional?: boolean }>;
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
 };
 
 describe("the npm package", () => {
@@ -17,7 +22,23 @@ describe("the npm package", () => {
     expect(pkg.main).toBe("dist/index.js");
     expect(pkg.types).toBe("dist/index.d.ts");
     expect(pkg.exports["."]).toEqual({ types: "./dist/index.d.ts", default: "./dist/index.js" });
-    for (const pattern of pkg.files) expect(pattern).toMatch(/^(dist\/|README\.md$|CHANGELOG\.md$)/);
+    for (const pattern of pkg.files) expect(pattern).toMatch(/^(dist\/|policy\/(PulumiPolicy\.yaml|package\.json|index\.js|policies\.js)$|bin\/waris-plan\.js$|README\.md$|CHANGELOG\.md$)/);
+    expect(pkg.bin).toEqual({ "waris-plan": "bin/waris-plan.js" });
+  });
+
+  test("the cloud SDKs are optional peers, in step with the versions this repository tests", () => {
+    const { OPTIONAL_SDKS } = require("../components/optional-sdk") as typeof import("../components/optional-sdk");
+    for (const [sdk, range] of Object.entries(OPTIONAL_SDKS)) {
+      expect(pkg.peerDependencies[sdk]).toBe(range);
+      expect(pkg.peerDependenciesMeta[sdk]).toEqual({ optional: true });
+      expect(pkg.dependencies[sdk]).toBeUndefined();
+      expect(range).toBe(`^${pkg.devDependencies[sdk]}`);
+    }
+    // Nothing in the library loads them at import time: only through loadOptionalSdk.
+    for (const file of readdirSync(path.join(root, "components"))) {
+      const text = readFileSync(path.join(root, "components", file), "utf8");
+      expect([file, /^import [^;]*from "@pulumi\/(aws|azure-native|digitalocean)/m.test(text)]).toEqual([file, false]);
+    }
   });
 
   test("the build produced JavaScript and types for every component module", () => {
