@@ -272,7 +272,8 @@ for (const site of dataSites.filter((s) => s.kubernetesProvider !== undefined)) 
     ...(mongodb ? { mongodb: { namespace: mongodb.namespace } } : {}),
     ...(redis ? { redis: { namespace: redis.namespace } } : {}),
     ...(milvus ? { milvus: { namespace: milvus.namespace, operatorNamespace: "milvus-operator" } } : {}),
-    ...(inference && config.inference!.pools[siteName] ? { inference: { namespace: inference.namespace, appNamespace: config.inference!.appNamespace } } : {}),
+    ...(config.inference ? { appNamespace: config.inference.appNamespace } : {}),
+    ...(inference && config.inference!.pools[siteName] ? { inference: { namespace: inference.namespace } } : {}),
     ...(dns ? { dns: { namespace: dns.namespace } } : {}),
     ...(gpuOperatorHere ? { gpuOperator: { namespace: "gpu-operator" } } : {}),
   });

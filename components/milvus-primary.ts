@@ -266,6 +266,9 @@ export function milvusDataRoot(dataset: string, generation: number): string {
   return generation > 1 ? `${dataset}-g${generation}` : dataset;
 }
 
+/** RocksMQ's volume (standalone), GiB: the message log until segments are flushed, plus its retention (milvus.yaml `rocksmq.retentionSizeInMB` 8 GiB by default). */
+export const ROCKSMQ_STORAGE_GIB = 20;
+
 /** Cluster-mode components, each set to 0 when Milvus is stopped (Milvus operator CRD v1.2.7, `spec.components.<name>.replicas`). */
 const CLUSTER_COMPONENTS = ["rootCoord", "dataCoord", "queryCoord", "indexCoord", "dataNode", "indexNode", "proxy", "queryNode"] as const;
 
@@ -478,6 +481,23 @@ export class MilvusPrimary extends pulumi.ComponentResource {
                 },
               },
               msgStreamType: mode === "standalone" ? "rocksmq" : "pulsar",
+              // RocksMQ keeps the inserts not yet flushed to segments under /var/lib/milvus, which the operator
+              // mounts from a volume only with persistence enabled (milvus-operator v1.2.7 pvc.go,
+              // deployment_updater.go; docs/administration/manage-dependencies/message-storage.md): without
+              // it they are lost at every restart, and at every stop of a role change.
+              ...(mode === "standalone"
+                ? {
+                    rocksmq: {
+                      persistence: {
+                        enabled: true,
+                        pvcDeletion: false,
+                        persistentVolumeClaim: {
+                          spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${ROCKSMQ_STORAGE_GIB}Gi` } }, ...(site.volumes ? { storageClassName: site.volumes.storageClass } : {}) },
+                        },
+                      },
+                    },
+                  }
+                : {}),
               ...(mode === "cluster" ? { pulsar: { inCluster: { deletionPolicy: "Retain", pvcDeletion: false } } } : {}),
             },
           },

@@ -251,7 +251,10 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
     const storageGiB = args.storageSizeGiB ?? 100;
     this.namespace = namespace;
     this.dataset = name;
-    this.endpoint = `${name}-rs0.${namespace}.svc.cluster.local`;
+    // A name that outlives generations: an ExternalName Service on each site to its current replica set's
+    // headless Service (a rebuilt site's is <name>-g<n>-rs0; the paused old one keeps <name>-rs0 until the
+    // decommission step, with no pod behind it). The member certificate names *.<namespace>.svc.cluster.local.
+    this.endpoint = `${name}.${namespace}.svc.cluster.local`;
     this.usersSecretName = `${name}-users`;
     this.rpoMinutes = args.pitrMinutes ?? 10;
     this.rtoMinutes = twoSites
@@ -400,6 +403,14 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
           },
         },
         { ...o, dependsOn: [...operator, ...secrets], retainOnDelete: true },
+      );
+      new corev1.Service(
+        id("endpoint"),
+        {
+          metadata: meta(name),
+          spec: { type: "ExternalName", externalName: `${crName}-rs0.${namespace}.svc.cluster.local`, ports: [{ name: "mongodb", port: 27017, targetPort: 27017 }] },
+        },
+        { ...o, dependsOn: [cluster] },
       );
       if (disasterSurvivor && twoSites) {
         const local = `${crName}-rs0-0.${crName}-rs0.${namespace}.svc.cluster.local`;

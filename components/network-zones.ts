@@ -95,11 +95,16 @@ export const ZONE_PORTS = {
 export interface ZoneTableInput {
   /** Namespace Prometheus scrapes from. */
   readonly monitoringNamespace: string;
+  /** The applications' namespace, admitted to every datastore and the gateway; none: no application flow. */
+  readonly appNamespace?: string;
+  /** Namespace KEDA runs in (its Prometheus scaler reads vLLM's queue depth). Default `keda`. */
+  readonly kedaNamespace?: string;
   readonly postgres?: { readonly namespace: string; readonly operatorNamespace: string; readonly installsOperators: boolean };
-  readonly mongodb?: { readonly namespace: string };
+  /** `operatorNamespace`: where the Percona operator runs when not in the replica set's own namespace. */
+  readonly mongodb?: { readonly namespace: string; readonly operatorNamespace?: string };
   readonly redis?: { readonly namespace: string };
   readonly milvus?: { readonly namespace: string; readonly operatorNamespace?: string };
-  readonly inference?: { readonly namespace: string; readonly appNamespace: string };
+  readonly inference?: { readonly namespace: string };
   readonly dns?: { readonly namespace: string };
   readonly gpuOperator?: { readonly namespace: string };
   /** The site's monitoring stack (components/monitoring.ts, installed by this program). */
@@ -111,7 +116,7 @@ export interface ZoneTableInput {
 const same: Flow = { from: { kind: "same-namespace" }, ports: [], why: "the namespace's own pods: members, operator, backup and restore Jobs" };
 const scrape = (input: ZoneTableInput, ports: readonly number[]): Flow => ({ from: { kind: "namespace", namespace: input.monitoringNamespace }, ports, why: "Prometheus scrapes the metrics" });
 const apps = (input: ZoneTableInput, ports: readonly number[], what: string): Flow[] =>
-  input.inference ? [{ from: { kind: "namespace", namespace: input.inference.appNamespace }, ports, why: `the applications use ${what}` }] : [];
+  input.appNamespace ? [{ from: { kind: "namespace", namespace: input.appNamespace }, ports, why: `the applications use ${what}` }] : [];
 const peer = (input: ZoneTableInput, ports: readonly number[], why: string): Flow[] => (input.twoSites ? [{ from: { kind: "peer-site" }, ports, why }] : []);
 
 /**
@@ -155,6 +160,9 @@ export function warisZoneTable(input: ZoneTableInput): NamespaceZone[] {
         same,
         ...apps(input, [P.mongodb], "MongoDB"),
         ...peer(input, [P.mongodb], "the replica set's members on the two sites replicate and vote (x509 over TLS)"),
+        ...(input.mongodb.operatorNamespace && input.mongodb.operatorNamespace !== input.mongodb.namespace
+          ? [{ from: { kind: "namespace" as const, namespace: input.mongodb.operatorNamespace }, ports: [P.mongodb], why: "the Percona operator manages the members" }]
+          : []),
         scrape(input, [P.mongoExporter]),
       ],
     });
@@ -211,7 +219,7 @@ export function warisZoneTable(input: ZoneTableInput): NamespaceZone[] {
       flows: [
         same,
         { from: { kind: "api-server" }, ports: [P.prometheusOperatorWebhook], why: "the API server calls the Prometheus operator's admission webhook" },
-        ...(input.inference ? [{ from: { kind: "namespace" as const, namespace: "keda" }, ports: [P.prometheus], why: "KEDA's Prometheus scaler reads vLLM's queue depth" }] : []),
+        ...(input.inference ? [{ from: { kind: "namespace" as const, namespace: input.kedaNamespace ?? "keda" }, ports: [P.prometheus], why: "KEDA's Prometheus scaler reads vLLM's queue depth" }] : []),
       ],
     });
   }

@@ -387,6 +387,9 @@ export class PostgresCluster extends pulumi.ComponentResource {
           },
           spec: {
             instances: args.instancesPerSite ?? 2,
+            // Fenced pods run but are never Ready: the operator's PodDisruptionBudgets would block every node
+            // drain on the site until the decommission step (cluster_create.go reconciles them fenced or not).
+            ...(role.role === "fenced" ? { enablePDB: false } : {}),
             primaryUpdateStrategy: "unsupervised",
             // The site's declared (encrypted) class unless the caller names one (Site `volumes`).
             storage: { size: `${storageGiB}Gi`, storageClass: args.storageClass ?? site.volumes?.storageClass },
@@ -612,7 +615,10 @@ export class PostgresCluster extends pulumi.ComponentResource {
       const cluster = clusterName(site.spec.name);
       const services = ["rw", "r", "ro"].flatMap((s) => [`${cluster}-${s}`, `${cluster}-${s}.${namespace}`, `${cluster}-${s}.${namespace}.svc`, `${cluster}-${s}.${namespace}.svc.cluster.local`]);
       const host = args.replicationHosts?.[site.spec.name];
-      serverCerts[site.spec.name] = ca.issueServer(`${site.spec.name}-server`, `${cluster}-rw`, host ? [...services, host] : services);
+      // The endpoint applications use (an ExternalName to the serving site's primary) is a name they verify
+      // the certificate against with sslmode=verify-full, whichever site answers: every site's cert names it.
+      const endpoint = [name, `${name}.${namespace}`, `${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`];
+      serverCerts[site.spec.name] = ca.issueServer(`${site.spec.name}-server`, `${cluster}-rw`, [...services, ...endpoint, ...(host ? [host] : [])]);
     }
     // CloudNativePG authenticates replication by the client certificate's CN.
     const replication = ca.issueClient("replication", "streaming_replica");

@@ -101,7 +101,7 @@ function main(): number {
     homeSite: home,
     generations: settings.failover.generations ?? {},
     ...(settings.postgres ? { postgres: { dataset: "waris-postgres", namespace: "waris-postgres" } } : {}),
-    ...(settings.mongodb ? { mongodb: { dataset: "waris-mongo", namespace: "waris-mongodb" } } : {}),
+    ...(settings.mongodb ? { mongodb: { dataset: "waris-mongo", namespace: "waris-mongodb", membersPerSite: settings.mongodb.membersPerSite } } : {}),
     ...(settings.redis ? { redis: { dataset: "waris-redis", namespace: "waris-redis" } } : {}),
     ...(settings.milvus ? { milvus: { dataset: "waris-milvus", namespace: "waris-milvus", ...(settings.milvus.restoreBackup ? { restoreBackup: settings.milvus.restoreBackup } : {}) } } : {}),
     ...(settings.monitoring ? { monitoring: { receivers: Object.fromEntries(SEVERITIES.map((s) => [s, receiversFor(settings.monitoring!.receivers, s)])) as Record<Severity, string[]> } } : {}),

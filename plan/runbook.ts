@@ -6,6 +6,7 @@
  */
 import { deriveSiteRoles, discardedSites, procedurePhases, type FailoverProcedure, type FailoverSituation, type ProcedureStep } from "../components/failover";
 import { milvusRoleEffect, milvusSitePlan } from "../components/milvus-primary";
+import { mongoClusterName } from "../components/mongo-replica-set";
 import { postgresClusterName } from "../components/postgres-cluster";
 import { MONITORING_NAMESPACE, REPLICATION_ALERTS, type Severity } from "../components/monitoring-rules";
 import { redisInfoReplicationCommand, redisRoleEffect } from "../components/redis-primary";
@@ -20,8 +21,8 @@ export interface RunbookStack {
   readonly generations: Readonly<Record<string, number>>;
   /** Whether the stack has PostgreSQL, and its dataset name and namespace. */
   readonly postgres?: { readonly dataset: string; readonly namespace: string };
-  /** Whether the stack has MongoDB, and its dataset name and namespace. */
-  readonly mongodb?: { readonly dataset: string; readonly namespace: string };
+  /** Whether the stack has MongoDB, its dataset name and namespace, and its members per site (default 3). */
+  readonly mongodb?: { readonly dataset: string; readonly namespace: string; readonly membersPerSite?: number };
   /** Whether the stack has Redis, and its dataset name and namespace. */
   readonly redis?: { readonly dataset: string; readonly namespace: string };
   /** Whether the stack has Milvus, its dataset name and namespace, and the backup a promote restores (`milvus.restoreBackup`). */
@@ -144,10 +145,22 @@ export function buildRunbook(stack: RunbookStack, to: string, procedure: Failove
         "failback promote": `MongoDB: ${s.activeSite}'s operator manages the set; ${p?.from}'s members stay as non-voting members`,
         "disaster promote": `MongoDB: ${s.activeSite}'s operator manages the set, and a Job forces a reconfiguration keeping only ${s.activeSite}'s members, all electable`,
         "disaster fence": `MongoDB: ${p?.from}'s cluster is paused (mongod stopped, volumes kept)`,
-        "failback rebuild": `MongoDB: ${s.activeSite} gets a new cluster ${mongo.dataset}-g${roles.bySite[s.activeSite]!.generation}, which joins by initial sync; the paused old cluster and its volumes stay (retained) until the decommission step`,
+        "failback rebuild": `MongoDB: ${s.activeSite} gets a new cluster ${mongo.dataset}-g${roles.bySite[s.activeSite]!.generation}, which joins by initial sync; the paused old cluster and its volumes stay (retained) until the decommission step. The member certificate is re-issued with the new pods' names on both sites, so each site's mongod pods restart one at a time (a primary stepdown on ${p?.from})`,
       };
       const effect = mongoEffect[p ? `${p.procedure} ${p.phase}` : ""];
       if (effect) effects.push(effect);
+      const crOf = (site: string): string => mongoClusterName(mongo.dataset, roles.bySite[site]!.generation);
+      const kcm = (site: string, rest: string): string => `kubectl --context ${site} -n ${mongo.namespace} ${rest}`;
+      if (p?.procedure === "disaster" && p.phase === "fence") {
+        checks.push(`${kcm(p.from, `get perconaservermongodb ${crOf(p.from)} -o jsonpath='{.status.state}'`)}  # paused, and no mongod pod left (the operator puts the pause off while a backup runs): only then mark ${p.from} up`);
+      }
+      if (p?.procedure === "failback" && p.phase === "rebuild") {
+        const members = Array.from({ length: mongo.membersPerSite ?? 3 }, (_, i) => `${crOf(s.activeSite)}-rs0-${i}`).join(" ");
+        checks.push(
+          `${kcm(s.activeSite, `get svc ${members} -o wide`)}  # point mongodb.memberHosts.${s.activeSite}'s DNS names at these new LoadBalancers (the paused old cluster's still hold the old addresses)`,
+          `${kcm(p.from, `exec ${crOf(p.from)}-rs0-0 -c mongod -- mongosh --quiet --tls --tlsCAFile /etc/mongodb-ssl/ca.crt --tlsCertificateKeyFile /tmp/tls.pem -u "$MONGODB_CLUSTER_ADMIN_USER" -p "$MONGODB_CLUSTER_ADMIN_PASSWORD" --eval 'rs.status().members.map((m) => m.name + " " + m.stateStr)'`)}  # every ${s.activeSite} member SECONDARY with no lag before the demote phase: a promote of members that never joined would make the operator rs.initiate a new, empty set (handleReplsetInit)`,
+        );
+      }
       if (p?.procedure === "disaster" && p.phase === "promote") checks.push(`kubectl --context ${s.activeSite} -n ${mongo.namespace} wait --for=condition=complete job/${mongo.dataset}-forced-reconfig --timeout=10m  # the set has a primary on ${s.activeSite}`);
     }
     if (stack.redis) for (const r of Object.values(roles.bySite)) effects.push(`${r.site}: ${redisRoleEffect(r, stack.redis.dataset)}`);

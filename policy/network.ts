@@ -8,7 +8,10 @@
  *   address, which no Service field restricts);
  * - CloudNativePG's managed services (`spec.managed.services.additional[].serviceTemplate.spec`);
  * - Percona's member exposure (`spec.replsets[].expose`, `spec.sharding.mongos.expose`: `type` or the older
- *   `exposeType`, with `loadBalancerSourceRanges`).
+ *   `exposeType`, with `loadBalancerSourceRanges`);
+ * - CloudNativePG's `Pooler` (`spec.serviceTemplate.spec`);
+ * - the Milvus operator's `serviceType` on the standalone or proxy component (its CRD has no source ranges:
+ *   a LoadBalancer there is always open).
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { at, list, str } from "./placement";
@@ -42,6 +45,11 @@ function exposures(r: PolicyResource): Exposure[] {
         ...expose(at(r.props, "spec", "sharding", "mongos", "expose"), `MongoDB "${r.name}" mongos`),
       ];
     }
+    case "kubernetes:postgresql.cnpg.io/v1:Pooler":
+      return [{ what: `PgBouncer pooler "${r.name}"`, type: str(r.props, "spec", "serviceTemplate", "spec", "type"), ranges: list(r.props, "spec", "serviceTemplate", "spec", "loadBalancerSourceRanges") }];
+    case "kubernetes:milvus.io/v1beta1:Milvus":
+      // The Milvus CRD (v1.2.7) has `serviceType` on the standalone and proxy components and no source-range field.
+      return ["standalone", "proxy"].map((c) => ({ what: `Milvus "${r.name}" ${c} service`, type: str(r.props, "spec", "components", c, "serviceType"), ranges: [] }));
     default:
       return [];
   }

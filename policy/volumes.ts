@@ -43,9 +43,14 @@ function claims(r: PolicyResource): Claim[] {
         .filter((rs) => at(rs, "volumeSpec", "persistentVolumeClaim") !== undefined)
         .map((rs) => ({ what: `MongoDB "${name}" replset ${str(rs, "name") ?? "?"} volumes`, storageClass: str(rs, "volumeSpec", "persistentVolumeClaim", "storageClassName") }));
     case "kubernetes:milvus.io/v1beta1:Milvus":
-      return at(r.props, "spec", "dependencies", "etcd", "inCluster") !== undefined
-        ? [{ what: `Milvus "${name}" etcd volumes`, storageClass: str(r.props, "spec", "dependencies", "etcd", "inCluster", "values", "persistence", "storageClass") }]
-        : [];
+      return [
+        ...(at(r.props, "spec", "dependencies", "etcd", "inCluster") !== undefined
+          ? [{ what: `Milvus "${name}" etcd volumes`, storageClass: str(r.props, "spec", "dependencies", "etcd", "inCluster", "values", "persistence", "storageClass") }]
+          : []),
+        ...(at(r.props, "spec", "dependencies", "rocksmq", "persistence", "enabled") === true && at(r.props, "spec", "dependencies", "rocksmq", "persistence", "persistentVolumeClaim", "existingClaim") === undefined
+          ? [{ what: `Milvus "${name}" RocksMQ volume`, storageClass: str(r.props, "spec", "dependencies", "rocksmq", "persistence", "persistentVolumeClaim", "spec", "storageClassName") }]
+          : []),
+      ];
     default:
       return [];
   }

@@ -104,6 +104,9 @@ test("disaster to G-Cloud, fence, failback: the survivor forces a reconfiguratio
   const onprem = (p: Phase) => [...p.resources.values()].find((r) => r.type === PSMDB && r.site === "onprem")!.inputs as { metadata: { name: string }; spec: { pause?: boolean } };
   expect(onprem(phases[2]!).spec.pause).toBe(true);
   expect(onprem(phases[3]!).metadata.name).toBe("waris-mongo-g2");
+  // The endpoint applications use follows the generation: the paused old set's Service has no pod behind it.
+  const endpoint = (p: Phase) => ([...p.resources.values()].find((r) => r.key.endsWith("::waris-mongo-onprem-endpoint"))!.inputs["spec"] as { externalName: string }).externalName;
+  expect([endpoint(phases[2]!), endpoint(phases[3]!)]).toEqual(["waris-mongo-rs0.waris-mongodb.svc.cluster.local", "waris-mongo-g2-rs0.waris-mongodb.svc.cluster.local"]);
   // The member certificate names the rebuilt cluster's pods too (the forced reconfiguration connects to them by name).
   const cert = [...phases[3]!.resources.values()].find((r) => r.type === "tls:index/certRequest:CertRequest" && r.key.endsWith("::waris-mongo-members"));
   expect(cert?.inputs["dnsNames"]).toEqual(expect.arrayContaining(["*.waris-mongo-g2-rs0.waris-mongodb.svc.cluster.local", "*.waris-mongo-rs0.waris-mongodb.svc.cluster.local"]));

@@ -128,6 +128,8 @@ describe("roles from the failover model (components/failover.ts)", () => {
     expect(onprem.annotations).toEqual({ "cnpg.io/fencedInstances": '["*"]' });
     // Fenced, it exposes no LoadBalancer (CloudNativePG deletes it): the rebuild's new generation takes the name.
     expect(c["onprem"]!.spec["managed"]).toBeUndefined();
+    // Nor PodDisruptionBudgets: fenced pods are never Ready and would block every drain until decommission.
+    expect(c["onprem"]!.spec["enablePDB"]).toBe(false);
     expect(c["onprem"]!.spec.replica!.primary).toBe("waris-postgres-gcloud");
     expect(resource(run, "kubernetes:core/v1:Service", "waris-postgres-onprem-endpoint")!.inputs["spec"]).toMatchObject({ externalName: "pg.gcloud.waris.internal" });
   });
@@ -217,3 +219,11 @@ describe("PostgresCluster refuses bad arguments", () => {
     expect((run.error as Error).message).toMatch(/waris-hybrid:postgresAppPassword = \(not set\): missing secret .* run: pulumi config set --secret --stack prod postgresAppPassword/);
   });
 });
+
+test("every site's server certificate names the endpoint applications verify with sslmode=verify-full", async () => {
+  const run = await runProgram("prod");
+  for (const site of ["onprem", "gcloud"]) {
+    const dnsNames = resource(run, "tls:index/certRequest:CertRequest", `waris-postgres-${site}-server`).inputs["dnsNames"] as string[];
+    expect(dnsNames).toEqual(expect.arrayContaining(["waris-postgres.waris-postgres.svc.cluster.local", `waris-postgres-${site}-rw.waris-postgres.svc.cluster.local`]));
+  }
+}, 60000);

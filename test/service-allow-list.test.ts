@@ -22,12 +22,16 @@ test("another team's Services: only LoadBalancers with a real allow-list pass", 
     const cr = (kind: string, apiVersion: string, name: string, spec: Record<string, unknown>) => new kit.k8s.apiextensions.CustomResource(name, { apiVersion, kind, metadata: { name }, spec }, { provider });
     cr("Cluster", "postgresql.cnpg.io/v1", "team-pg", { instances: 1, managed: { services: { additional: [{ selectorType: "rw", serviceTemplate: { metadata: { name: "team-pg-lb" }, spec: { type: "LoadBalancer" } } }] } } });
     cr("PerconaServerMongoDB", "psmdb.percona.com/v1", "team-mongo", { replsets: [{ name: "rs0", size: 3, expose: { enabled: true, exposeType: "LoadBalancer" } }] });
+    cr("Pooler", "postgresql.cnpg.io/v1", "team-pooler", { cluster: { name: "team-pg" }, type: "rw", pgbouncer: { poolMode: "session" }, serviceTemplate: { spec: { type: "LoadBalancer" } } });
+    cr("Milvus", "milvus.io/v1beta1", "team-vectors", { mode: "standalone", components: { standalone: { serviceType: "LoadBalancer" } } });
     cr("PerconaServerMongoDB", "psmdb.percona.com/v1", "team-mongo-listed", { replsets: [{ name: "rs0", size: 3, expose: { enabled: true, type: "LoadBalancer", loadBalancerSourceRanges: ["10.20.0.0/16"] } }] });
   });
   const denied = (await evaluatePack(resources)).filter((d) => d.policyName === POLICY);
   expect(denied.map((d) => `${d.enforcementLevel}: ${d.message.split(":")[0]}`).sort()).toEqual(
     [
       'mandatory: MongoDB "team-mongo" replset rs0 members is a LoadBalancer without loadBalancerSourceRanges',
+      'mandatory: Milvus "team-vectors" standalone service is a LoadBalancer without loadBalancerSourceRanges',
+      'mandatory: PgBouncer pooler "team-pooler" is a LoadBalancer without loadBalancerSourceRanges',
       'mandatory: PostgreSQL cluster "team-pg" managed service "team-pg-lb" is a LoadBalancer without loadBalancerSourceRanges',
       'mandatory: Service "everyone-lb" admits 0.0.0.0/0 (everyone); list only the sources allowed.',
       'mandatory: Service "node-port" is a NodePort',

@@ -20,7 +20,13 @@ test("in prod every claim the program makes names its site's declared class", as
   for (const r of resourcesOfType(run, "kubernetes:apps/v1:StatefulSet")) for (const t of (r.inputs as Obj)["spec"].volumeClaimTemplates ?? []) classes.push(`${site(r)} ${t.spec.storageClassName}`);
   for (const r of resourcesOfType(run, "kubernetes:postgresql.cnpg.io/v1:Cluster")) classes.push(`${site(r)} ${(r.inputs as Obj)["spec"].storage.storageClass}`, `${site(r)} ${(r.inputs as Obj)["spec"].walStorage.storageClass}`);
   for (const r of resourcesOfType(run, "kubernetes:psmdb.percona.com/v1:PerconaServerMongoDB")) classes.push(`${site(r)} ${(r.inputs as Obj)["spec"].replsets[0].volumeSpec.persistentVolumeClaim.storageClassName}`);
-  for (const r of resourcesOfType(run, "kubernetes:milvus.io/v1beta1:Milvus")) classes.push(`${site(r)} ${(r.inputs as Obj)["spec"].dependencies.etcd.inCluster.values.persistence.storageClass}`);
+  for (const r of resourcesOfType(run, "kubernetes:milvus.io/v1beta1:Milvus")) {
+    const deps = (r.inputs as Obj)["spec"].dependencies;
+    classes.push(`${site(r)} ${deps.etcd.inCluster.values.persistence.storageClass}`);
+    // Standalone: RocksMQ's message log on a volume (none by default in the operator), kept on delete.
+    expect(deps.rocksmq.persistence).toMatchObject({ enabled: true, pvcDeletion: false });
+    classes.push(`${site(r)} ${deps.rocksmq.persistence.persistentVolumeClaim.spec.storageClassName}`);
+  }
   expect(classes.length).toBeGreaterThanOrEqual(12);
   for (const c of classes) expect(c).toBe(`${c.split(" ")[0]} ${declared[c.split(" ")[0]!]}`);
 }, 60000);
