@@ -4,7 +4,8 @@
  * encrypted: a PVC of an undeclared class on EKS, a StatefulSet template on the default class, a claim on a
  * Site that declares no encryption or of another class than the site's encrypted one.
  */
-import { analyzerResourcesOf, evaluatePack, resourcesOfType, runProgram } from "./harness";
+import { analyzerResourcesOf, editSetting, evaluatePack, resourcesOfType, runProgram } from "./harness";
+import { toAnalyzerResources } from "../plan/offline-plan";
 import { siteVolumesProblems } from "../components/site";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -71,3 +72,11 @@ test("a site's volume declaration is checked: a StorageClass name and one of the
   expect(siteVolumesProblems({ storageClass: "local-path", encryption: "node-disk-encryption" }, "volumes")).toEqual([]);
   expect(siteVolumesProblems({ storageClass: "Local Path", encryption: "luks" as never }, "volumes").map((p) => p.argument)).toEqual(["volumes.storageClass", "volumes.encryption"]);
 });
+
+test("in this program, a site that stops declaring its volume encryption has every claim there denied", async () => {
+  const run = await runProgram("prod", (c) => editSetting(c, "sites", (s) => delete s["gcloud"].volumes));
+  if (run.error) throw run.error;
+  const denied = (await evaluatePack(toAnalyzerResources(run.recording.resources))).filter((d) => d.policyName === POLICY);
+  expect(denied.length).toBeGreaterThanOrEqual(5);
+  for (const d of denied) expect(d.message).toMatch(/is on site "gcloud", which does not declare how its volumes are encrypted/);
+}, 60000);
