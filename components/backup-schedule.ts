@@ -211,12 +211,17 @@ export class BackupSchedule extends pulumi.ComponentResource {
   readonly perconaBackupSpec?: Record<string, unknown>;
 
   /**
-   * @param name - component name.
+   * @param name - component name; for PostgreSQL also the `ScheduledBackup`'s name (a DNS-1123 subdomain),
+   *   so two schedules of one cluster never collide.
    * @param args - see {@link BackupScheduleArgs}.
    * @param opts - component options.
+   * @throws InvalidArgumentsError naming each wrong argument.
    */
   constructor(name: string, args: BackupScheduleArgs, opts?: pulumi.ComponentResourceOptions) {
     const { problems, cron } = validateBackupScheduleArgs({ ...args, hasSite: args.site !== undefined });
+    if (args.kind === "postgresql" && !(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) && name.length <= 253)) {
+      problems.push({ argument: "name", message: `is ${show(name)}; a PostgreSQL schedule's name is its ScheduledBackup's, a DNS-1123 subdomain (lowercase letters, digits, '-', '.')` });
+    }
     throwIfInvalid(`BackupSchedule "${name}"`, problems);
     super("waris:index:BackupSchedule", name, {}, opts);
 
@@ -256,7 +261,8 @@ export class BackupSchedule extends pulumi.ComponentResource {
         {
           apiVersion: "postgresql.cnpg.io/v1",
           kind: "ScheduledBackup",
-          metadata: { name: `${args.dataset}-full`, namespace: args.namespace, labels },
+          // Named after the component: two schedules of one cluster (weekly and daily) never collide.
+          metadata: { name, namespace: args.namespace, labels },
           spec: {
             // CloudNativePG's cron has a seconds field first.
             schedule: `0 ${args.schedule}`,

@@ -104,7 +104,21 @@ function main(): number {
     ...(settings.mongodb ? { mongodb: { dataset: "waris-mongo", namespace: "waris-mongodb", membersPerSite: settings.mongodb.membersPerSite } } : {}),
     ...(settings.redis ? { redis: { dataset: "waris-redis", namespace: "waris-redis" } } : {}),
     ...(settings.milvus ? { milvus: { dataset: "waris-milvus", namespace: "waris-milvus", ...(settings.milvus.restoreBackup ? { restoreBackup: settings.milvus.restoreBackup } : {}) } } : {}),
-    ...(settings.monitoring ? { monitoring: { receivers: Object.fromEntries(SEVERITIES.map((s) => [s, receiversFor(settings.monitoring!.receivers, s)])) as Record<Severity, string[]> } } : {}),
+    ...(settings.monitoring
+      ? {
+          monitoring: {
+            // Who each receiver reaches, as the stack says it (the PagerDuty service and LINE relay are secrets).
+            receivers: Object.fromEntries(
+              SEVERITIES.map((s) => [
+                s,
+                receiversFor(settings.monitoring!.receivers, s).map((r) =>
+                  r === "email" ? `e-mail to ${(settings.monitoring!.receivers.email?.to ?? []).join(", ")} (through ${settings.monitoring!.receivers.email?.smarthost ?? "the SMTP relay"})` : r === "pagerduty" ? "PagerDuty (the service of the monitoringPagerdutyRoutingKey secret)" : r === "line" ? "LINE (the relay at the monitoringLineWebhookUrl secret)" : r,
+                ),
+              ]),
+            ) as Record<Severity, string[]>,
+          },
+        }
+      : {}),
   };
   const procedure = values.mode as FailoverProcedure;
   let changes: PhaseChanges[] | undefined;

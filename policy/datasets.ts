@@ -7,7 +7,7 @@ import type { PolicyResource } from "@pulumi/policy";
 import { DATASET_LABEL, BACKUP_OF_LABEL, DATASET_SIZE_ANNOTATION, DATASET_SIZE_TAG, DATASET_TAG, REPLICA_OF_TAG, RETENTION_DAYS_ANNOTATION, STORE_LABEL } from "../components/labels";
 import { CronSchedule, DIGITALOCEAN_BACKUP_DAYS, REDIS_LAG_METRIC, daysCoveredByCount, RDS_LOG_UPLOAD_MINUTES, parseCron, postgresDurationToMinutes, quantityToGiB, retentionToDays } from "../components/recovery";
 import { at, list, siteLabelOf, str } from "./placement";
-import { SkippedCheck, unknownIn } from "./unknowns";
+import { SkippedCheck, isUnknownValue, unknownIn } from "./unknowns";
 
 /** Kinds of dataset, which decide the retention they need. */
 export type DatasetKind = "postgresql" | "mongodb" | "milvus" | "redis" | "model-artifacts";
@@ -411,9 +411,36 @@ export function isDatasetType(type: string): boolean {
   return DATASET_TYPES.has(type);
 }
 
-/** Whether every value of a resource is known; when not, the skipped recovery checks are recorded in `skipped`. */
+/**
+ * The top-level fields the recovery checks read, for types whose other fields are usually unknown in a
+ * first preview (an RDS instance's `parameterGroupName`, `kmsKeyId`, security groups and subnet group come
+ * from other resources). Only an unknown among these skips the resource's recovery checks; every other type
+ * is skipped on any unknown value. Keep in step with `rdsDatasets` and the recovery policies.
+ */
+const RECOVERY_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  [RDS_INSTANCE]: ["replicateSourceDb", "backupRetentionPeriod", "allocatedStorage", "tags", "identifier"],
+};
+
+/** The first unknown value among some top-level fields of a resource, or undefined. */
+function unknownAmong(r: PolicyResource, fields: readonly string[]): string | undefined {
+  const walk = (v: unknown): void => {
+    if (v !== null && typeof v === "object") for (const key of Object.keys(v)) walk((v as Record<string, unknown>)[key]);
+  };
+  for (const field of fields) {
+    try {
+      walk((r.props as Record<string, unknown>)[field]);
+    } catch (e) {
+      if (!isUnknownValue(e)) throw e;
+      return e.message;
+    }
+  }
+  return undefined;
+}
+
+/** Whether the values the recovery checks read are known; when not, the skipped checks are recorded in `skipped`. */
 function fullyKnown(r: PolicyResource, skipped?: SkippedCheck[]): boolean {
-  const unknown = unknownIn(r);
+  const fields = RECOVERY_FIELDS[r.type];
+  const unknown = fields ? unknownAmong(r, fields) : unknownIn(r);
   if (unknown !== undefined) skipped?.push({ urn: r.urn, message: `recovery checks of ${r.type} "${r.name}" skipped during preview: ${unknown}` });
   return unknown === undefined;
 }

@@ -32,7 +32,7 @@ describe("the npm package, as another team installs and uses it", () => {
   beforeAll(() => {
     const built = ["dist/index.js", "bin/waris-plan.js", "policy/index.js", "policy/policies.js"].every((f) => existsSync(path.join(root, f)));
     if (!built) execFileSync("npm", ["run", "build"], { cwd: root, stdio: "ignore" });
-    const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", work], { cwd: root, encoding: "utf8" })) as Array<{ filename: string }>;
+    const packed = JSON.parse(execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], { cwd: root, encoding: "utf8" })) as Array<{ filename: string }>;
     tarball = path.join(work, packed[0]!.filename);
     execFileSync("mkdir", ["-p", consumer]);
     const version = (name: string): string => (require(path.join(root, "node_modules", name, "package.json")) as { version: string }).version;

@@ -93,9 +93,11 @@ describe("issue 19 verdict kinds", () => {
       res("aws:efs/fileSystem:FileSystem", "fs", { encrypted: false }),
       res("aws:rds/instance:Instance", "nobackup", { engine: "postgres", engineVersion: "16", storageEncrypted: true, backupRetentionPeriod: 0, allocatedStorage: 20, identifier: UNKNOWN }),
       res("aws:rds/instance:Instance", "nobackup2", { engine: "postgres", engineVersion: "16", storageEncrypted: true, backupRetentionPeriod: 0, allocatedStorage: 20 }),
+      // Unknown in a field the recovery checks do not read (a parameter group made in the same stack): still denied.
+      res("aws:rds/instance:Instance", "nobackup3", { engine: "postgres", engineVersion: "16", storageEncrypted: true, backupRetentionPeriod: 0, allocatedStorage: 20, parameterGroupName: UNKNOWN }),
     ]);
     const mandatory = ds.filter((d) => d.enforcementLevel === "mandatory").map((d) => `${d.policyName} ${d.urn?.split("::").pop()}`);
-    expect(mandatory).toEqual(expect.arrayContaining(["waris-encryption-at-rest fs", "waris-recovery-objectives nobackup2"]));
+    expect(mandatory).toEqual(expect.arrayContaining(["waris-encryption-at-rest fs", "waris-recovery-objectives nobackup2", "waris-recovery-objectives nobackup3", "waris-backup-retention nobackup3"]));
     expect(mandatory.filter((m) => m.endsWith(" db") || m.endsWith(" nobackup"))).toEqual([]);
     const advisory = ds.filter((d) => d.enforcementLevel === "advisory").map((d) => d.message);
     expect(advisory).toEqual(expect.arrayContaining([expect.stringMatching(/waris-encryption-at-rest of aws:rds\/instance:Instance "db" skipped during preview/), expect.stringMatching(/recovery .* "nobackup" skipped during preview/)]));

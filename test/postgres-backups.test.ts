@@ -68,6 +68,17 @@ describe("PostgresCluster's backups, wired by the cluster", () => {
     }
   });
 
+  test("two schedules of one cluster (weekly and daily) name their ScheduledBackups apart", async () => {
+    const run = await onTwoSites((l, s) => {
+      const db = cluster(l, s, "hq");
+      db.addBackupSchedule("team-db-weekly", { schedule: "0 3 * * 0" });
+      db.addBackupSchedule("team-db-daily", { schedule: "0 1 * * *" });
+    });
+    expect(run.error).toBeUndefined();
+    const names = resourcesOfType(run, "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup").map((r) => (r.inputs as { metadata: { name: string } }).metadata.name);
+    expect(names.sort()).toEqual(["team-db-daily", "team-db-daily-dr", "team-db-weekly", "team-db-weekly-dr"]);
+  });
+
   test("a bucket made elsewhere is verified: name, site and dataset, before anything is registered", async () => {
     const run = await onTwoSites((l, s) => {
       const other = new l.ObjectStorageBucket("other", { site: s.dr, bucket: "other-backups", dataset: "other", retentionDays: 30 });
