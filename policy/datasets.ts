@@ -7,7 +7,7 @@ import type { PolicyResource } from "@pulumi/policy";
 import { DATASET_LABEL, BACKUP_OF_LABEL, DATASET_SIZE_ANNOTATION, DATASET_SIZE_TAG, DATASET_TAG, REPLICA_OF_TAG, RETENTION_DAYS_ANNOTATION, STORE_LABEL } from "../components/labels";
 import { CronSchedule, DIGITALOCEAN_BACKUP_DAYS, REDIS_LAG_METRIC, daysCoveredByCount, RDS_LOG_UPLOAD_MINUTES, parseCron, postgresDurationToMinutes, quantityToGiB, retentionToDays } from "../components/recovery";
 import { at, list, siteLabelOf, str } from "./placement";
-import { SkippedCheck, isUnknownValue, unknownIn } from "./unknowns";
+import { SkippedCheck, firstUnknown, unknownIn } from "./unknowns";
 
 /** Kinds of dataset, which decide the retention they need. */
 export type DatasetKind = "postgresql" | "mongodb" | "milvus" | "redis" | "model-artifacts";
@@ -423,16 +423,9 @@ const RECOVERY_FIELDS: Readonly<Record<string, readonly string[]>> = {
 
 /** The first unknown value among some top-level fields of a resource, or undefined. */
 function unknownAmong(r: PolicyResource, fields: readonly string[]): string | undefined {
-  const walk = (v: unknown): void => {
-    if (v !== null && typeof v === "object") for (const key of Object.keys(v)) walk((v as Record<string, unknown>)[key]);
-  };
   for (const field of fields) {
-    try {
-      walk((r.props as Record<string, unknown>)[field]);
-    } catch (e) {
-      if (!isUnknownValue(e)) throw e;
-      return e.message;
-    }
+    const unknown = firstUnknown(() => (r.props as Record<string, unknown>)[field]);
+    if (unknown !== undefined) return unknown;
   }
   return undefined;
 }

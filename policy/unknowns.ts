@@ -45,8 +45,25 @@ export function peek<T>(read: () => T): T | undefined {
   }
 }
 
+/**
+ * The message of the first value unknown during preview under what `read` returns (the read itself
+ * included: a property proxy throws on access), or undefined when all are known.
+ */
+export function firstUnknown(read: () => unknown): string | undefined {
+  const walk = (v: unknown): void => {
+    if (v !== null && typeof v === "object") for (const key of Object.keys(v)) walk((v as Record<string, unknown>)[key]);
+  };
+  try {
+    walk(read());
+    return undefined;
+  } catch (e) {
+    if (!isUnknownValue(e)) throw e;
+    return e.message;
+  }
+}
+
 /** First unknown value found in each props object (`null`: none), memoized: props proxies are read-only. */
-const firstUnknown = new WeakMap<object, string | null>();
+const firstUnknownMemo = new WeakMap<object, string | null>();
 
 /**
  * The message of the first value of a resource unknown during preview, or undefined when every value
@@ -54,18 +71,9 @@ const firstUnknown = new WeakMap<object, string | null>();
  */
 export function unknownIn(r: PolicyResource): string | undefined {
   const props = r.props as object;
-  const memo = firstUnknown.get(props);
+  const memo = firstUnknownMemo.get(props);
   if (memo !== undefined) return memo ?? undefined;
-  const walk = (v: unknown): void => {
-    if (v !== null && typeof v === "object") for (const key of Object.keys(v)) walk((v as Record<string, unknown>)[key]);
-  };
-  let found: string | null = null;
-  try {
-    walk(props);
-  } catch (e) {
-    if (!isUnknownValue(e)) throw e;
-    found = e.message;
-  }
-  firstUnknown.set(props, found);
+  const found = firstUnknown(() => props) ?? null;
+  firstUnknownMemo.set(props, found);
   return found ?? undefined;
 }
