@@ -280,7 +280,7 @@ for (const site of dataSites.filter((s) => s.kubernetesProvider !== undefined)) 
   zoneTables[siteName] = table;
   const peer = dataSites.find((s) => s !== site);
   new NetworkZones(`waris-zones-${siteName}`, { site, ...(peer ? { peer } : {}), namespaces: table }, {
-    dependsOn: [postgres, mongodb, redis, milvus, inference, dns, ...Object.values(gpuPools)].filter((c): c is NonNullable<typeof c> => c !== undefined),
+    dependsOn: [postgres, mongodb, redis, milvus, inference, dns, monitors[siteName], ...Object.values(gpuPools)].filter((c): c is NonNullable<typeof c> => c !== undefined),
   });
 }
 
