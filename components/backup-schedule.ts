@@ -4,7 +4,7 @@ import * as apiextensions from "@pulumi/kubernetes/apiextensions";
 import * as batchv1 from "@pulumi/kubernetes/batch/v1";
 import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
-import { BACKUP_OF_LABEL, DATASET_LABEL, DataClass, RETENTION_DAYS_ANNOTATION, placementLabels } from "./labels";
+import { BACKUP_OF_LABEL, DATASET_LABEL, DataClass, RETENTION_DAYS_ANNOTATION, isDns1123Subdomain, placementLabels } from "./labels";
 import { POD_DEFAULTS } from "./pod-defaults";
 import {
   CronSchedule,
@@ -219,7 +219,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
    */
   constructor(name: string, args: BackupScheduleArgs, opts?: pulumi.ComponentResourceOptions) {
     const { problems, cron } = validateBackupScheduleArgs({ ...args, hasSite: args.site !== undefined });
-    if (args.kind === "postgresql" && !(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) && name.length <= 253)) {
+    if (args.kind === "postgresql" && !isDns1123Subdomain(name)) {
       problems.push({ argument: "name", message: `is ${show(name)}; a PostgreSQL schedule's name is its ScheduledBackup's, a DNS-1123 subdomain (lowercase letters, digits, '-', '.')` });
     }
     throwIfInvalid(`BackupSchedule "${name}"`, problems);

@@ -61,3 +61,11 @@ export interface HelmChartRef {
   /** Exact chart version. */
   readonly version: string;
 }
+
+/**
+ * Whether `name` is a Kubernetes object name of the DNS-1123 subdomain kind (StorageClasses, most objects):
+ * lowercase letters, digits, '-' and '.', starting and ending alphanumeric, at most 253 characters.
+ */
+export function isDns1123Subdomain(name: string): boolean {
+  return name.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name);
+}

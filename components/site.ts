@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as kubernetes from "@pulumi/kubernetes/provider";
 import { isIP } from "node:net";
 import { ArgumentProblem, InvalidArgumentsError, show, throwIfInvalid } from "./errors";
+import { isDns1123Subdomain } from "./labels";
 import { DEFAULT_KUBERNETES_DISTRIBUTION, KUBERNETES_DISTRIBUTIONS, KubernetesDistribution } from "./gpu-operator";
 import { loadOptionalSdk } from "./optional-sdk";
 import { SITE_KINDS, SiteKind, THAILAND, describeThaiRegions, isRegionInThailand } from "./residency";
@@ -168,7 +169,7 @@ export interface SiteVolumes {
 export function siteVolumesProblems(volumes: SiteVolumes | undefined, argument: string): ArgumentProblem[] {
   if (volumes === undefined) return [];
   const problems: ArgumentProblem[] = [];
-  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(volumes.storageClass ?? "") || volumes.storageClass.length > 253) problems.push({ argument: `${argument}.storageClass`, message: `is ${show(volumes.storageClass)}; a StorageClass name (lowercase RFC 1123 subdomain)` });
+  if (!isDns1123Subdomain(volumes.storageClass ?? "")) problems.push({ argument: `${argument}.storageClass`, message: `is ${show(volumes.storageClass)}; a StorageClass name (lowercase RFC 1123 subdomain)` });
   if (!(VOLUME_ENCRYPTIONS as readonly string[]).includes(volumes.encryption)) problems.push({ argument: `${argument}.encryption`, message: `is ${show(volumes.encryption)}; allowed: ${VOLUME_ENCRYPTIONS.join(", ")}` });
   return problems;
 }
