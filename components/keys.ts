@@ -224,7 +224,8 @@ export const OBJECT_STORE_WRITER_ACTIONS: Readonly<Record<ObjectStoreWriter, rea
  */
 export function objectStoreWriterPolicy(writer: ObjectStoreWriter, bucket: string): Record<string, unknown> {
   const actions = OBJECT_STORE_WRITER_ACTIONS[writer];
-  const bucketActions = actions.filter((a) => a === "s3:ListBucket" || a === "s3:GetBucketLocation");
+  const bucketLevel: readonly string[] = ["s3:ListBucket", "s3:GetBucketLocation"];
+  const bucketActions = actions.filter((a) => bucketLevel.includes(a));
   const objectActions = actions.filter((a) => !bucketActions.includes(a));
   return {
     Version: "2012-10-17",
