@@ -18,6 +18,7 @@ export * from "./postgres-cluster";
 export * from "./object-storage-bucket";
 export * from "./backup-schedule";
 export * from "./pki";
+export * from "./keys";
 export * from "./inference-cluster";
 export * from "./mongo-replica-set";
 export * from "./managed-postgres";

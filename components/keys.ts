@@ -96,7 +96,9 @@ export interface ObjectStoreKeyPair {
 
 /** A writer's keys as {@link KeyValue}s. */
 export interface ObjectStoreKeys {
+  /** Access key id (Vault KV property `accessKeyId`). */
   readonly accessKeyId: KeyValue;
+  /** Secret access key (Vault KV property `secretAccessKey`). */
   readonly secretAccessKey: KeyValue;
 }
 
@@ -118,7 +120,13 @@ export interface KeyValue {
  * output of the CA's resources), or a template that writes several values into one file (a YAML
  * configuration).
  */
-export type SecretData = KeyValue | { readonly text: pulumi.Input<string> } | SecretTemplate;
+export type SecretData =
+  | KeyValue
+  | {
+      /** The text as it is written: public, never a secret. */
+      readonly text: pulumi.Input<string>;
+    }
+  | SecretTemplate;
 
 /** A file built from several values. */
 export interface SecretTemplate {
@@ -134,7 +142,9 @@ export interface SecretTemplate {
 
 /** What {@link SecretTemplate.render} writes values with. */
 export interface TemplateRefs {
+  /** The value `name` as it is. */
   raw(name: string): string;
+  /** The value `name` as a JSON double-quoted string (a YAML scalar too). */
   json(name: string): string;
 }
 
@@ -316,7 +326,14 @@ export class PulumiStateKeys implements KeyStore {
 }
 
 /** The Secret's metadata from its target. */
-export function metadataOf(target: SecretTarget): { name: string; namespace: pulumi.Input<string>; labels?: Record<string, string> } {
+export function metadataOf(target: SecretTarget): {
+  /** The Secret's name. */
+  name: string;
+  /** Its namespace. */
+  namespace: pulumi.Input<string>;
+  /** Its labels, when the target has any. */
+  labels?: Record<string, string>;
+} {
   return { name: target.name, namespace: target.namespace, ...(target.labels ? { labels: { ...target.labels } } : {}) };
 }
 
