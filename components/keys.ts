@@ -40,6 +40,22 @@ export interface KeyStore {
    */
   generatedPassword(name: string, length: number, opts: pulumi.CustomResourceOptions): KeyValue;
   /**
+   * A key the program generates once and every site shares: the standard (padded) base64 of `bytes`
+   * bytes, e.g. MongoDB's data-at-rest key (Percona's `encryption-key`: base64 of a 256-bit key, which
+   * mongod decodes and requires to be 32 bytes). A password is no such key: its characters are not
+   * random bytes and its text is not base64.
+   *
+   * How random the bytes are depends on the store: the Pulumi-state store's are `@pulumi/random`
+   * `RandomBytes` (8 bits each); the Vault store's are printable characters, see `VaultKeys.generatedKey`.
+   *
+   * @param name - unique in the program among generated passwords and keys, a DNS-1123 subdomain, e.g.
+   *   `waris-mongo-encryption-key` (Vault KV path `generated/<name>`, property `key`).
+   * @param bytes - length of the key in bytes, 16 to 64.
+   * @param opts - parent of the generator's resources in the Pulumi-state store.
+   * @throws KeyStoreError on a length outside 16..64 or, in the Vault store, a name that is not DNS-1123.
+   */
+  generatedKey(name: string, bytes: number, opts: pulumi.CustomResourceOptions): KeyValue;
+  /**
    * A secret the operator supplies: from the stack (`pulumi config set --secret`) in the Pulumi-state
    * store, from Vault KV `stack/<name>` (property `value`) in the Vault store.
    *
@@ -196,6 +212,16 @@ export class KeyStoreError extends Error {
   }
 }
 
+/** The key lengths {@link KeyStore.generatedKey} takes, bytes: AES-128 to a 512-bit HMAC key. */
+export const GENERATED_KEY_BYTES = { min: 16, max: 64 } as const;
+
+/** @throws KeyStoreError when `bytes` is not a whole number within {@link GENERATED_KEY_BYTES}. */
+export function checkKeyLength(name: string, bytes: number): void {
+  if (!Number.isInteger(bytes) || bytes < GENERATED_KEY_BYTES.min || bytes > GENERATED_KEY_BYTES.max) {
+    throw new KeyStoreError(`generated key ${show(name)}: length ${show(bytes)} bytes; allowed: a whole number from ${GENERATED_KEY_BYTES.min} to ${GENERATED_KEY_BYTES.max}`);
+  }
+}
+
 /** Vault KV path of a writer's object-store keys: `object-store/<site>/<writer>`. */
 export function objectStoreKeyPath(site: string, writer: ObjectStoreWriter): string {
   return `object-store/${site}/${writer}`;
@@ -207,8 +233,9 @@ export const OBJECT_STORE_WRITER_ACTIONS: Readonly<Record<ObjectStoreWriter, rea
   postgres: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
   // PBM lists, writes, reads and deletes its backups and oplog chunks.
   mongodb: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-  // The dump uploader only writes (the bucket's lifecycle expires old dumps); restore is a runbook step with the admin key.
-  redis: ["s3:ListBucket", "s3:GetBucketLocation", "s3:PutObject"],
+  // The dump uploader writes (the bucket's lifecycle expires old dumps); `restoreFromDump` reads a dump
+  // back with the same keys (RedisPrimary's restore-fetch container).
+  redis: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject"],
   // Milvus's own segments: read, write, delete (compaction).
   milvus: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
   // milvus-backup copies segments into the backup bucket, reads them back on restore and prunes.
@@ -244,6 +271,7 @@ export function objectStoreWriterPolicy(writer: ObjectStoreWriter, bucket: strin
 export class PulumiStateKeys implements KeyStore {
   readonly kind = "pulumi-state" as const;
   private readonly passwords = new Map<string, KeyValue>();
+  private readonly keys = new Map<string, KeyValue>();
 
   certificateAuthority(name: string, commonName: string, opts: pulumi.CustomResourceOptions): CertificateAuthority {
     const ca = new SharedCertificateAuthority(name, commonName, opts);
@@ -270,6 +298,16 @@ export class PulumiStateKeys implements KeyStore {
     if (!value) {
       value = { remoteKey: `generated/${name}`, property: "password", local: new random.RandomPassword(name, { length, special: false }, opts).result };
       this.passwords.set(name, value);
+    }
+    return value;
+  }
+
+  generatedKey(name: string, bytes: number, opts: pulumi.CustomResourceOptions): KeyValue {
+    checkKeyLength(name, bytes);
+    let value = this.keys.get(name);
+    if (!value) {
+      value = { remoteKey: `generated/${name}`, property: "key", local: new random.RandomBytes(name, { length: bytes }, opts).base64 };
+      this.keys.set(name, value);
     }
     return value;
   }
