@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as corev1 from "@pulumi/kubernetes/core/v1";
 import * as random from "@pulumi/random";
-import { show } from "./errors";
+import { ArgumentProblem, show } from "./errors";
 import { CertificateSpec, IssuedCertificate, SharedCertificateAuthority } from "./pki";
 
 /**
@@ -202,6 +202,17 @@ export function secretDataProblems(data: Readonly<Record<string, SecretData>>): 
     if (bare.includes("{{")) problems.push(`${key}: template text holds "{{" of its own, which External Secrets would evaluate`);
   }
   return problems;
+}
+
+/**
+ * The problem with a secret the stack supplies that a component was not given (pure): the Pulumi-state
+ * store (the default, `keys` undefined) needs it; the Vault store reads it from Vault KV instead.
+ *
+ * @param argument - the component's argument, e.g. `password`.
+ */
+export function suppliedSecretProblems(argument: string, value: unknown, keys: Pick<KeyStore, "kind"> | undefined): ArgumentProblem[] {
+  if (value !== undefined || (keys !== undefined && keys.kind !== "pulumi-state")) return [];
+  return [{ argument, message: "is not set; without Vault keys (`keys`) it comes from the stack (a Pulumi secret)" }];
 }
 
 /** Thrown when a store is asked for a value it cannot give (a stack secret the stack did not set). */

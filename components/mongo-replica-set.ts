@@ -102,9 +102,9 @@ export interface MongoReplicaSetArgs {
 
 /**
  * Name of a system user's generated password: `<set>-<user>` in kebab case (a Vault store names a
- * generator by it, which must be DNS-1123), e.g. `waris-mongo-cluster-admin`.
+ * generator by it, which must be DNS-1123), e.g. `waris-mongo-cluster-admin` for user `CLUSTER_ADMIN`.
  */
-export function mongoPasswordName(name: string, user: (typeof SYSTEM_USERS)[number]): string {
+export function mongoPasswordName(name: string, user: string): string {
   return `${name}-${user.toLowerCase().replace(/_/g, "-")}`;
 }
 

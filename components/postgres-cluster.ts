@@ -7,7 +7,7 @@ import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { DATASET_LABEL, DataClass, HelmChartRef, placementLabels } from "./labels";
 import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes } from "./recovery";
 import { isRegionInThailand } from "./residency";
-import { KeyStore, PulumiStateKeys } from "./keys";
+import { KeyStore, PulumiStateKeys, suppliedSecretProblems } from "./keys";
 import { CertificateSpec } from "./pki";
 import { KUBECONFIG_SITE_KINDS, Site, crossSiteExposure, peerRangeProblems } from "./site";
 import { BackupSchedule } from "./backup-schedule";
@@ -99,8 +99,11 @@ export interface PostgresClusterArgs {
   readonly database?: string;
   /** Owner of the application database. Default `waris`. */
   readonly owner?: string;
-  /** Password of the owner (a Pulumi secret); becomes a Kubernetes basic-auth Secret. */
-  readonly appPassword: pulumi.Input<string>;
+  /**
+   * Password of the owner (a Pulumi secret); becomes a Kubernetes basic-auth Secret. Required with the
+   * Pulumi-state key store (the default); ignored with Vault keys, which read it from Vault KV.
+   */
+  readonly appPassword?: pulumi.Input<string>;
   /** `archive_timeout`: a WAL segment is archived at least this often, minutes. Default 5. */
   readonly archiveTimeoutMinutes?: number;
   /** Replication lag alert threshold, seconds. Default 60. */
@@ -257,6 +260,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
           backupSite: { ...args.backupSite.spec, hasObjectStore: args.backupSite.objectStoreAccess !== undefined },
         }),
         ...peerRangeProblems(args.sites),
+        ...suppliedSecretProblems("appPassword", args.appPassword, args.keys),
       ],
     );
     const bucketArgs = postgresBackupBucketArgs(name, args);

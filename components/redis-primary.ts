@@ -30,7 +30,7 @@ import { BackupScheduleValidation, RecoveryReport, datasetBackupCronJob } from "
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import type { DatastoreRole, SiteDatastoreRole, SiteRoles } from "./failover";
 import { DATASET_LABEL, DATASET_SIZE_ANNOTATION, DataClass, STORE_LABEL, placementLabels } from "./labels";
-import { KeyStore, PulumiStateKeys } from "./keys";
+import { KeyStore, PulumiStateKeys, suppliedSecretProblems } from "./keys";
 import { POD_DEFAULTS } from "./pod-defaults";
 import { CronSchedule, DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, REDIS_LAG_METRIC, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes, longestGapMinutes, parseCron } from "./recovery";
 import { isRegionInThailand } from "./residency";
@@ -73,8 +73,11 @@ export interface RedisPrimaryArgs {
    * the VPN), keyed by site name; required with two sites. It is in that site's server certificate.
    */
   readonly replicationHosts?: Readonly<Record<string, string>>;
-  /** Password clients and replicas authenticate with (a Pulumi secret). */
-  readonly password: pulumi.Input<string>;
+  /**
+   * Password clients and replicas authenticate with (a Pulumi secret). Required with the Pulumi-state
+   * key store (the default); ignored with Vault keys, which read it from Vault KV.
+   */
+  readonly password?: pulumi.Input<string>;
   /** Site whose object store keeps the dumps. */
   readonly backupSite: Site;
   /** Bucket for the dumps (created by `ObjectStorageBucket` with `expireObjectsAfterDays`). */
@@ -399,7 +402,7 @@ export class RedisPrimary extends pulumi.ComponentResource {
     );
     const roleSites = Object.keys(args.roles.bySite).sort();
     if (roleSites.join(",") !== [...siteNames].sort().join(",")) problems.push({ argument: "roles", message: `cover the sites ${roleSites.join(", ") || "(none)"}; they must cover exactly ${siteNames.join(", ")}` });
-    problems.push(...peerRangeProblems(args.sites));
+    problems.push(...peerRangeProblems(args.sites), ...suppliedSecretProblems("password", args.password, args.keys));
     throwIfInvalid(`RedisPrimary "${name}"`, problems);
     // Secrets the stack supplies are looked up before anything is registered: a missing one is an error now.
     const keys = args.keys ?? new PulumiStateKeys();
