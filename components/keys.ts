@@ -204,17 +204,6 @@ export function secretDataProblems(data: Readonly<Record<string, SecretData>>): 
   return problems;
 }
 
-/**
- * The problem with a secret the stack supplies that a component was not given (pure): the Pulumi-state
- * store (the default, `keys` undefined) needs it; the Vault store reads it from Vault KV instead.
- *
- * @param argument - the component's argument, e.g. `password`.
- */
-export function suppliedSecretProblems(argument: string, value: unknown, keys: Pick<KeyStore, "kind"> | undefined): ArgumentProblem[] {
-  if (value !== undefined || (keys !== undefined && keys.kind !== "pulumi-state")) return [];
-  return [{ argument, message: "is not set; without Vault keys (`keys`) it comes from the stack (a Pulumi secret)" }];
-}
-
 /** Thrown when a store is asked for a value it cannot give (a stack secret the stack did not set). */
 export class KeyStoreError extends Error {
   constructor(message: string) {
@@ -231,6 +220,17 @@ export function checkKeyLength(name: string, bytes: number): void {
   if (!Number.isInteger(bytes) || bytes < GENERATED_KEY_BYTES.min || bytes > GENERATED_KEY_BYTES.max) {
     throw new KeyStoreError(`generated key ${show(name)}: length ${show(bytes)} bytes; allowed: a whole number from ${GENERATED_KEY_BYTES.min} to ${GENERATED_KEY_BYTES.max}`);
   }
+}
+
+/**
+ * The problem with a secret the stack supplies that a component was not given (pure): the Pulumi-state
+ * store (the default, `keys` undefined) needs it; the Vault store reads it from Vault KV instead.
+ *
+ * @param argument - the component's argument, e.g. `password`.
+ */
+export function suppliedSecretProblems(argument: string, value: unknown, keys: Pick<KeyStore, "kind"> | undefined): ArgumentProblem[] {
+  if (value !== undefined || (keys !== undefined && keys.kind !== "pulumi-state")) return [];
+  return [{ argument, message: "is not set; without Vault keys (`keys`) it comes from the stack (a Pulumi secret)" }];
 }
 
 /** Vault KV path of a writer's object-store keys: `object-store/<site>/<writer>`. */
