@@ -112,7 +112,9 @@ export interface ObjectStoreKeyPair {
 
 /** A writer's keys as {@link KeyValue}s. */
 export interface ObjectStoreKeys {
+  /** Access key id. */
   readonly accessKeyId: KeyValue;
+  /** Secret access key. */
   readonly secretAccessKey: KeyValue;
 }
 
@@ -133,7 +135,13 @@ export interface KeyValue {
  * A value of a Secret: a {@link KeyValue}, a public string (a user name), or a template that writes
  * several values into one file (a YAML configuration).
  */
-export type SecretData = KeyValue | { readonly text: string } | SecretTemplate;
+export type SecretData =
+  | KeyValue
+  | {
+      /** The value as it is, public (a user name): it is in the Pulumi state and in the ExternalSecret. */
+      readonly text: string;
+    }
+  | SecretTemplate;
 
 /** A file built from several values. */
 export interface SecretTemplate {
@@ -149,7 +157,9 @@ export interface SecretTemplate {
 
 /** What {@link SecretTemplate.render} writes values with. */
 export interface TemplateRefs {
+  /** The value `name` as it is. */
   raw(name: string): string;
+  /** The value `name` as a JSON (and so YAML) double-quoted string. */
   json(name: string): string;
 }
 
@@ -213,7 +223,12 @@ export class KeyStoreError extends Error {
 }
 
 /** The key lengths {@link KeyStore.generatedKey} takes, bytes: AES-128 to a 512-bit HMAC key. */
-export const GENERATED_KEY_BYTES = { min: 16, max: 64 } as const;
+export const GENERATED_KEY_BYTES = {
+  /** Shortest, bytes (AES-128). */
+  min: 16,
+  /** Longest, bytes. */
+  max: 64,
+} as const;
 
 /** @throws KeyStoreError when `bytes` is not a whole number within {@link GENERATED_KEY_BYTES}. */
 export function checkKeyLength(name: string, bytes: number): void {
@@ -346,8 +361,18 @@ export class PulumiStateKeys implements KeyStore {
   }
 }
 
+/** The metadata of a Secret a store writes. */
+export interface SecretMetadata {
+  /** The Secret's name. */
+  name: string;
+  /** Its namespace. */
+  namespace: pulumi.Input<string>;
+  /** Its labels, when the target has any. */
+  labels?: Record<string, string>;
+}
+
 /** The Secret's metadata from its target. */
-export function metadataOf(target: SecretTarget): { name: string; namespace: pulumi.Input<string>; labels?: Record<string, string> } {
+export function metadataOf(target: SecretTarget): SecretMetadata {
   return { name: target.name, namespace: target.namespace, ...(target.labels ? { labels: { ...target.labels } } : {}) };
 }
 

@@ -609,6 +609,14 @@ export class PostgresCluster extends pulumi.ComponentResource {
   }
 }
 
+/** The certificates of a two-site cluster, see {@link postgresCertificates}. */
+export interface PostgresCertificates {
+  /** Each site's server certificate (`serverTLSSecret`), by site name. */
+  readonly servers: Record<string, CertificateSpec>;
+  /** The replication client certificate (`replicationTLSSecret`), the same on every site. */
+  readonly replication: CertificateSpec;
+}
+
 /**
  * The certificates of a two-site cluster (pure), under one CA: each site's server certificate (ids
  * `<site>-server`), naming the site's `rw`/`r`/`ro` Services, the endpoint applications use and the site's
@@ -622,7 +630,7 @@ export function postgresCertificates(
   namespace: string,
   args: Pick<PostgresClusterArgs, "sites" | "replicationHosts">,
   clusterName: (site: string) => string,
-): { servers: Record<string, CertificateSpec>; replication: CertificateSpec } {
+): PostgresCertificates {
   const servers: Record<string, CertificateSpec> = {};
   for (const site of args.sites) {
     const cluster = clusterName(site.spec.name);

@@ -176,7 +176,14 @@ export function certManagerUsages(spec: CertificateSpec): string[] {
  * 32 ASCII punctuation characters maximise the entropy of 32 characters at fixed counts (≈ 205 bits); the
  * rest are letters. The key is base64-encoded, so no character needs quoting.
  */
-export const KEY_SYMBOLS = { digits: 3, symbols: 11, characters: "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~" } as const;
+export const KEY_SYMBOLS = {
+  /** Digits in a key. */
+  digits: 3,
+  /** Symbols in a key. */
+  symbols: 11,
+  /** The symbols: every ASCII punctuation character. */
+  characters: "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
+} as const;
 
 /** Two years, renewed 60 days before: what the Pulumi-state CA issues too (components/pki.ts). */
 const CERT_DURATION = "17520h";
