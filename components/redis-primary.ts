@@ -234,11 +234,11 @@ export function redisConf(o: RedisConfOptions): string {
     // handful of application pods with pooled connections, plus checkers that connect each time (the
     // probes every 10 s and 20 s, the exporter's scrape every 30 s: redis_exporter exporter/exporter.go
     // scrapeRedisHost, the other site's TLS probe every 30 s), and `verbose` adds a "DB 0: <n> keys"
-    // line every 5 s: ~40 lines and ~4 KB a minute, ~6 MB a day per pod (line sizes measured on Debian's
+    // line every 5 s: ~40 lines and ~3 KB a minute, ~4.5 MB a day per pod (line sizes measured on Debian's
     // redis-server 7.0.15).
     "loglevel verbose",
     // Standard output (the empty name): the container runtime keeps it in the pod's log on its node, on
-    // the site (the kubelet rotates it: 5 files of 10 MiB by default, over a week at the volume above).
+    // the site (the kubelet rotates it: 5 files of 10 MiB by default, ~11 days at the volume above).
     'logfile ""',
     ...(o.maxmemoryMiB !== undefined ? [`maxmemory ${o.maxmemoryMiB}mb`, "maxmemory-policy noeviction"] : []),
   ];
