@@ -14,6 +14,8 @@ export const OPTIONAL_SDKS = {
   "@pulumi/azure-native": "^3.28.0",
   /** DigitalOcean: `digitalocean` sites. */
   "@pulumi/digitalocean": "^4.80.1",
+  /** Vault: keys from Vault (stack setting `vault`, components/vault-keys.ts). */
+  "@pulumi/vault": "^7.8.0",
 } as const;
 
 /** One of {@link OPTIONAL_SDKS}. */

@@ -4,6 +4,7 @@ import { isIP } from "node:net";
 import { ArgumentProblem, InvalidArgumentsError, show, throwIfInvalid } from "./errors";
 import { isDns1123Subdomain } from "./labels";
 import { DEFAULT_KUBERNETES_DISTRIBUTION, KUBERNETES_DISTRIBUTIONS, KubernetesDistribution } from "./gpu-operator";
+import { ObjectStoreKeyPair, ObjectStoreWriter } from "./keys";
 import { loadOptionalSdk } from "./optional-sdk";
 import { SITE_KINDS, SiteKind, THAILAND, describeThaiRegions, isRegionInThailand } from "./residency";
 import { DEFAULT_STORE_ENCRYPTION, StoreEncryption, StoreEncryptionSpec, storeEncryptionProblems } from "./store-encryption";
@@ -102,6 +103,13 @@ export interface ObjectStoreAccessArgs {
   readonly encryption?: StoreEncryption;
   /** `sse-kms` only: the KMS key id. Default: the store's default key. */
   readonly kmsKeyId?: string;
+  /**
+   * Each backup writer's own keys (Pulumi secrets), limited on the store to its bucket
+   * (`objectStoreWriterPolicy` in components/keys.ts gives the policy). A writer without keys here uses
+   * `accessKeyId`/`secretAccessKey`, the key the program creates buckets with; the WARIS program's stack
+   * settings give every writer its own. Ignored with Vault keys, which read them from Vault KV.
+   */
+  readonly writers?: Readonly<Partial<Record<ObjectStoreWriter, ObjectStoreKeyPair>>>;
 }
 
 /** Arguments of {@link Site}. */
@@ -331,6 +339,17 @@ export class Site extends pulumi.ComponentResource {
       };
     }
     this.registerOutputs({ spec, objectStoreEndpoint: this.objectStoreEndpoint, objectStoreEncryption: this.objectStoreEncryption });
+  }
+
+  /**
+   * The keys `writer` uses on this site's store (Pulumi secrets): its own when `objectStore.writers` has
+   * them, else the site's; undefined when the site has no S3-compatible store.
+   */
+  objectStoreWriterKeys(writer: ObjectStoreWriter): ObjectStoreKeyPair | undefined {
+    const access = this.objectStoreAccess;
+    if (access === undefined) return undefined;
+    const own = access.writers?.[writer];
+    return own ? { accessKeyId: pulumi.secret(own.accessKeyId), secretAccessKey: pulumi.secret(own.secretAccessKey) } : { accessKeyId: access.accessKeyId, secretAccessKey: access.secretAccessKey };
   }
 
   /**

@@ -1,0 +1,617 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as apiextensions from "@pulumi/kubernetes/apiextensions";
+import * as corev1 from "@pulumi/kubernetes/core/v1";
+import * as rbacv1 from "@pulumi/kubernetes/rbac/v1";
+import { Release } from "@pulumi/kubernetes/helm/v3/release";
+import { show } from "./errors";
+import {
+  CertificateAuthority,
+  KeyStore,
+  KeyStoreError,
+  KeyValue,
+  ObjectStoreKeyPair,
+  ObjectStoreKeys,
+  ObjectStoreWriter,
+  SecretData,
+  SecretTarget,
+  isKeyValue,
+  checkKeyLength,
+  isSecretTemplate,
+  metadataOf,
+  objectStoreKeyPath,
+  secretDataProblems,
+} from "./keys";
+import { isDns1123Subdomain } from "./labels";
+import { loadOptionalSdk } from "./optional-sdk";
+import { CertificateSpec, certificateSpecProblems } from "./pki";
+
+/**
+ * Keys from Vault (components/keys.ts explains the two stores).
+ *
+ * - **CAs**: one PKI mount per CA (`<pkiPath>/<ca name>`), its root generated `internal`: the private key
+ *   never leaves Vault, and only the (public) CA certificate is in the Pulumi state. One tier on purpose:
+ *   cert-manager's Vault issuer puts only the root in `ca.crt` and the intermediates in `tls.crt`
+ *   (cert-manager#6632), which the operators here, reading `ca.crt` as the trust anchor, would not expect.
+ * - **Certificates**: a PKI role per certificate id, limited to exactly its names, key type and usages; on each
+ *   site a cert-manager `ClusterIssuer` signing with that role, and a `Certificate` whose Secret the pods mount.
+ *   cert-manager logs in with Vault's Kubernetes auth as a ServiceAccount of its own namespace, through a
+ *   bound token it requests (cert-manager docs "Vault": "Authenticating with Kubernetes Service Accounts").
+ * - **Passwords**: generated on a site by External Secrets' `Password` generator and pushed once to Vault KV
+ *   `generated/<name>` by a `PushSecret` with `updatePolicy: IfNotExists`, so a later push never replaces
+ *   it (external-secrets#2643, #5782: without it every refresh rotates the password); every site pushes, and
+ *   the store requires check-and-set, so of two first pushes only one can create the secret (ESO docs,
+ *   "Check-And-Set (CAS) for PushSecret"). Every site then reads the same value.
+ * - **Supplied secrets and object-store keys**: put into Vault KV by the operator (`stack/<name>`,
+ *   `object-store/<site>/<writer>`); {@link vaultKvCommands} lists the commands.
+ * - **Every Secret a pod reads** is written by an `ExternalSecret` from a `ClusterSecretStore` per site,
+ *   which logs in with the site's Kubernetes auth mount. The ExternalSecret carries `pulumi.com/waitFor:
+ *   condition=Ready`, so what depends on it waits until the Secret is written.
+ *
+ * Vault 1.21 refuses Kubernetes auth roles without an audience (ESO docs, "Kubernetes authentication");
+ * every role here is bound to the audience {@link VAULT_AUDIENCE} and every token is requested for it.
+ * Vault validates the tokens with the TokenReview API, which needs `system:auth-delegator` on the
+ * ServiceAccounts when the auth mount reviews with the client's own token (ESO docs, same section).
+ */
+
+/** The audience of the ServiceAccount tokens Vault accepts (Vault 1.21+ requires one). */
+export const VAULT_AUDIENCE = "vault";
+
+/** Namespace of the key plumbing on each site: the External Secrets ServiceAccount, generators and pushes. */
+export const KEYS_NAMESPACE = "waris-keys";
+
+/** Namespace of cert-manager (installed by the PostgreSQL component's operators, or by the site). */
+export const CERT_MANAGER_NAMESPACE = "cert-manager";
+
+/** cert-manager's controller ServiceAccount (chart default `cert-manager`). */
+export const CERT_MANAGER_SERVICE_ACCOUNT = "cert-manager";
+
+/** The External Secrets chart this program installs (`installOperator`), and its namespace. */
+export const EXTERNAL_SECRETS_CHART = { repo: "https://charts.external-secrets.io", chart: "external-secrets", version: "0.0.0", namespace: "external-secrets" } as const;
+
+/** Vault settings of a stack (`vault`). */
+export interface VaultSettings {
+  /** Vault's address, `https://…` (plain HTTP is refused: tokens travel on it). */
+  readonly address: string;
+  /** PEM of the CA that signed Vault's TLS certificate, when it is not publicly trusted. Default none. */
+  readonly caBundle?: string;
+  /** Path prefix of the PKI mounts, one per CA. Default `waris-pki`. */
+  readonly pkiPath?: string;
+  /** Path of the KV version 2 mount. Default `waris`. */
+  readonly kvPath?: string;
+  /**
+   * Per site, the path of the Kubernetes auth mount Vault's administrator configured for that site's
+   * cluster (its API server address and CA), e.g. `{ onprem: "kubernetes-onprem" }`. Every site the program
+   * puts a Secret on needs one.
+   */
+  readonly authMounts: Readonly<Record<string, string>>;
+}
+
+/** The defaults of {@link VaultSettings}. */
+export const VAULT_DEFAULTS = { pkiPath: "waris-pki", kvPath: "waris" } as const;
+
+/** Vault mount paths: segments of letters, digits, `-` and `_`, separated by `/`. */
+const MOUNT_PATH = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
+
+/**
+ * Every problem with the Vault settings (pure), with the setting's path under `prefix`.
+ *
+ * @param sites - the sites that need keys (each needs an auth mount).
+ */
+export function vaultSettingsProblems(settings: VaultSettings, sites: readonly string[], prefix = "vault"): Array<{ path: string; message: string }> {
+  const problems: Array<{ path: string; message: string }> = [];
+  let url: URL | undefined;
+  try {
+    url = new URL(settings.address);
+  } catch {
+    problems.push({ path: `${prefix}.address`, message: `is ${show(settings.address)}, not a URL; give Vault's https:// address` });
+  }
+  if (url && url.protocol !== "https:") problems.push({ path: `${prefix}.address`, message: `is ${show(settings.address)}; Vault must be reached over https (tokens travel on it)` });
+  if (settings.caBundle !== undefined && !settings.caBundle.includes("-----BEGIN CERTIFICATE-----")) {
+    problems.push({ path: `${prefix}.caBundle`, message: "is not a PEM certificate (no -----BEGIN CERTIFICATE-----)" });
+  }
+  for (const key of ["pkiPath", "kvPath"] as const) {
+    const v = settings[key];
+    if (v !== undefined && !MOUNT_PATH.test(v)) problems.push({ path: `${prefix}.${key}`, message: `is ${show(v)}; a Vault mount path is segments of letters, digits, - and _ separated by /` });
+  }
+  for (const site of sites) {
+    const mount = settings.authMounts[site];
+    if (mount === undefined) problems.push({ path: `${prefix}.authMounts.${site}`, message: `is not set; site ${show(site)} gets Secrets from Vault, so name the Kubernetes auth mount Vault has for its cluster` });
+    else if (!MOUNT_PATH.test(mount)) problems.push({ path: `${prefix}.authMounts.${site}`, message: `is ${show(mount)}; a Vault mount path is segments of letters, digits, - and _ separated by /` });
+  }
+  for (const site of Object.keys(settings.authMounts)) {
+    if (!sites.includes(site)) problems.push({ path: `${prefix}.authMounts.${site}`, message: `names no site that gets Secrets; allowed: ${sites.join(", ") || "none"}` });
+  }
+  return problems;
+}
+
+/** The Vault policy (HCL) of cert-manager on a site: sign with every role of every CA mount, nothing else. */
+export function issuerPolicy(pkiPath: string): string {
+  return `# cert-manager: sign CSRs with the program's PKI roles\npath "${pkiPath}/+/sign/*" {\n  capabilities = ["create", "update"]\n}\n`;
+}
+
+/**
+ * The Vault policy (HCL) of External Secrets on a site: read the KV mount; create (never delete) the
+ * generated passwords, data and metadata (ESO docs, "PushSecret": create, read and update on both).
+ */
+export function secretsPolicy(kvPath: string): string {
+  return [
+    "# External Secrets: read every key the program's pods use",
+    `path "${kvPath}/data/*" {\n  capabilities = ["read"]\n}`,
+    "# ...and push generated passwords once (PushSecret, IfNotExists, check-and-set)",
+    `path "${kvPath}/data/generated/*" {\n  capabilities = ["create", "read", "update"]\n}`,
+    `path "${kvPath}/metadata/generated/*" {\n  capabilities = ["create", "read", "update"]\n}`,
+    "",
+  ].join("\n");
+}
+
+/** Vault PKI role fields of a certificate spec (pure): its exact names, its usages, EC P-256, two years. */
+export function pkiRoleFields(spec: CertificateSpec): {
+  allowedDomains: string[];
+  serverFlag: boolean;
+  clientFlag: boolean;
+  organizations: string[];
+  organizationUnit: string[];
+} {
+  const member = spec.uses.includes("member");
+  return {
+    // The common name and the DNS names, exactly: no subdomains, no globs.
+    allowedDomains: [...new Set([spec.subject.commonName, ...(spec.dnsNames ?? [])])],
+    serverFlag: member || spec.uses.includes("server"),
+    clientFlag: member || spec.uses.includes("client"),
+    organizations: spec.subject.organization ? [spec.subject.organization] : [],
+    organizationUnit: spec.subject.organizationalUnit ? [spec.subject.organizationalUnit] : [],
+  };
+}
+
+/** cert-manager `usages` of a certificate spec (its CRD's enum names). */
+export function certManagerUsages(spec: CertificateSpec): string[] {
+  const usages = ["digital signature", "key encipherment"];
+  if (spec.uses.some((u) => u === "server" || u === "member")) usages.push("server auth");
+  if (spec.uses.some((u) => u === "client" || u === "member")) usages.push("client auth");
+  return usages;
+}
+
+/**
+ * The characters of a generated key (the `Password` generator's counts): 3 digits and 11 symbols from all
+ * 32 ASCII punctuation characters maximise the entropy of 32 characters at fixed counts (≈ 205 bits); the
+ * rest are letters. The key is base64-encoded, so no character needs quoting.
+ */
+export const KEY_SYMBOLS = {
+  /** Digits in a key. */
+  digits: 3,
+  /** Symbols in a key. */
+  symbols: 11,
+  /** The symbols: every ASCII punctuation character. */
+  characters: "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
+} as const;
+
+/** Two years, renewed 60 days before: what the Pulumi-state CA issues too (components/pki.ts). */
+const CERT_DURATION = "17520h";
+const CERT_RENEW_BEFORE = "1440h";
+
+/** The `vault kv put` commands an operator runs to supply what the program reads from Vault (pure). */
+export function vaultKvCommands(kvPath: string, supplied: readonly KeyValue[]): string[] {
+  const byKey = new Map<string, Set<string>>();
+  for (const v of supplied) {
+    if (v.remoteKey.startsWith("generated/")) continue;
+    byKey.set(v.remoteKey, (byKey.get(v.remoteKey) ?? new Set()).add(v.property));
+  }
+  return [...byKey.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, props]) => `vault kv put -mount=${kvPath} ${key} ${[...props].sort().map((p) => `${p}=…`).join(" ")}`);
+}
+
+/** Arguments of {@link VaultKeys}. */
+export interface VaultKeysArgs {
+  /** The stack's Vault settings. */
+  readonly settings: VaultSettings;
+  /** Every site that gets Secrets, with its Kubernetes provider. */
+  readonly sites: Readonly<Record<string, pulumi.ProviderResource | undefined>>;
+  /** Install External Secrets on each site (Helm release). Default false: the site has it. */
+  readonly installOperator?: boolean;
+}
+
+type VaultSdk = {
+  provider: typeof import("@pulumi/vault/provider");
+  mount: typeof import("@pulumi/vault/mount");
+  policy: typeof import("@pulumi/vault/policy");
+  pkisecret: typeof import("@pulumi/vault/pkisecret");
+  kubernetes: typeof import("@pulumi/vault/kubernetes");
+};
+
+function loadVault(neededBy: string): VaultSdk {
+  const load = <T>(sub: string) => loadOptionalSdk<T>("@pulumi/vault", sub, neededBy);
+  return {
+    provider: load("provider"),
+    mount: load("mount"),
+    policy: load("policy"),
+    pkisecret: load("pkisecret"),
+    kubernetes: load("kubernetes"),
+  };
+}
+
+/** The Vault key store; see the module comment. */
+export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
+  readonly kind = "vault" as const;
+  /** Every KV value a Secret reads, for the operator's `vault kv put` list ({@link vaultKvCommands}). */
+  readonly supplied: KeyValue[] = [];
+  private readonly sdk: VaultSdk;
+  private readonly vaultProvider: pulumi.ProviderResource;
+  private readonly pkiPath: string;
+  private readonly kvPath: string;
+  private readonly siteReady: Record<string, pulumi.Resource[]> = {};
+  /** Generated values by name: `password` or `key` (their KV property). */
+  private readonly generated = new Map<string, string>();
+  /** The store's name: prefix of its Vault roles, policies, ServiceAccounts and ClusterSecretStore. */
+  readonly name: string;
+
+  /**
+   * @throws InvalidArgumentsError-like {@link KeyStoreError} naming the setting, from
+   *   {@link vaultSettingsProblems}, before any resource; MissingSdkError when `@pulumi/vault` is not installed.
+   */
+  constructor(name: string, private readonly args: VaultKeysArgs, opts?: pulumi.ComponentResourceOptions) {
+    const problems = vaultSettingsProblems(args.settings, Object.keys(args.sites));
+    if (problems.length > 0) throw new KeyStoreError(`Vault keys "${name}":\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join("\n")}`);
+    const sdk = loadVault(`Vault keys "${name}"`);
+    super("waris:keys:VaultKeys", name, {}, opts);
+    this.sdk = sdk;
+    this.name = name;
+    const s = args.settings;
+    this.pkiPath = s.pkiPath ?? VAULT_DEFAULTS.pkiPath;
+    this.kvPath = s.kvPath ?? VAULT_DEFAULTS.kvPath;
+    // The token comes from VAULT_TOKEN (or ~/.vault-token) of whoever runs `pulumi up`: not in the stack.
+    this.vaultProvider = new sdk.provider.Provider(`${name}-vault`, { address: s.address, skipChildToken: false }, { parent: this });
+    const inVault = { parent: this, provider: this.vaultProvider };
+    const kv = new sdk.mount.Mount(`${name}-kv`, { path: this.kvPath, type: "kv", options: { version: "2" }, description: "WARIS: generated passwords, supplied secrets, object-store keys" }, inVault);
+    const issuerPolicyRes = new sdk.policy.Policy(`${name}-issuer`, { name: `${name}-cert-manager`, policy: issuerPolicy(this.pkiPath) }, inVault);
+    const secretsPolicyRes = new sdk.policy.Policy(`${name}-secrets`, { name: `${name}-external-secrets`, policy: secretsPolicy(this.kvPath) }, inVault);
+    const caBundle = s.caBundle === undefined ? {} : { caBundle: Buffer.from(s.caBundle).toString("base64") };
+
+    for (const [site, provider] of Object.entries(args.sites)) {
+      const authMount = s.authMounts[site]!;
+      const k8s = { parent: this, provider };
+      const id = (suffix: string) => `${name}-${site}-${suffix}`;
+      // Vault side: who may log in from this site's cluster, and with which policy.
+      const issuerRole = new sdk.kubernetes.AuthBackendRole(
+        id("cert-manager"),
+        { backend: authMount, roleName: `${name}-cert-manager`, boundServiceAccountNames: [`${name}-issuer`], boundServiceAccountNamespaces: [CERT_MANAGER_NAMESPACE], audience: VAULT_AUDIENCE, tokenPolicies: [issuerPolicyRes.name], tokenTtl: 600 },
+        inVault,
+      );
+      const secretsRole = new sdk.kubernetes.AuthBackendRole(
+        id("external-secrets"),
+        { backend: authMount, roleName: `${name}-external-secrets`, boundServiceAccountNames: [`${name}-secrets`], boundServiceAccountNamespaces: [KEYS_NAMESPACE], audience: VAULT_AUDIENCE, tokenPolicies: [secretsPolicyRes.name], tokenTtl: 600 },
+        inVault,
+      );
+      // Cluster side.
+      const operator = args.installOperator
+        ? [
+            new Release(
+              id("external-secrets"),
+              {
+                name: "external-secrets",
+                namespace: EXTERNAL_SECRETS_CHART.namespace,
+                createNamespace: true,
+                chart: EXTERNAL_SECRETS_CHART.chart,
+                version: EXTERNAL_SECRETS_CHART.version,
+                repositoryOpts: { repo: EXTERNAL_SECRETS_CHART.repo },
+                values: { installCRDs: true },
+              },
+              k8s,
+            ),
+          ]
+        : [];
+      const ns = new corev1.Namespace(id("ns"), { metadata: { name: KEYS_NAMESPACE, labels: { "app.kubernetes.io/part-of": "waris" } } }, k8s);
+      const secretsSa = new corev1.ServiceAccount(id("secrets-sa"), { metadata: { name: `${name}-secrets`, namespace: ns.metadata.name } }, k8s);
+      const issuerSa = new corev1.ServiceAccount(id("issuer-sa"), { metadata: { name: `${name}-issuer`, namespace: CERT_MANAGER_NAMESPACE } }, k8s);
+      // cert-manager requests the issuer ServiceAccount's tokens itself (cert-manager docs, "Vault",
+      // bound service account tokens): a Role letting it create tokens of that one account.
+      const tokenRole = new rbacv1.Role(
+        id("issuer-token"),
+        { metadata: { name: `${name}-issuer-token`, namespace: CERT_MANAGER_NAMESPACE }, rules: [{ apiGroups: [""], resources: ["serviceaccounts/token"], resourceNames: [`${name}-issuer`], verbs: ["create"] }] },
+        k8s,
+      );
+      const tokenBinding = new rbacv1.RoleBinding(
+        id("issuer-token"),
+        {
+          metadata: { name: `${name}-issuer-token`, namespace: CERT_MANAGER_NAMESPACE },
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: tokenRole.metadata.name },
+          subjects: [{ kind: "ServiceAccount", name: CERT_MANAGER_SERVICE_ACCOUNT, namespace: CERT_MANAGER_NAMESPACE }],
+        },
+        k8s,
+      );
+      // Vault reviews the tokens with the TokenReview API (ESO docs, "Kubernetes authentication").
+      const delegator = new rbacv1.ClusterRoleBinding(
+        id("auth-delegator"),
+        {
+          metadata: { name: `${name}-vault-auth-delegator` },
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:auth-delegator" },
+          subjects: [
+            { kind: "ServiceAccount", name: `${name}-secrets`, namespace: KEYS_NAMESPACE },
+            { kind: "ServiceAccount", name: `${name}-issuer`, namespace: CERT_MANAGER_NAMESPACE },
+          ],
+        },
+        { ...k8s, dependsOn: [secretsSa, issuerSa] },
+      );
+      const store = new apiextensions.CustomResource(
+        id("store"),
+        {
+          apiVersion: "external-secrets.io/v1",
+          kind: "ClusterSecretStore",
+          metadata: { name: `${name}-vault` },
+          spec: {
+            provider: {
+              vault: {
+                server: s.address,
+                path: this.kvPath,
+                version: "v2",
+                ...caBundle,
+                // Of two sites pushing the same new password, only the first creates it.
+                checkAndSet: { required: true },
+                auth: { kubernetes: { mountPath: authMount, role: secretsRole.roleName, serviceAccountRef: { name: secretsSa.metadata.name, namespace: KEYS_NAMESPACE, audiences: [VAULT_AUDIENCE] } } },
+              },
+            },
+          },
+        },
+        { ...k8s, dependsOn: [...operator, kv, delegator] },
+      );
+      this.siteReady[site] = [store, tokenBinding, delegator, issuerRole, ...operator];
+    }
+    this.registerOutputs({});
+  }
+
+  private ready(site: string, what: string): pulumi.Resource[] {
+    const ready = this.siteReady[site];
+    if (!ready) throw new KeyStoreError(`${what}: site ${show(site)} has no Vault auth mount (vault.authMounts.${site}); allowed sites: ${Object.keys(this.siteReady).join(", ")}`);
+    return ready;
+  }
+
+  certificateAuthority(caName: string, commonName: string, opts: pulumi.CustomResourceOptions): CertificateAuthority {
+    const inVault = { ...opts, provider: this.vaultProvider };
+    const mountPath = `${this.pkiPath}/${caName}`;
+    const tenYears = 10 * 365 * 24 * 3600;
+    const mount = new this.sdk.mount.Mount(`${caName}-pki`, { path: mountPath, type: "pki", maxLeaseTtlSeconds: tenYears, description: `WARIS CA ${commonName}` }, inVault);
+    // `internal`: Vault generates the key and never returns it (Vault PKI API, "Generate root").
+    const root = new this.sdk.pkisecret.SecretBackendRootCert(
+      `${caName}-ca`,
+      { backend: mount.path, type: "internal", commonName, organization: "WARIS", ttl: `${tenYears}`, keyType: "ec", keyBits: 256 },
+      inVault,
+    );
+    const roles = new Map<string, pulumi.Resource>();
+    const issuers = new Map<string, pulumi.Resource>();
+    return {
+      caCert: root.certificate,
+      tlsSecret: (id, target, spec, options) => {
+        const problems = certificateSpecProblems(spec);
+        if (problems.length > 0) throw new KeyStoreError(`Certificate "${caName}-${id}": ${problems.map((p) => `${p.argument} ${p.message}`).join("; ")}`);
+        const ready = this.ready(target.site, `Certificate "${caName}-${id}"`);
+        const roleName = id;
+        let role = roles.get(id);
+        if (!role) {
+          const fields = pkiRoleFields(spec);
+          role = new this.sdk.pkisecret.SecretBackendRole(
+            `${caName}-${id}`,
+            {
+              backend: mount.path,
+              name: roleName,
+              ...fields,
+              allowBareDomains: true,
+              allowSubdomains: false,
+              allowGlobDomains: false,
+              allowLocalhost: false,
+              allowIpSans: false,
+              // CNs such as `streaming_replica` (CloudNativePG's replication user) are not host names.
+              enforceHostnames: false,
+              keyType: "ec",
+              keyBits: 256,
+              keyUsages: ["DigitalSignature", "KeyEncipherment"],
+              ttl: CERT_DURATION,
+              maxTtl: CERT_DURATION,
+            },
+            { ...inVault, dependsOn: [root] },
+          );
+          roles.set(id, role);
+        }
+        const issuerName = `${caName}-${id}`;
+        const issuerKey = `${target.site}/${id}`;
+        let issuer = issuers.get(issuerKey);
+        if (!issuer) {
+          issuer = new apiextensions.CustomResource(
+            `${caName}-${target.site}-${id}-issuer`,
+            {
+              apiVersion: "cert-manager.io/v1",
+              kind: "ClusterIssuer",
+              metadata: { name: issuerName },
+              spec: {
+                vault: {
+                  server: this.args.settings.address,
+                  path: `${mountPath}/sign/${roleName}`,
+                  ...(this.args.settings.caBundle === undefined ? {} : { caBundle: Buffer.from(this.args.settings.caBundle).toString("base64") }),
+                  auth: { kubernetes: { mountPath: `/v1/auth/${this.args.settings.authMounts[target.site]}`, role: `${this.name}-cert-manager`, serviceAccountRef: { name: `${this.name}-issuer`, audiences: [VAULT_AUDIENCE] } } },
+                },
+              },
+            },
+            { parent: opts.parent, provider: target.opts.provider, dependsOn: [...ready, role] },
+          );
+          issuers.set(issuerKey, issuer);
+        }
+        return new apiextensions.CustomResource(
+          target.resourceName,
+          {
+            apiVersion: "cert-manager.io/v1",
+            kind: "Certificate",
+            metadata: { name: target.name, namespace: target.namespace, ...(target.labels ? { labels: { ...target.labels } } : {}), annotations: { "pulumi.com/waitFor": "condition=Ready" } },
+            spec: {
+              secretName: target.name,
+              ...(target.labels ? { secretTemplate: { labels: { ...target.labels } } } : {}),
+              commonName: spec.subject.commonName,
+              ...(spec.dnsNames && spec.dnsNames.length > 0 ? { dnsNames: [...spec.dnsNames] } : {}),
+              ...(spec.subject.organization || spec.subject.organizationalUnit
+                ? { subject: { ...(spec.subject.organization ? { organizations: [spec.subject.organization] } : {}), ...(spec.subject.organizationalUnit ? { organizationalUnits: [spec.subject.organizationalUnit] } : {}) } }
+                : {}),
+              duration: CERT_DURATION,
+              renewBefore: CERT_RENEW_BEFORE,
+              privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+              usages: certManagerUsages(spec),
+              issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: issuerName },
+              ...(options?.combinedPem ? { additionalOutputFormats: [{ type: "CombinedPEM" }] } : {}),
+            },
+          },
+          { ...target.opts, dependsOn: [...toArray(target.opts.dependsOn), issuer] },
+        );
+      },
+    };
+  }
+
+  generatedPassword(name: string, length: number, _opts: pulumi.CustomResourceOptions): KeyValue {
+    if (length < 16) throw new KeyStoreError(`generated password ${show(name)}: length ${length} is below 16`);
+    // Letters and digits only (symbols 0): the passwords go into URIs and configuration files unquoted.
+    return this.generateOnEverySite(name, "password", { length, digits: Math.ceil(length / 4), symbols: 0, noUpper: false, allowRepeat: true });
+  }
+
+  /**
+   * A key of `bytes` bytes, base64 (see {@link KeyStore.generatedKey}), from External Secrets' `Password`
+   * generator with `encoding: base64`: the generator's only random source in the pinned chart (2.9.0), and
+   * it base64-encodes the password's characters (generators/v1/password/password.go, `encodePassword`,
+   * `base64.StdEncoding`). So the key's bytes are printable: {@link KEY_SYMBOLS.digits} digits,
+   * {@link KEY_SYMBOLS.symbols} of the 32 ASCII punctuation characters and letters, at places drawn at
+   * random (sethvargo/go-password). For 32 bytes that is log2(C(32,3)·C(29,11)·10^3·32^11·52^18) ≈ 205
+   * bits of entropy instead of 256: beyond any search, but not a full-entropy key. A full one would be
+   * Vault's `sys/tools/random` through External Secrets' `VaultDynamicSecret` generator, whose CRD data the
+   * project's upstream schemas do not hold.
+   */
+  generatedKey(name: string, bytes: number, _opts: pulumi.CustomResourceOptions): KeyValue {
+    checkKeyLength(name, bytes);
+    return this.generateOnEverySite(name, "key", {
+      length: bytes,
+      digits: KEY_SYMBOLS.digits,
+      symbols: KEY_SYMBOLS.symbols,
+      symbolCharacters: KEY_SYMBOLS.characters,
+      noUpper: false,
+      allowRepeat: true,
+      encoding: "base64",
+    });
+  }
+
+  /**
+   * On every site, a `Password` generator of `spec` and a `PushSecret` that writes its value once to Vault
+   * KV `generated/<name>`, property `property` (see the module comment). Names are shared by passwords and
+   * keys: one generator and one KV path each.
+   */
+  private generateOnEverySite(name: string, property: string, spec: Record<string, unknown>): KeyValue {
+    const value: KeyValue = { remoteKey: `generated/${name}`, property };
+    const earlier = this.generated.get(name);
+    if (earlier !== undefined) {
+      if (earlier !== property) throw new KeyStoreError(`generated ${property} ${show(name)}: the name is already a generated ${earlier}; give each its own`);
+      return value;
+    }
+    if (!isDns1123Subdomain(name)) throw new KeyStoreError(`generated ${property} ${show(name)}: the name must be a DNS-1123 subdomain (it names a generator on every site)`);
+    this.generated.set(name, property);
+    for (const [site, provider] of Object.entries(this.args.sites)) {
+      const k8s = { parent: this, provider, dependsOn: this.siteReady[site]! };
+      const generator = new apiextensions.CustomResource(
+        `${this.name}-${site}-${name}-generator`,
+        { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password", metadata: { name, namespace: KEYS_NAMESPACE }, spec },
+        k8s,
+      );
+      new apiextensions.CustomResource(
+        `${this.name}-${site}-${name}-push`,
+        {
+          apiVersion: "external-secrets.io/v1alpha1",
+          kind: "PushSecret",
+          metadata: { name, namespace: KEYS_NAMESPACE },
+          spec: {
+            refreshInterval: "1h",
+            updatePolicy: "IfNotExists",
+            deletionPolicy: "None",
+            secretStoreRefs: [{ kind: "ClusterSecretStore", name: `${this.name}-vault` }],
+            selector: { generatorRef: { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password", name } },
+            data: [{ match: { secretKey: "password", remoteRef: { remoteKey: value.remoteKey, property: value.property } } }],
+          },
+        },
+        { ...k8s, dependsOn: [...this.siteReady[site]!, generator] },
+      );
+    }
+    return value;
+  }
+
+  suppliedSecret(name: string, _fromStack: pulumi.Input<string> | undefined): KeyValue {
+    const value = { remoteKey: `stack/${name}`, property: "value" };
+    this.supplied.push(value);
+    return value;
+  }
+
+  objectStoreKeys(site: string, writer: ObjectStoreWriter, _fromStack: ObjectStoreKeyPair | undefined): ObjectStoreKeys {
+    const path = objectStoreKeyPath(site, writer);
+    const keys = { accessKeyId: { remoteKey: path, property: "accessKeyId" }, secretAccessKey: { remoteKey: path, property: "secretAccessKey" } };
+    this.supplied.push(keys.accessKeyId, keys.secretAccessKey);
+    return keys;
+  }
+
+  secret(target: SecretTarget, data: Readonly<Record<string, SecretData>>): pulumi.CustomResource {
+    const problems = secretDataProblems(data);
+    if (problems.length > 0) throw new KeyStoreError(`Secret ${show(target.name)}: ${problems.join("; ")}`);
+    const ready = this.ready(target.site, `Secret ${show(target.name)}`);
+    const { remote, template } = externalSecretData(data);
+    return new apiextensions.CustomResource(
+      target.resourceName,
+      {
+        apiVersion: "external-secrets.io/v1",
+        kind: "ExternalSecret",
+        metadata: { ...metadataOf(target), annotations: { "pulumi.com/waitFor": "condition=Ready" } },
+        spec: {
+          refreshInterval: "1h",
+          secretStoreRef: { kind: "ClusterSecretStore", name: `${this.name}-vault` },
+          target: {
+            name: target.name,
+            creationPolicy: "Owner",
+            // A key gone from Vault leaves the Secret as it was: a database must not lose its password.
+            deletionPolicy: "Retain",
+            template: { engineVersion: "v2", type: target.type ?? "Opaque", ...(target.labels ? { metadata: { labels: { ...target.labels } } } : {}), data: template },
+          },
+          data: remote,
+        },
+      },
+      { ...target.opts, dependsOn: [...toArray(target.opts.dependsOn), ...ready] },
+    );
+  }
+}
+
+/**
+ * The `data` and `target.template.data` of an ExternalSecret for a Secret's data (pure): each Vault value
+ * once, as a template field `v<n>`; each key of the Secret a template over those fields.
+ */
+export function externalSecretData(data: Readonly<Record<string, SecretData>>): {
+  remote: Array<{ secretKey: string; remoteRef: { key: string; property: string } }>;
+  template: Record<string, string>;
+} {
+  const fields = new Map<string, string>();
+  const remote: Array<{ secretKey: string; remoteRef: { key: string; property: string } }> = [];
+  const field = (v: KeyValue): string => {
+    const key = `${v.remoteKey}#${v.property}`;
+    let f = fields.get(key);
+    if (!f) {
+      f = `v${fields.size}`;
+      fields.set(key, f);
+      remote.push({ secretKey: f, remoteRef: { key: v.remoteKey, property: v.property } });
+    }
+    return f;
+  };
+  const template: Record<string, string> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (isKeyValue(value)) template[key] = `{{ .${field(value)} }}`;
+    else if (!isSecretTemplate(value)) template[key] = value.text;
+    else {
+      const names = new Map(Object.entries(value.values).map(([n, v]) => [n, field(v)]));
+      const get = (n: string): string => {
+        const f = names.get(n);
+        if (!f) throw new KeyStoreError(`Secret key ${show(key)}: template refers to ${show(n)}, which is not among its values`);
+        return f;
+      };
+      template[key] = value.render({ raw: (n) => `{{ .${get(n)} }}`, json: (n) => `{{ .${get(n)} | toJson }}` });
+    }
+  }
+  return { remote, template };
+}
+
+function toArray(d: pulumi.Input<pulumi.Input<pulumi.Resource>[]> | pulumi.Input<pulumi.Resource> | undefined): pulumi.Input<pulumi.Resource>[] {
+  if (d === undefined) return [];
+  return Array.isArray(d) ? d : [d as pulumi.Input<pulumi.Resource>];
+}
