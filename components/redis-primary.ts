@@ -30,7 +30,7 @@ import { BackupScheduleValidation, RecoveryReport, datasetBackupCronJob } from "
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import type { DatastoreRole, SiteDatastoreRole, SiteRoles } from "./failover";
 import { DATASET_LABEL, DATASET_SIZE_ANNOTATION, DataClass, STORE_LABEL, placementLabels } from "./labels";
-import { IssuedCertificate, SharedCertificateAuthority } from "./pki";
+import { KeyStore, PulumiStateKeys, suppliedSecretProblems } from "./keys";
 import { POD_DEFAULTS } from "./pod-defaults";
 import { CronSchedule, DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, REDIS_LAG_METRIC, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes, longestGapMinutes, parseCron } from "./recovery";
 import { isRegionInThailand } from "./residency";
@@ -73,8 +73,11 @@ export interface RedisPrimaryArgs {
    * the VPN), keyed by site name; required with two sites. It is in that site's server certificate.
    */
   readonly replicationHosts?: Readonly<Record<string, string>>;
-  /** Password clients and replicas authenticate with (a Pulumi secret). */
-  readonly password: pulumi.Input<string>;
+  /**
+   * Password clients and replicas authenticate with (a Pulumi secret). Required with the Pulumi-state
+   * key store (the default); ignored with Vault keys, which read it from Vault KV.
+   */
+  readonly password?: pulumi.Input<string>;
   /** Site whose object store keeps the dumps. */
   readonly backupSite: Site;
   /** Bucket for the dumps (created by `ObjectStorageBucket` with `expireObjectsAfterDays`). */
@@ -101,6 +104,14 @@ export interface RedisPrimaryArgs {
   readonly restoreThroughputMiBPerSecond?: number;
   /** Class of the data (sessions are personal data). Default `personal`. */
   readonly dataClass?: DataClass;
+  /**
+   * Where the keys come from (components/keys.ts): the CA and each site's server certificate
+   * (`<name>-tls`), the password (supplied secret `<name>-password`: in the Pulumi-state store
+   * {@link password}, in Vault KV `stack/<name>-password`) and the dump uploader's object-store keys
+   * (writer `redis` on {@link backupSite}). Default `new PulumiStateKeys()`: `@pulumi/tls` and plain
+   * Secrets, as before the stores existed.
+   */
+  readonly keys?: KeyStore;
 }
 
 /** A dump's object name, as the dump job writes it. */
@@ -201,6 +212,7 @@ export interface RedisConfOptions {
  * {@link redisServerCommand}). TLS only (`port 0`), TLS 1.3, AOF with fsync every second; a non-primary
  * is `replicaof <primary> <port>` over TLS (`tls-replication yes`), verifying the primary's certificate
  * against the CA, read-only. Fenced sites get the replica configuration too (they are scaled to 0).
+ * Every client connection and disconnection is logged (`loglevel verbose`) to standard output.
  *
  * @throws Error when a non-primary role has no `primary`.
  */
@@ -222,6 +234,23 @@ export function redisConf(o: RedisConfOptions): string {
     // One replica at most (the other site): a full sync starts as soon as it connects instead of after
     // repl-diskless-sync-delay (5 s) waiting for more (redis.conf 7.0, repl-diskless-sync-max-replicas).
     "repl-diskless-sync-max-replicas 1",
+    // Connection logging (issue 23): `verbose` is the lowest level that logs each client's connection,
+    // "Accepted <addr>:<port>", and its end; `notice`, Redis's default, logs neither (redis.conf 7.0 on
+    // loglevel; src/tls.c and src/networking.c of 7.0 to 7.4 log both at LL_VERBOSE). Over TLS the end is
+    // "Reading from client: <TLS error>", without the client's address, whether the client drops the
+    // socket ("unexpected eof while reading": redis-cli) or closes TLS cleanly ("error:00000000": Go's and
+    // Node's clients; tls.c's handleSSLReturnCode has no case for SSL_ERROR_ZERO_RETURN, redis/redis issue
+    // 15745, open): the log says who connected and when, and when each connection ended. Checked by
+    // test/redis-server.test.ts against Debian's redis-server. The volume is small: the clients are a
+    // handful of application pods with pooled connections, plus checkers that connect each time (the
+    // probes every 10 s and 20 s, the exporter's scrape every 30 s: redis_exporter exporter/exporter.go
+    // scrapeRedisHost, the other site's TLS probe every 30 s), and `verbose` adds a "DB 0: <n> keys"
+    // line every 5 s: ~40 lines and ~3 KB a minute, ~4.5 MB a day per pod (line sizes measured on Debian's
+    // redis-server 7.0.15).
+    "loglevel verbose",
+    // Standard output (the empty name): the container runtime keeps it in the pod's log on its node, on
+    // the site (the kubelet rotates it: 5 files of 10 MiB by default, ~11 days at the volume above).
+    'logfile ""',
     ...(o.maxmemoryMiB !== undefined ? [`maxmemory ${o.maxmemoryMiB}mb`, "maxmemory-policy noeviction"] : []),
   ];
   if (o.role !== "primary") {
@@ -391,8 +420,12 @@ export class RedisPrimary extends pulumi.ComponentResource {
     );
     const roleSites = Object.keys(args.roles.bySite).sort();
     if (roleSites.join(",") !== [...siteNames].sort().join(",")) problems.push({ argument: "roles", message: `cover the sites ${roleSites.join(", ") || "(none)"}; they must cover exactly ${siteNames.join(", ")}` });
-    problems.push(...peerRangeProblems(args.sites));
+    problems.push(...peerRangeProblems(args.sites), ...suppliedSecretProblems("password", args.password, args.keys));
     throwIfInvalid(`RedisPrimary "${name}"`, problems);
+    // Secrets the stack supplies are looked up before anything is registered: a missing one is an error now.
+    const keys = args.keys ?? new PulumiStateKeys();
+    const password = keys.suppliedSecret(`${name}-password`, args.password);
+    const uploaderKeys = keys.objectStoreKeys(args.backupSite.spec.name, "redis", args.backupSite.objectStoreWriterKeys("redis"));
     super("waris:index:RedisPrimary", name, {}, opts);
 
     const namespace = args.namespace ?? name;
@@ -427,7 +460,7 @@ export class RedisPrimary extends pulumi.ComponentResource {
     const selector = { "app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": name };
     const passwordEnv = [{ name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: this.passwordSecretName, key: "REDIS_PASSWORD" } } }];
     // One CA for both sites: each site's replica verifies the other site's server certificate.
-    const ca = new SharedCertificateAuthority(name, `${name} Redis CA`, { parent: this });
+    const ca = keys.certificateAuthority(name, `${name} Redis CA`, { parent: this });
     const homeSite = args.roles.homeSite;
     const access = args.backupSite.objectStoreAccess!;
     const sse = awsCliSseArgs(args.backupSite.objectStoreEncryption ?? DEFAULT_STORE_ENCRYPTION);
@@ -444,10 +477,15 @@ export class RedisPrimary extends pulumi.ComponentResource {
       const meta = (n: string, extra: Record<string, string> = {}) => ({ name: n, namespace, labels: { ...labels, ...extra } });
       const id = (suffix: string): string => `${name}-${siteName}-${suffix}`;
       new corev1.Namespace(id("ns"), { metadata: { name: namespace, labels } }, { ...o, ...alias(`${name}-ns`) });
-      new corev1.Secret(id("auth"), { metadata: meta(this.passwordSecretName), stringData: { REDIS_PASSWORD: pulumi.secret(args.password) } }, { ...o, ...alias(`${name}-auth`) });
+      // Each Secret keeps the resource name (and home-site alias) it had as a plain Secret.
+      const target = (resourceName: string, secretName: string, oldName: string) => ({ resourceName, site: siteName, namespace, name: secretName, labels: meta(secretName).labels, opts: { ...o, ...alias(oldName) } });
+      keys.secret(target(id("auth"), this.passwordSecretName, `${name}-auth`), { REDIS_PASSWORD: password });
       const host = args.replicationHosts?.[siteName];
-      const cert: IssuedCertificate = ca.issueServer(`${siteName}-server`, name, [name, `${name}.${namespace}`, `${name}.${namespace}.svc`, this.endpoint, "localhost", ...(host ? [host] : [])]);
-      new corev1.Secret(id("tls"), { metadata: meta(`${name}-tls`), type: "kubernetes.io/tls", stringData: { "tls.crt": cert.cert, "tls.key": cert.key, "ca.crt": ca.caCert } }, { ...o, ...alias(`${name}-tls`) });
+      ca.tlsSecret(`${siteName}-server`, target(id("tls"), `${name}-tls`, `${name}-tls`), {
+        subject: { commonName: name },
+        dnsNames: [name, `${name}.${namespace}`, `${name}.${namespace}.svc`, this.endpoint, "localhost", ...(host ? [host] : [])],
+        uses: ["server"],
+      });
       const cli = `redis-cli --tls --cacert ${TLS_DIR}/ca.crt -h ${this.endpoint} -a "$REDIS_PASSWORD" --no-auth-warning`;
       const localCli = `redis-cli --tls --cacert ${TLS_DIR}/ca.crt -h localhost -a "$REDIS_PASSWORD" --no-auth-warning`;
 
@@ -579,7 +617,7 @@ export class RedisPrimary extends pulumi.ComponentResource {
       );
 
       // The upload sends the SSE header the backup store declares (none to a store that encrypts by itself).
-      new corev1.Secret(id("backup-store"), { metadata: meta(`${name}-backup-store`), stringData: { AWS_ACCESS_KEY_ID: access.accessKeyId, AWS_SECRET_ACCESS_KEY: access.secretAccessKey } }, { ...o, ...alias(`${name}-backup-store`) });
+      keys.secret(target(id("backup-store"), `${name}-backup-store`, `${name}-backup-store`), { AWS_ACCESS_KEY_ID: uploaderKeys.accessKeyId, AWS_SECRET_ACCESS_KEY: uploaderKeys.secretAccessKey });
       // The dump runs where the primary is (a frozen site keeps what it had: it cannot be changed).
       if (role.role === "primary") {
         datasetBackupCronJob(
