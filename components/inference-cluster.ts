@@ -10,7 +10,7 @@ import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import type { GpuNodePool } from "./gpu-node-pool";
 import type { SiteRoles } from "./failover";
 import { DataClass, placementLabels } from "./labels";
-import { SharedCertificateAuthority } from "./pki";
+import { CertificateAuthority, KeyStore, PulumiStateKeys } from "./keys";
 import { POD_DEFAULTS } from "./pod-defaults";
 import { runtimeOwnedFields } from "./runtime-owned";
 import { Site, crossSiteExposure, peerRangeProblems } from "./site";
@@ -93,7 +93,11 @@ export interface InferenceClusterArgs {
   readonly primary: InferenceModelArgs;
   /** The smaller deployment on the other site that takes the spill. Required with two sites. */
   readonly overflow?: InferenceModelArgs;
-  /** Bearer token every request must carry (a Pulumi secret). There is no anonymous endpoint. */
+  /**
+   * Bearer token every request must carry (a Pulumi secret). There is no anonymous endpoint. Required
+   * with the Pulumi-state key store; a Vault store reads it from Vault KV `stack/inference-api-key`
+   * (property `value`) instead.
+   */
   readonly apiKey?: pulumi.Input<string>;
   /** Namespace of the applications: the only one admitted to the gateway. */
   readonly appNamespace: string;
@@ -119,6 +123,12 @@ export interface InferenceClusterArgs {
   readonly namespace?: string;
   /** Class of the data in prompts. Default `confidential`. */
   readonly dataClass?: DataClass;
+  /**
+   * Where the keys come from (components/keys.ts): the API key (supplied secret `inference-api-key`), the
+   * model store's read keys (writer `models`), the gateways' CA and certificates. Default
+   * `new PulumiStateKeys()`: keys in the Pulumi state, plain Secrets.
+   */
+  readonly keys?: KeyStore;
 }
 
 /** What fits where: weights and the KV cache left, per GPU, GiB. */
@@ -358,7 +368,8 @@ export class InferenceCluster extends pulumi.ComponentResource {
         ...args,
         sites: args.sites.map((s) => s.spec.name),
         pools: poolFacts,
-        hasApiKey: args.apiKey !== undefined,
+        // A Vault store reads the key from Vault KV, not from the stack.
+        hasApiKey: args.apiKey !== undefined || args.keys?.kind === "vault",
         hasModelStore: args.modelStore?.objectStoreAccess !== undefined,
       }).concat(peerRangeProblems(args.sites)),
     );
@@ -370,7 +381,8 @@ export class InferenceCluster extends pulumi.ComponentResource {
     this.model = args.primary.model;
     this.activeSite = args.activeSite;
     const twoSites = args.sites.length === 2;
-    const ca = twoSites ? new SharedCertificateAuthority(name, `${name} gateway CA`, { parent: this }) : undefined;
+    const keys = args.keys ?? new PulumiStateKeys();
+    const ca = twoSites ? keys.certificateAuthority(name, `${name} gateway CA`, { parent: this }) : undefined;
     const fit: Record<string, ModelFit> = {};
 
     for (const site of args.sites) {
@@ -381,7 +393,7 @@ export class InferenceCluster extends pulumi.ComponentResource {
       const tenth = (n: number): number => Math.round(n * 10) / 10;
       fit[siteName] = { weightsGiB: tenth(f.weightsGiB), weightsPerGpuGiB: tenth(f.weightsPerGpuGiB), usablePerGpuGiB: tenth(f.usablePerGpuGiB), kvCachePerGpuGiB: tenth(f.kvCachePerGpuGiB) };
       const remote = twoSites ? args.sites.find((s) => s.spec.name !== siteName)!.spec.name : undefined;
-      this.buildSite(name, namespace, site, pool, model, remote, args, ca);
+      this.buildSite(name, namespace, site, pool, model, remote, args, keys, ca);
     }
     this.fit = fit;
     this.registerOutputs({ endpoint: this.endpoint, model: this.model, activeSite: this.activeSite, fit: this.fit });
@@ -395,7 +407,8 @@ export class InferenceCluster extends pulumi.ComponentResource {
     model: InferenceModelArgs,
     remote: string | undefined,
     args: InferenceClusterArgs,
-    ca: SharedCertificateAuthority | undefined,
+    keys: KeyStore,
+    ca: CertificateAuthority | undefined,
   ): void {
     const siteName = site.spec.name;
     const o = { parent: this, provider: site.kubernetesProvider };
@@ -406,7 +419,7 @@ export class InferenceCluster extends pulumi.ComponentResource {
     const ns = new corev1.Namespace(id("ns"), { metadata: { name: namespace, labels } }, o);
     const meta = (n: string, l: Record<string, string> = labels) => ({ name: n, namespace: ns.metadata.name, labels: l });
 
-    new corev1.Secret(id("api-key"), { metadata: meta("vllm-api-key"), stringData: { VLLM_API_KEY: pulumi.secret(args.apiKey!) } }, o);
+    keys.secret({ resourceName: id("api-key"), site: siteName, ...meta("vllm-api-key"), opts: o }, { VLLM_API_KEY: keys.suppliedSecret("inference-api-key", args.apiKey) });
 
     // Weights: a cache volume filled from the Thai object store, an existing claim, or (dev) the hub.
     const volumes: k8sInput.core.v1.Volume[] = [];
@@ -414,8 +427,11 @@ export class InferenceCluster extends pulumi.ComponentResource {
     const initContainers: k8sInput.core.v1.Container[] = [];
     let modelPath: string;
     if (model.source.startsWith("s3://")) {
-      const access = args.modelStore!.objectStoreAccess!;
-      new corev1.Secret(id("model-store"), { metadata: meta("model-store"), stringData: { AWS_ACCESS_KEY_ID: access.accessKeyId, AWS_SECRET_ACCESS_KEY: access.secretAccessKey } }, o);
+      const store = args.modelStore!;
+      const access = store.objectStoreAccess!;
+      // Read-only keys of their own on the model store (writer `models`).
+      const reader = keys.objectStoreKeys(store.spec.name, "models", store.objectStoreWriterKeys("models"));
+      keys.secret({ resourceName: id("model-store"), site: siteName, ...meta("model-store"), opts: o }, { AWS_ACCESS_KEY_ID: reader.accessKeyId, AWS_SECRET_ACCESS_KEY: reader.secretAccessKey });
       new corev1.PersistentVolumeClaim(
         id("model-cache"),
         { metadata: meta("model-cache"), spec: { accessModes: ["ReadWriteOnce"], storageClassName: site.volumes?.storageClass, resources: { requests: { storage: `${args.modelCacheGiB ?? 300}Gi` } } } },
@@ -606,13 +622,13 @@ export class InferenceCluster extends pulumi.ComponentResource {
 
   private buildGateway(
     id: (suffix: string) => string,
-    meta: (n: string, l?: Record<string, string>) => Record<string, unknown>,
+    meta: (n: string, l?: Record<string, string>) => { name: string; namespace: pulumi.Input<string>; labels: Record<string, string> },
     gatewayLabels: Record<string, string>,
     namespace: string,
     site: Site,
     remote: string | undefined,
     args: InferenceClusterArgs,
-    ca: SharedCertificateAuthority | undefined,
+    ca: CertificateAuthority | undefined,
     o: pulumi.CustomResourceOptions,
   ): void {
     const siteName = site.spec.name;
@@ -623,8 +639,11 @@ export class InferenceCluster extends pulumi.ComponentResource {
     const volumes: k8sInput.core.v1.Volume[] = [{ name: "conf", configMap: { name: "gateway-conf" } }];
     const mounts: k8sInput.core.v1.VolumeMount[] = [{ name: "conf", mountPath: "/etc/nginx/nginx.conf", subPath: "nginx.conf", readOnly: true }];
     if (ca && localHost) {
-      const cert = ca.issueServer(`${siteName}-gateway`, localHost, [localHost]);
-      new corev1.Secret(id("gateway-tls"), { metadata: meta("gateway-tls", gatewayLabels), type: "kubernetes.io/tls", stringData: { "tls.crt": cert.cert, "tls.key": cert.key, "ca.crt": ca.caCert } }, o);
+      ca.tlsSecret(
+        `${siteName}-gateway`,
+        { resourceName: id("gateway-tls"), site: siteName, ...meta("gateway-tls", gatewayLabels), opts: o },
+        { subject: { commonName: localHost }, dnsNames: [localHost], uses: ["server"] },
+      );
       volumes.push({ name: "tls", secret: { secretName: "gateway-tls" } });
       mounts.push({ name: "tls", mountPath: "/etc/nginx/tls", readOnly: true });
     }

@@ -132,14 +132,18 @@ export interface KeyValue {
 }
 
 /**
- * A value of a Secret: a {@link KeyValue}, a public string (a user name), or a template that writes
- * several values into one file (a YAML configuration).
+ * A value of a Secret: a {@link KeyValue}, a public text (a user name, or a CA certificate, which is an
+ * output of the CA's resources), or a template that writes several values into one file (a YAML
+ * configuration).
  */
 export type SecretData =
   | KeyValue
   | {
-      /** The value as it is, public (a user name): it is in the Pulumi state and in the ExternalSecret. */
-      readonly text: string;
+      /**
+       * The value as it is, public (a user name, a CA certificate, which may be an output of the CA's
+       * resources): it is in the Pulumi state and in the ExternalSecret.
+       */
+      readonly text: pulumi.Input<string>;
     }
   | SecretTemplate;
 
@@ -196,13 +200,15 @@ const TEMPLATE_VALUE_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 /**
  * Every problem with the data of a Secret (pure): a template value name that is not a Go template field,
- * a template whose text holds `{{` of its own (External Secrets would read it as an expression).
+ * a template or a text that holds `{{` of its own (External Secrets would read it as an expression). A
+ * text that is not known yet (an output, e.g. a CA certificate) is checked by the Vault store once known
+ * ({@link checkedText}).
  */
 export function secretDataProblems(data: Readonly<Record<string, SecretData>>): string[] {
   const problems: string[] = [];
   for (const [key, value] of Object.entries(data)) {
     if (!isSecretTemplate(value)) {
-      if (!isKeyValue(value) && value.text.includes("{{")) problems.push(`${key}: text holds "{{", which External Secrets templates would evaluate`);
+      if (!isKeyValue(value) && typeof value.text === "string" && value.text.includes("{{")) problems.push(`${key}: text holds "{{", which External Secrets templates would evaluate`);
       continue;
     }
     for (const name of Object.keys(value.values)) {
@@ -212,6 +218,21 @@ export function secretDataProblems(data: Readonly<Record<string, SecretData>>): 
     if (bare.includes("{{")) problems.push(`${key}: template text holds "{{" of its own, which External Secrets would evaluate`);
   }
   return problems;
+}
+
+/**
+ * A text value as External Secrets may template it: the text itself, or, for an output, the text once
+ * known, failing the update if it holds `{{` (a PEM never does).
+ *
+ * @param where - what the text is, for the error, e.g. `Secret key "ca.crt"`.
+ * @throws KeyStoreError (at once for a string, when known for an output) when the text holds `{{`.
+ */
+export function checkedText(where: string, text: pulumi.Input<string>): pulumi.Input<string> {
+  const check = (t: string): string => {
+    if (t.includes("{{")) throw new KeyStoreError(`${where}: text holds "{{", which External Secrets templates would evaluate`);
+    return t;
+  };
+  return typeof text === "string" ? check(text) : pulumi.output(text).apply(check);
 }
 
 /** Thrown when a store is asked for a value it cannot give (a stack secret the stack did not set). */

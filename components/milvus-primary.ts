@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 // Submodules, not the package root: the root loads the Helm chart and YAML tooling (~100 ms).
 import * as apiextensions from "@pulumi/kubernetes/apiextensions";
 import * as batchv1 from "@pulumi/kubernetes/batch/v1";
@@ -12,7 +11,7 @@ import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { DATASET_LABEL, DATASET_SIZE_ANNOTATION, DataClass, HelmChartRef, STORE_LABEL, placementLabels } from "./labels";
 import { ObjectStorageBucket, validateObjectStorageBucketArgs } from "./object-storage-bucket";
 import type { SiteDatastoreRole, SiteRoles } from "./failover";
-import { SharedCertificateAuthority } from "./pki";
+import { KeyStore, KeyValue, PulumiStateKeys, SecretTemplate } from "./keys";
 import { POD_DEFAULTS } from "./pod-defaults";
 import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND } from "./recovery";
 import { isRegionInThailand } from "./residency";
@@ -98,6 +97,13 @@ export interface MilvusPrimaryArgs {
   readonly restoreThroughputMiBPerSecond?: number;
   /** Class of the data (embeddings of confidential documents are as sensitive). Default `confidential`. */
   readonly dataClass?: DataClass;
+  /**
+   * Where the keys come from (components/keys.ts): the CA and server certificate, the root password, the
+   * object-store keys of Milvus (writer `milvus`, on each site's store) and of milvus-backup (writer
+   * `milvus-backup`, on `backupSite`'s store). Default `new PulumiStateKeys()`: keys in the Pulumi state,
+   * plain Secrets.
+   */
+  readonly keys?: KeyStore;
 }
 
 const whole = (n: unknown, min: number): boolean => typeof n === "number" && Number.isInteger(n) && n >= min;
@@ -377,9 +383,12 @@ export class MilvusPrimary extends pulumi.ComponentResource {
     const parent = { parent: this };
 
     // One password and one CA for every site: the restored Milvus is reached with the same credentials.
-    const rootPassword = new random.RandomPassword(`${name}-root`, { length: 32, special: false }, parent).result;
-    const ca = new SharedCertificateAuthority(name, `${name} Milvus CA`, parent);
-    const cert = ca.issueServer("server", host, [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, host]);
+    const keys = args.keys ?? new PulumiStateKeys();
+    const rootPassword = keys.generatedPassword(`${name}-root`, 32, parent);
+    const ca = keys.certificateAuthority(name, `${name} Milvus CA`, parent);
+    const serverCert = { subject: { commonName: host }, dnsNames: [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, host], uses: ["server" as const] };
+    // milvus-backup writes into the backup site's store with keys of its own (writer `milvus-backup`).
+    const backupKeys = keys.objectStoreKeys(args.backupSite.spec.name, "milvus-backup", args.backupSite.objectStoreWriterKeys("milvus-backup"));
     const backupStore = args.backupSite.objectStoreAccess!;
     const backupAt = hostAndPort(backupStore.endpoint);
     const plans: Record<string, MilvusSitePlan> = {};
@@ -431,35 +440,30 @@ export class MilvusPrimary extends pulumi.ComponentResource {
 
       const store = site.objectStoreAccess!;
       const data = hostAndPort(store.endpoint);
+      // Milvus's own keys on this site's store (writer `milvus`); milvus-backup reads (and, restoring,
+      // writes) the segments with them too.
+      const dataKeys = keys.objectStoreKeys(siteName, "milvus", site.objectStoreWriterKeys("milvus"));
+      const target = (resourceName: string, secretName: string, oldName: string) => ({ resourceName, site: siteName, namespace, name: secretName, labels, opts: { ...inNamespace, ...alias(oldName) } });
       const secrets = [
-        new corev1.Secret(id("root"), { metadata: meta(this.rootSecretName), stringData: { password: rootPassword } }, { ...inNamespace, ...alias(`${name}-root`) }),
-        new corev1.Secret(id("tls"), { metadata: meta(this.tlsSecretName), type: "kubernetes.io/tls", stringData: { "tls.crt": cert.cert, "tls.key": cert.key, "ca.crt": ca.caCert } }, { ...inNamespace, ...alias(`${name}-tls`) }),
+        keys.secret(target(id("root"), this.rootSecretName, `${name}-root`), { password: rootPassword }),
+        ca.tlsSecret("server", target(id("tls"), this.tlsSecretName, `${name}-tls`), serverCert),
         // The operator reads the store's keys from `accesskey` / `secretkey`.
-        new corev1.Secret(id("storage"), { metadata: meta(storageSecret), stringData: { accesskey: store.accessKeyId, secretkey: store.secretAccessKey } }, { ...inNamespace, ...alias(`${name}-storage`) }),
-        new corev1.Secret(
-          id("backup-config"),
-          {
-            metadata: meta(backupConfigSecret),
-            stringData: {
-              "ca.crt": ca.caCert,
-              "backup.yaml": pulumi
-                .all([rootPassword, store.accessKeyId, store.secretAccessKey, backupStore.accessKeyId, backupStore.secretAccessKey])
-                .apply(([password, dataKey, dataSecret, backupKey, backupSecret]) =>
-                  milvusBackupConfig({
-                    host,
-                    password,
-                    dataStore: { ...data, region: store.signingRegion, accessKeyId: dataKey, secretAccessKey: dataSecret, bucket: args.dataBucket },
-                    backupStore: { ...backupAt, region: backupStore.signingRegion, accessKeyId: backupKey, secretAccessKey: backupSecret, bucket: args.backupBucket },
-                    rootPath: dataRoot,
-                    backupRootPath: name,
-                    // Different stores cannot copy server-side: milvus-backup then streams the data itself.
-                    crossStorage: store.endpoint !== backupStore.endpoint,
-                  }),
-                ),
+        keys.secret(target(id("storage"), storageSecret, `${name}-storage`), { accesskey: dataKeys.accessKeyId, secretkey: dataKeys.secretAccessKey }),
+        keys.secret(target(id("backup-config"), backupConfigSecret, `${name}-backup-config`), {
+          "ca.crt": { text: ca.caCert },
+          "backup.yaml": milvusBackupConfigTemplate(
+            {
+              host,
+              dataStore: { ...data, region: store.signingRegion, bucket: args.dataBucket },
+              backupStore: { ...backupAt, region: backupStore.signingRegion, bucket: args.backupBucket },
+              rootPath: dataRoot,
+              backupRootPath: name,
+              // Different stores cannot copy server-side: milvus-backup then streams the data itself.
+              crossStorage: store.endpoint !== backupStore.endpoint,
             },
-          },
-          { ...inNamespace, ...alias(`${name}-backup-config`) },
-        ),
+            { password: rootPassword, dataAccessKeyId: dataKeys.accessKeyId, dataSecretAccessKey: dataKeys.secretAccessKey, backupAccessKeyId: backupKeys.accessKeyId, backupSecretAccessKey: backupKeys.secretAccessKey },
+          ),
+        }),
       ];
 
       const resources = { requests: { cpu: args.cpu ?? "4", memory: `${memoryGiB}Gi` }, limits: { memory: `${memoryGiB}Gi` } };
@@ -670,32 +674,44 @@ export function milvusRoleEffect(role: SiteDatastoreRole, roles: SiteRoles, data
   return `Milvus ${dataset}: scaled to 0 (the Milvus resource, its etcd volume and data bucket are kept); backup CronJob suspended`;
 }
 
-/** An S3-compatible store as milvus-backup's config names it. */
-export interface MilvusBackupStore {
+/** An S3-compatible store as milvus-backup's config names it, without its keys. */
+export interface MilvusBackupStoreLocation {
   /** Host name of the S3 endpoint (TLS). */
   readonly host: string;
   /** Port, 443 unless the endpoint says otherwise. */
   readonly port: number;
   /** Signing region. Default `us-east-1`. */
   readonly region?: string;
-  /** Access key id. */
-  readonly accessKeyId: string;
-  /** Secret access key. */
-  readonly secretAccessKey: string;
   /** Bucket. */
   readonly bucket: string;
 }
 
+/** An S3-compatible store as milvus-backup's config names it. */
+export interface MilvusBackupStore extends MilvusBackupStoreLocation {
+  /** Access key id. */
+  readonly accessKeyId: string;
+  /** Secret access key. */
+  readonly secretAccessKey: string;
+}
+
 /** What {@link milvusBackupConfig} writes into `backup.yaml`. */
-export interface MilvusBackupConfigArgs {
-  /** Milvus's service host; also the TLS server name checked against its certificate. */
-  readonly host: string;
+export interface MilvusBackupConfigArgs extends MilvusBackupLayout {
   /** The root user's password. */
   readonly password: string;
   /** The store Milvus keeps its segments in. */
   readonly dataStore: MilvusBackupStore;
   /** The store backups go to. */
   readonly backupStore: MilvusBackupStore;
+}
+
+/** Everything of `backup.yaml` but its secrets ({@link milvusBackupConfigTemplate}). */
+export interface MilvusBackupLayout {
+  /** Milvus's service host; also the TLS server name checked against its certificate. */
+  readonly host: string;
+  /** The store Milvus keeps its segments in. */
+  readonly dataStore: MilvusBackupStoreLocation;
+  /** The store backups go to. */
+  readonly backupStore: MilvusBackupStoreLocation;
   /** Milvus's root path in its bucket ({@link milvusDataRoot}: changes with the site's generation). */
   readonly rootPath: string;
   /** The backups' root path in the backup bucket: the dataset's name, the same for every site and generation, so a rebuilt site lists the backups made before. */
@@ -703,6 +719,12 @@ export interface MilvusBackupConfigArgs {
   /** Whether the stores differ, so milvus-backup must stream data rather than copy it server-side. */
   readonly crossStorage: boolean;
 }
+
+/** The secrets `backup.yaml` holds, by their names in {@link milvusBackupConfigTemplate}'s values. */
+export const MILVUS_BACKUP_CONFIG_SECRETS = ["password", "dataAccessKeyId", "dataSecretAccessKey", "backupAccessKeyId", "backupSecretAccessKey"] as const;
+
+/** One of {@link MILVUS_BACKUP_CONFIG_SECRETS}. */
+export type MilvusBackupConfigSecret = (typeof MILVUS_BACKUP_CONFIG_SECRETS)[number];
 
 /**
  * milvus-backup's `backup.yaml`: Milvus over TLS (verifying its certificate with the CA mounted next to
@@ -712,16 +734,37 @@ export interface MilvusBackupConfigArgs {
  * every value is written with `JSON.stringify`.
  */
 export function milvusBackupConfig(c: MilvusBackupConfigArgs): string {
+  const values: Record<MilvusBackupConfigSecret, string> = {
+    password: c.password,
+    dataAccessKeyId: c.dataStore.accessKeyId,
+    dataSecretAccessKey: c.dataStore.secretAccessKey,
+    backupAccessKeyId: c.backupStore.accessKeyId,
+    backupSecretAccessKey: c.backupStore.secretAccessKey,
+  };
+  return backupConfigText(c, (n) => JSON.stringify(values[n]));
+}
+
+/**
+ * `backup.yaml` ({@link milvusBackupConfig}) as a key store's template: the layout here, the secrets
+ * (named as in {@link MILVUS_BACKUP_CONFIG_SECRETS}) written by the store as JSON strings, so the Vault
+ * store's file is the same text once External Secrets has filled it in.
+ */
+export function milvusBackupConfigTemplate(c: MilvusBackupLayout, values: Readonly<Record<MilvusBackupConfigSecret, KeyValue>>): SecretTemplate {
+  return { values, render: (ref) => backupConfigText(c, (n) => ref.json(n)) };
+}
+
+/** The text of `backup.yaml`; `secret(name)` writes a secret as a YAML scalar. */
+function backupConfigText(c: MilvusBackupLayout, secret: (name: MilvusBackupConfigSecret) => string): string {
   const q = JSON.stringify;
   // The backup store's keys are the data store's with a `backup` prefix (`address` → `backupAddress`).
-  const store = (prefix: "" | "backup", s: MilvusBackupStore): string[] =>
+  const store = (prefix: "" | "backup", s: MilvusBackupStoreLocation): string[] =>
     Object.entries({
       storageType: q("minio"),
       address: q(s.host),
       port: String(s.port),
       region: q(s.region ?? "us-east-1"),
-      accessKeyID: q(s.accessKeyId),
-      secretAccessKey: q(s.secretAccessKey),
+      accessKeyID: secret(prefix ? "backupAccessKeyId" : "dataAccessKeyId"),
+      secretAccessKey: secret(prefix ? "backupSecretAccessKey" : "dataSecretAccessKey"),
       useSSL: "true",
       bucketName: q(s.bucket),
       rootPath: q(prefix === "backup" ? c.backupRootPath : c.rootPath),
@@ -735,7 +778,7 @@ export function milvusBackupConfig(c: MilvusBackupConfigArgs): string {
     `  port: ${GRPC_PORT}`,
     "  authorizationEnabled: true",
     `  user: "root"`,
-    `  password: ${q(c.password)}`,
+    `  password: ${secret("password")}`,
     "  tlsMode: 1",
     `  caCertPath: "/app/configs/ca.crt"`,
     `  serverName: ${q(c.host)}`,

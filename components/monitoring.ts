@@ -3,8 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as apiextensions from "@pulumi/kubernetes/apiextensions";
 import * as corev1 from "@pulumi/kubernetes/core/v1";
 import { Release } from "@pulumi/kubernetes/helm/v3/release";
-import * as random from "@pulumi/random";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
+import { KeyStore, PulumiStateKeys } from "./keys";
 import { placementLabels } from "./labels";
 import { dashboardJson, siteDashboards } from "./monitoring-dashboards";
 import {
@@ -67,6 +67,12 @@ export interface MonitoringArgs {
     /** The LINE Messaging API relay's webhook URL (`receivers.line`). */
     readonly lineWebhookUrl?: pulumi.Input<string>;
   };
+  /**
+   * Where the Grafana admin password comes from (components/keys.ts; a generated password
+   * `<name>-grafana-admin`, with `installStack` only). @defaultValue `new PulumiStateKeys()`: in the Pulumi
+   * state, in a plain Secret.
+   */
+  readonly keys?: KeyStore;
 }
 
 const whole = (n: unknown, min: number): boolean => typeof n === "number" && Number.isInteger(n) && n >= min;
@@ -174,8 +180,9 @@ export class Monitoring extends pulumi.ComponentResource {
 
     const after: pulumi.Resource[] = [];
     if (args.installStack) {
-      const grafanaPassword = new random.RandomPassword(id("grafana-admin"), { length: 32, special: false }, { parent: this });
-      const grafanaSecret = new corev1.Secret(id("grafana-admin"), { metadata: meta(`${name}-grafana-admin`), stringData: { "admin-user": "admin", "admin-password": grafanaPassword.result } }, inNs);
+      const keys = args.keys ?? new PulumiStateKeys();
+      const grafanaPassword = keys.generatedPassword(id("grafana-admin"), 32, { parent: this });
+      const grafanaSecret = keys.secret({ resourceName: id("grafana-admin"), site, ...meta(`${name}-grafana-admin`), opts: inNs }, { "admin-user": { text: "admin" }, "admin-password": grafanaPassword });
       const storage = (gib: number): Record<string, unknown> => ({
         volumeClaimTemplate: { spec: { ...(args.storageClass ? { storageClassName: args.storageClass } : {}), accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${gib}Gi` } } } },
       });

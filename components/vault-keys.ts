@@ -14,6 +14,7 @@ import {
   ObjectStoreWriter,
   SecretData,
   SecretTarget,
+  checkedText,
   isKeyValue,
   checkKeyLength,
   isSecretTemplate,
@@ -580,7 +581,7 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
  */
 export function externalSecretData(data: Readonly<Record<string, SecretData>>): {
   remote: Array<{ secretKey: string; remoteRef: { key: string; property: string } }>;
-  template: Record<string, string>;
+  template: Record<string, pulumi.Input<string>>;
 } {
   const fields = new Map<string, string>();
   const remote: Array<{ secretKey: string; remoteRef: { key: string; property: string } }> = [];
@@ -594,10 +595,10 @@ export function externalSecretData(data: Readonly<Record<string, SecretData>>): 
     }
     return f;
   };
-  const template: Record<string, string> = {};
+  const template: Record<string, pulumi.Input<string>> = {};
   for (const [key, value] of Object.entries(data)) {
     if (isKeyValue(value)) template[key] = `{{ .${field(value)} }}`;
-    else if (!isSecretTemplate(value)) template[key] = value.text;
+    else if (!isSecretTemplate(value)) template[key] = checkedText(`Secret key ${show(key)}`, value.text);
     else {
       const names = new Map(Object.entries(value.values).map(([n, v]) => [n, field(v)]));
       const get = (n: string): string => {
