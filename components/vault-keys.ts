@@ -18,6 +18,7 @@ import {
   isSecretTemplate,
   metadataOf,
   objectStoreKeyPath,
+  sameSpecForId,
   secretDataProblems,
 } from "./keys";
 import { isDns1123Subdomain } from "./labels";
@@ -65,7 +66,7 @@ export const CERT_MANAGER_NAMESPACE = "cert-manager";
 export const CERT_MANAGER_SERVICE_ACCOUNT = "cert-manager";
 
 /** The External Secrets chart this program installs (`installOperator`), and its namespace. */
-export const EXTERNAL_SECRETS_CHART = { repo: "https://charts.external-secrets.io", chart: "external-secrets", version: "0.0.0", namespace: "external-secrets" } as const;
+export const EXTERNAL_SECRETS_CHART = { repo: "https://charts.external-secrets.io", chart: "external-secrets", version: "2.9.0", namespace: "external-secrets" } as const;
 
 /** Vault settings of a stack (`vault`). */
 export interface VaultSettings {
@@ -360,11 +361,13 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
     );
     const roles = new Map<string, pulumi.Resource>();
     const issuers = new Map<string, pulumi.Resource>();
+    const specs = new Map<string, string>();
     return {
       caCert: root.certificate,
       tlsSecret: (id, target, spec, options) => {
         const problems = certificateSpecProblems(spec);
         if (problems.length > 0) throw new KeyStoreError(`Certificate "${caName}-${id}": ${problems.map((p) => `${p.argument} ${p.message}`).join("; ")}`);
+        sameSpecForId(specs, caName, id, spec);
         const ready = this.ready(target.site, `Certificate "${caName}-${id}"`);
         const roleName = id;
         let role = roles.get(id);
