@@ -43,7 +43,7 @@ const vault = config.vault;
 const keyStore: KeyStore = vault
   ? new VaultKeys("waris-keys", {
       settings: vault,
-      sites: Object.fromEntries(keySites(config.settings).map((n) => [n, sites[n]!.kubernetesProvider])),
+      sites: Object.fromEntries(keySites(config.settings).map((n) => [n, sites[n]!])),
       installOperator: vault.installOperator,
     })
   : new PulumiStateKeys();

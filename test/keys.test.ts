@@ -84,19 +84,23 @@ describe("under mocks", () => {
   beforeAll(async () => {
     const build = (useVault: boolean) => async () => {
       const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
-      const k8s = require("@pulumi/kubernetes/provider") as typeof import("@pulumi/kubernetes/provider");
+      const { Site } = require("../components/site") as typeof import("../components/site");
       const keysModule = require("../components/keys") as typeof import("../components/keys");
       const { VaultKeys } = require("../components/vault-keys") as typeof import("../components/vault-keys");
-      const providers = { onprem: new k8s.Provider("onprem", { kubeconfig: "{}" }), gcloud: new k8s.Provider("gcloud", { kubeconfig: "{}" }) };
+      const siteObjects = {
+        onprem: new Site("onprem", { kind: "onprem", region: "pwa-hq", country: "TH", role: "primary", kubeconfig: "{}" }),
+        gcloud: new Site("gcloud", { kind: "gcloud", region: "gdcc", country: "TH", role: "standby", kubeconfig: "{}" }),
+      };
       const keys = useVault
-        ? new VaultKeys("waris-keys", { settings: { address: "https://vault.example:8200", authMounts: { onprem: "kubernetes-onprem", gcloud: "kubernetes-gcloud" } }, sites: providers, installOperator: true })
+        ? new VaultKeys("waris-keys", { settings: { address: "https://vault.example:8200", authMounts: { onprem: "kubernetes-onprem", gcloud: "kubernetes-gcloud" } }, sites: siteObjects, installOperator: true })
         : new keysModule.PulumiStateKeys();
       const parent = new pulumi.ComponentResource("test:index:Parent", "parent");
       const ca = keys.certificateAuthority("waris-test-pki", "WARIS test CA", { parent });
       const root = keys.generatedPassword("waris-test-root", 32, { parent });
       const app = keys.suppliedSecret("test-app-password", pulumi.secret("from-the-stack"));
       const writer = keys.objectStoreKeys("gcloud", "milvus", { accessKeyId: "AKID", secretAccessKey: "SAK" });
-      for (const [site, provider] of Object.entries(providers)) {
+      for (const [site, siteObject] of Object.entries(siteObjects)) {
+        const provider = siteObject.kubernetesProvider;
         const target = (resourceName: string, name: string) => ({ resourceName: `${resourceName}-${site}`, site, namespace: "waris-test", name, opts: { parent, provider } });
         ca.tlsSecret("members", target("members", "waris-test-members"), { subject: { commonName: "m", organization: "WARIS", organizationalUnit: "t" }, dnsNames: ["m.onprem.example", "m.gcloud.example"], uses: ["server", "member"] }, { combinedPem: true });
         keys.secret(target("config", "waris-test-config"), {
