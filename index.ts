@@ -292,6 +292,7 @@ for (const site of dataSites.filter((s) => s.kubernetesProvider !== undefined)) 
     ...(redis ? { redis: { namespace: redis.namespace } } : {}),
     ...(milvus ? { milvus: { namespace: milvus.namespace, operatorNamespace: "milvus-operator" } } : {}),
     ...(config.inference ? { appNamespace: config.inference.appNamespace } : {}),
+    ...(config.inference?.kedaNamespace ? { kedaNamespace: config.inference.kedaNamespace } : {}),
     ...(inference && config.inference!.pools[siteName] ? { inference: { namespace: inference.namespace } } : {}),
     ...(dns ? { dns: { namespace: dns.namespace } } : {}),
     ...(gpuOperatorHere ? { gpuOperator: { namespace: "gpu-operator" } } : {}),

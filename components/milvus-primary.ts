@@ -269,6 +269,32 @@ export function milvusDataRoot(dataset: string, generation: number): string {
 /** RocksMQ's volume (standalone), GiB: the message log until segments are flushed, plus its retention (milvus.yaml `rocksmq.retentionSizeInMB` 8 GiB by default). */
 export const ROCKSMQ_STORAGE_GIB = 20;
 
+/**
+ * The Pulsar chart the Milvus operator installs for a cluster-mode Milvus (`dependencies.pulsar.inCluster.
+ * chartVersion`): `pulsar-v3` is apache/pulsar-helm-chart 3.3.0 as packed by milvus-helm milvus-4.2.48
+ * (milvus-operator v1.2.7 Makefile `docker-prepare`; its webhook gives a new Milvus `pulsar-v3` when unset,
+ * apis/milvus.io/v1beta1/milvus_webhook.go). Pinned because {@link milvusPulsarVolumeValues} names that
+ * chart's keys.
+ */
+export const MILVUS_PULSAR_CHART_VERSION = "pulsar-v3";
+
+/**
+ * Pulsar values (cluster mode) that put every Pulsar volume on the site's StorageClass: ZooKeeper's `data`,
+ * BookKeeper's `journal` and `ledgers` (pure). Without them the claims name no class and get the cluster's
+ * default, which nothing shows encrypted: the Milvus defaults (milvus-helm values.yaml `pulsarv3`) set
+ * sizes, not classes. The keys are those the chart's templates read (pulsar-helm-chart 3.3.0
+ * `templates/zookeeper-statefulset.yaml`, `templates/bookkeeper-statefulset.yaml`: `storageClassName`
+ * wins over `storageClass` and `local_storage`); the operator deep-merges them over its defaults
+ * (pkg/util/util.go MergeValues). Pulsar manager, the only other chart component with a volume, is off.
+ *
+ * @param storageClass - the site's declared class (`Site.volumes.storageClass`).
+ * @returns `dependencies.pulsar.inCluster.values`.
+ */
+export function milvusPulsarVolumeValues(storageClass: string): Record<string, unknown> {
+  const on = { storageClassName: storageClass };
+  return { zookeeper: { volumes: { data: on } }, bookkeeper: { volumes: { journal: on, ledgers: on } } };
+}
+
 /** Cluster-mode components, each set to 0 when Milvus is stopped (Milvus operator CRD v1.2.7, `spec.components.<name>.replicas`). */
 const CLUSTER_COMPONENTS = ["rootCoord", "dataCoord", "queryCoord", "indexCoord", "dataNode", "indexNode", "proxy", "queryNode"] as const;
 
@@ -498,7 +524,18 @@ export class MilvusPrimary extends pulumi.ComponentResource {
                     },
                   }
                 : {}),
-              ...(mode === "cluster" ? { pulsar: { inCluster: { deletionPolicy: "Retain", pvcDeletion: false } } } : {}),
+              ...(mode === "cluster"
+                ? {
+                    pulsar: {
+                      inCluster: {
+                        chartVersion: MILVUS_PULSAR_CHART_VERSION,
+                        deletionPolicy: "Retain",
+                        pvcDeletion: false,
+                        ...(site.volumes ? { values: milvusPulsarVolumeValues(site.volumes.storageClass) } : {}),
+                      },
+                    },
+                  }
+                : {}),
             },
           },
         },

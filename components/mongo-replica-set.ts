@@ -376,6 +376,11 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
               {
                 name: "rs0",
                 size: members,
+                // Connection logging (issue 23) needs nothing here: mongod logs "Connection accepted" (id 22943,
+                // with the client's address) and "Connection ended" (22944) as informational messages, i.e.
+                // at the default verbosity 0, unless `systemLog.quiet` is set (mongodb/mongo
+                // src/mongo/transport/session_manager_common.cpp, the same in percona-server-mongodb), to
+                // the container's stdout (no `logcollector` in the spec). Never set `quiet` here.
                 configuration: "security:\n  enableEncryption: true\n",
                 expose: twoSites ? { enabled: true, type: "LoadBalancer", ...crossSiteExposure(args.sites, siteName) } : undefined,
                 externalNodes: withOther ? args.memberHosts![other!]!.map((host) => ({ host, port: 27017, votes: 0, priority: 0 })) : undefined,

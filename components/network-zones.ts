@@ -93,13 +93,21 @@ export const ZONE_PORTS = {
   prometheus: 9090,
 } as const;
 
+/** The namespace KEDA's documentation installs it in (KEDA docs, "Deploying KEDA": Helm `--namespace keda`). */
+export const DEFAULT_KEDA_NAMESPACE = "keda";
+
 /** What the program runs, as {@link warisZoneTable} needs it: each namespace present, by role. */
 export interface ZoneTableInput {
   /** Namespace Prometheus scrapes from. */
   readonly monitoringNamespace: string;
   /** The applications' namespace, admitted to every datastore and the gateway; none: no application flow. */
   readonly appNamespace?: string;
-  /** Namespace KEDA runs in (its Prometheus scaler reads vLLM's queue depth). Default `keda`. */
+  /**
+   * Namespace KEDA runs in (its Prometheus scaler reads vLLM's queue depth); admitted to Prometheus when
+   * `inference` is set. The program does not install KEDA: it is the cluster's.
+   *
+   * @defaultValue {@link DEFAULT_KEDA_NAMESPACE}
+   */
   readonly kedaNamespace?: string;
   readonly postgres?: { readonly namespace: string; readonly operatorNamespace: string; readonly installsOperators: boolean };
   /** `operatorNamespace`: where the Percona operator runs when not in the replica set's own namespace. */
@@ -237,7 +245,7 @@ export function warisZoneTable(input: ZoneTableInput): NamespaceZone[] {
       flows: [
         same,
         { from: { kind: "api-server" }, ports: [P.prometheusOperatorWebhook], why: "the API server calls the Prometheus operator's admission webhook" },
-        ...(input.inference ? [{ from: { kind: "namespace" as const, namespace: input.kedaNamespace ?? "keda" }, ports: [P.prometheus], why: "KEDA's Prometheus scaler reads vLLM's queue depth" }] : []),
+        ...(input.inference ? [{ from: { kind: "namespace" as const, namespace: input.kedaNamespace ?? DEFAULT_KEDA_NAMESPACE }, ports: [P.prometheus], why: "KEDA's Prometheus scaler reads vLLM's queue depth" }] : []),
       ],
     });
   }

@@ -201,6 +201,7 @@ export interface RedisConfOptions {
  * {@link redisServerCommand}). TLS only (`port 0`), TLS 1.3, AOF with fsync every second; a non-primary
  * is `replicaof <primary> <port>` over TLS (`tls-replication yes`), verifying the primary's certificate
  * against the CA, read-only. Fenced sites get the replica configuration too (they are scaled to 0).
+ * Every client connection and disconnection is logged (`loglevel verbose`) to standard output.
  *
  * @throws Error when a non-primary role has no `primary`.
  */
@@ -222,6 +223,23 @@ export function redisConf(o: RedisConfOptions): string {
     // One replica at most (the other site): a full sync starts as soon as it connects instead of after
     // repl-diskless-sync-delay (5 s) waiting for more (redis.conf 7.0, repl-diskless-sync-max-replicas).
     "repl-diskless-sync-max-replicas 1",
+    // Connection logging (issue 23): `verbose` is the lowest level that logs each client's connection,
+    // "Accepted <addr>:<port>", and its end; `notice`, Redis's default, logs neither (redis.conf 7.0 on
+    // loglevel; src/tls.c and src/networking.c of 7.0 to 7.4 log both at LL_VERBOSE). Over TLS the end is
+    // "Reading from client: <TLS error>", without the client's address, whether the client drops the
+    // socket ("unexpected eof while reading": redis-cli) or closes TLS cleanly ("error:00000000": Go's and
+    // Node's clients; tls.c's handleSSLReturnCode has no case for SSL_ERROR_ZERO_RETURN, redis/redis issue
+    // 15745, open): the log says who connected and when, and when each connection ended. Checked by
+    // test/redis-server.test.ts against Debian's redis-server. The volume is small: the clients are a
+    // handful of application pods with pooled connections, plus checkers that connect each time (the
+    // probes every 10 s and 20 s, the exporter's scrape every 30 s: redis_exporter exporter/exporter.go
+    // scrapeRedisHost, the other site's TLS probe every 30 s), and `verbose` adds a "DB 0: <n> keys"
+    // line every 5 s: ~40 lines and ~3 KB a minute, ~4.5 MB a day per pod (line sizes measured on Debian's
+    // redis-server 7.0.15).
+    "loglevel verbose",
+    // Standard output (the empty name): the container runtime keeps it in the pod's log on its node, on
+    // the site (the kubelet rotates it: 5 files of 10 MiB by default, ~11 days at the volume above).
+    'logfile ""',
     ...(o.maxmemoryMiB !== undefined ? [`maxmemory ${o.maxmemoryMiB}mb`, "maxmemory-policy noeviction"] : []),
   ];
   if (o.role !== "primary") {

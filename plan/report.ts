@@ -167,6 +167,7 @@ export function buildPlan(
   };
 }
 
+/** One row of the recovery table: a dataset's report (components/backup-schedule.ts `RecoveryReport`), fields unchecked. */
 interface RecoveryRow {
   dataset: unknown;
   kind: unknown;
@@ -189,9 +190,18 @@ export function describeSchedule(cron: unknown): string {
   }
 }
 
+const isRecoveryRow = (v: unknown): v is RecoveryRow => typeof v === "object" && v !== null && "dataset" in v && "rpoMinutes" in v;
+
+/**
+ * The rows of a `recovery` stack output, in whichever shape a program exports it: a list of reports (this
+ * program), one report (a team's single dataset: `export const recovery = schedule.report`, as the README's
+ * consumer program and `examples/backup-schedule.ts` do), or a map of them (dataset → report).
+ */
 function recoveryRows(value: unknown): RecoveryRow[] {
-  if (!Array.isArray(value)) return [];
-  return value.filter((v): v is RecoveryRow => typeof v === "object" && v !== null && "dataset" in v && "rpoMinutes" in v);
+  if (Array.isArray(value)) return value.filter(isRecoveryRow);
+  if (isRecoveryRow(value)) return [value];
+  if (typeof value === "object" && value !== null) return Object.values(value).filter(isRecoveryRow);
+  return [];
 }
 
 /** Renders the policy diagnostics the way `pulumi preview` prints them. */

@@ -44,6 +44,8 @@ export interface Dataset {
   readonly retentionDays?: number;
   /** Versions kept (model artifacts). */
   readonly retentionVersions?: number;
+  /** Why the store takes no backups at all, when a setting says so (e.g. RDS `backupRetentionPeriod: 0`). */
+  readonly backupsDisabled?: string;
   /** Problems reading the protection (malformed settings). */
   readonly problems: string[];
 }
@@ -336,6 +338,9 @@ function rdsDatasets(resources: readonly PolicyResource[]): Dataset[] {
         schedules: [],
         sizeGiB: typeof size === "number" ? size : undefined,
         retentionDays: days > 0 ? days : undefined,
+        // 0 is not a retention: "Setting the backup retention period to 0 disables automated backups"
+        // (Amazon RDS User Guide, "Backup retention period"; RDS API CreateDBInstance, BackupRetentionPeriod).
+        ...(retention === 0 ? { backupsDisabled: "backupRetentionPeriod is 0, which disables its automated backups (and with them point-in-time recovery)" } : {}),
         problems: [],
       };
     });

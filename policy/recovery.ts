@@ -63,7 +63,7 @@ export const recoveryObjectivesPolicy: StackValidationPolicy = {
       for (const problem of d.problems) reportViolation(`${describe(d)}: ${problem}`, d.primary.urn);
       for (const s of d.schedules) if (s.error) reportViolation(`${describe(d)}: ${s.source} ${s.error}`, d.primary.urn);
       if (d.standbys.length === 0 && d.schedules.length === 0 && d.continuousArchiveMinutes === undefined) {
-        reportViolation(`${describe(d)} has no standby on another site and no backup; it cannot be recovered.`, d.primary.urn);
+        reportViolation(`${describe(d)} has no standby on another site and no backup${d.backupsDisabled ? ` (${d.backupsDisabled})` : ""}; it cannot be recovered.`, d.primary.urn);
         continue;
       }
       const { rpoMinutes, rtoMinutes } = recoveryFigures(d, config);
@@ -151,8 +151,10 @@ export const backupRetentionPolicy: StackValidationPolicy = {
         continue;
       }
       const needed = d.kind === "milvus" ? config.vectorRetentionDays : config.databaseRetentionDays;
-      if (d.retentionDays === undefined && d.standbys.length > 0 && d.schedules.length === 0 && d.continuousArchiveMinutes === undefined) continue;
-      if ((d.retentionDays ?? 0) < needed) {
+      if (!d.backupsDisabled && d.retentionDays === undefined && d.standbys.length > 0 && d.schedules.length === 0 && d.continuousArchiveMinutes === undefined) continue;
+      if (d.backupsDisabled) {
+        reportViolation(`${describe(d)} keeps no backups: ${d.backupsDisabled}; keep them at least ${needed} days.`, d.primary.urn);
+      } else if ((d.retentionDays ?? 0) < needed) {
         reportViolation(`${describe(d)} keeps backups ${d.retentionDays === undefined ? "for an unknown time" : `${d.retentionDays} days`}; keep them at least ${needed} days.`, d.primary.urn);
       }
     }

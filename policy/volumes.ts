@@ -2,7 +2,8 @@
  * Encryption at rest of Kubernetes volumes (issue 23): every volume claim, whether a PersistentVolumeClaim,
  * a StatefulSet's claim template, or what an operator's resource claims for it (CloudNativePG
  * `spec.storage`/`spec.walStorage`, Percona `replsets[].volumeSpec.persistentVolumeClaim`, the Milvus
- * operator's in-cluster etcd `persistence`), uses a StorageClass that is shown to be encrypted:
+ * operator's in-cluster etcd `persistence`, RocksMQ volume and in-cluster Pulsar's ZooKeeper and BookKeeper
+ * volumes), uses a StorageClass that is shown to be encrypted:
  * - on a WARIS `Site`, by the site's declaration (`volumes`: its class and how it is encrypted; with
  *   `node-disk-encryption` or `cloud-default` every class of the site is);
  * - elsewhere, by a StorageClass of the same stack whose provisioner encrypts (`parameters.encrypted: "true"`
@@ -50,10 +51,39 @@ function claims(r: PolicyResource): Claim[] {
         ...(at(r.props, "spec", "dependencies", "rocksmq", "persistence", "enabled") === true && at(r.props, "spec", "dependencies", "rocksmq", "persistence", "persistentVolumeClaim", "existingClaim") === undefined
           ? [{ what: `Milvus "${name}" RocksMQ volume`, storageClass: str(r.props, "spec", "dependencies", "rocksmq", "persistence", "persistentVolumeClaim", "spec", "storageClassName") }]
           : []),
+        ...milvusPulsarClaims(r, name),
       ];
     default:
       return [];
   }
+}
+
+/**
+ * The volumes of the Pulsar a cluster-mode Milvus gets from its operator (msgStreamType `pulsar`, the
+ * default of `cluster` mode, and not `external`), as the Pulsar chart 3.3.0 claims them
+ * (templates/zookeeper-statefulset.yaml, bookkeeper-statefulset.yaml): none when persistence is off;
+ * ZooKeeper's `data`; BookKeeper's `common` volume, or its `journal` and `ledgers` (each a list of
+ * `multiVolumes` when `useMultiVolumes`).
+ */
+function milvusPulsarClaims(r: PolicyResource, name: string): Claim[] {
+  const dep = at(r.props, "spec", "dependencies");
+  const stream = str(dep, "msgStreamType") ?? (str(r.props, "spec", "mode") === "cluster" ? "pulsar" : undefined);
+  if (stream !== "pulsar" || at(dep, "pulsar", "external") === true) return [];
+  const values = at(dep, "pulsar", "inCluster", "values");
+  if (at(values, "persistence") === false || at(values, "volumes", "persistence") === false) return [];
+  const claim = (what: string, ...path: string[]): Claim => ({ what: `Milvus "${name}" Pulsar ${what} volume`, storageClass: str(values, ...path, "storageClassName") });
+  const bookie = (v: "journal" | "ledgers"): Claim[] =>
+    at(values, "bookkeeper", "volumes", v, "useMultiVolumes") === true
+      ? list(values, "bookkeeper", "volumes", v, "multiVolumes").map((m) => ({ what: `Milvus "${name}" Pulsar BookKeeper ${str(m, "name") ?? v} volume`, storageClass: str(m, "storageClassName") }))
+      : [claim(`BookKeeper ${v}`, "bookkeeper", "volumes", v)];
+  return [
+    ...(at(values, "zookeeper", "volumes", "persistence") === false ? [] : [claim("ZooKeeper data", "zookeeper", "volumes", "data")]),
+    ...(at(values, "bookkeeper", "volumes", "persistence") === false
+      ? []
+      : at(values, "bookkeeper", "volumes", "useSingleCommonVolume") === true
+        ? [claim("BookKeeper common", "bookkeeper", "volumes", "common")]
+        : [...bookie("journal"), ...bookie("ledgers")]),
+  ];
 }
 
 /** StorageClasses of the stack that encrypt, by name. */

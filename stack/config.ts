@@ -245,6 +245,8 @@ const inferenceSchema = z.strictObject({
   queueDepthTarget: z.number().optional(),
   latencyP50Seconds: z.number().positive().optional(),
   prometheusAddress: z.string().url().optional(),
+  /** Namespace of the cluster's KEDA on every inference site (admitted to Prometheus by the zones). */
+  kedaNamespace: limits.kubernetesLabelName.optional(),
 });
 
 /** Inference settings as written (`waris-hybrid:inference`). */

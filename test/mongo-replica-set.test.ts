@@ -1,3 +1,4 @@
+import { load } from "js-yaml";
 import type { RecordedResource } from "../plan/mock-runtime";
 import { Run, editSetting, runProgram } from "./harness";
 import { validateMongoReplicaSetArgs } from "../components/mongo-replica-set";
@@ -31,6 +32,15 @@ describe("MongoReplicaSet in prod", () => {
       ["mongo-0", "mongo-1", "mongo-2"].map((m) => ({ host: `${m}.gcloud.waris.internal`, port: 27017, votes: 0, priority: 0 })),
     );
     expect(onprem.replsets[0]!.configuration).toContain("enableEncryption: true");
+  });
+
+  test("connections stay logged (issue 23): no quiet mongod, logs to stdout (no log collector)", () => {
+    for (const site of ["onprem", "gcloud"]) {
+      const spec = cr(run, site) as Spec & { logcollector?: unknown };
+      const conf = load(spec.replsets[0]!.configuration) as { systemLog?: { quiet?: boolean } };
+      expect(conf.systemLog?.quiet).not.toBe(true);
+      expect(spec.logcollector).toBeUndefined();
+    }
   });
 
   test("the standby site is unmanaged, with the same users, key and certificates, and takes no backups", () => {

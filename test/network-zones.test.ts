@@ -71,6 +71,16 @@ test("the databases are in the data zone and reachable only from their own pods,
   expect(tables["gcloud"]!.find((n) => n.namespace === "waris-inference")).toMatchObject({ zone: "ai", flows: ["same-namespace", "waris-app:8080", "peer-site:8443", "monitoring:8000"] });
 });
 
+test("KEDA's namespace is the stack's setting: admitted to Prometheus on every inference site", async () => {
+  const monitoringFlows = (r: Run, site: string): string[] => (r.outputs["networkZones"] as Record<string, Array<{ namespace: string; flows: string[] }>>)[site]!.find((n) => n.namespace === "monitoring")!.flows;
+  for (const site of SITES) expect(monitoringFlows(run, site)).toContain("keda:9090");
+  const dev = await runProgram("dev", (c) => editSetting(c, "inference", (i) => (i["kedaNamespace"] = "autoscaling")));
+  if (dev.error) throw dev.error;
+  expect(monitoringFlows(dev, "lab").filter((f) => f.endsWith(":9090"))).toEqual(["autoscaling:9090"]);
+  const policy = resourcesOfType(dev, "kubernetes:networking.k8s.io/v1:NetworkPolicy").find((p) => (p.inputs as Obj)["metadata"].namespace === "monitoring" && (p.inputs as Obj)["metadata"].name === "zone-ingress")!;
+  expect((policy.inputs as Obj)["spec"].ingress).toContainEqual({ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "autoscaling" } } }], ports: [{ protocol: "TCP", port: 9090 }] });
+}, 60000);
+
 test("every Service reachable from outside its cluster admits only the other site's VPN ranges, with the client address kept", () => {
   const exposed: string[] = [];
   for (const r of resourcesOfType(run, "kubernetes:core/v1:Service")) {

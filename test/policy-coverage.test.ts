@@ -104,6 +104,20 @@ describe("issue 19 verdict kinds", () => {
     expect(ds.some((d) => /can't run policy/.test(d.message))).toBe(false);
   });
 
+  test("an RDS instance with backupRetentionPeriod 0 is denied because its automated backups are disabled, not for an 'unknown time'", async () => {
+    const ds = await run([
+      res("aws:rds/instance:Instance", "nobackup", { engine: "postgres", engineVersion: "16", identifier: "nobackup", storageEncrypted: true, backupRetentionPeriod: 0, allocatedStorage: 20 }),
+      res("aws:rds/instance:Instance", "weekly", { engine: "postgres", engineVersion: "16", identifier: "weekly", storageEncrypted: true, backupRetentionPeriod: 7, allocatedStorage: 20 }),
+    ]);
+    const messages = (policy: string): string[] => ds.filter((d) => d.policyName === policy).map((d) => d.message);
+    expect(messages("waris-backup-retention")).toEqual([
+      expect.stringMatching(/"nobackup".* keeps no backups: backupRetentionPeriod is 0, which disables its automated backups \(and with them point-in-time recovery\); keep them at least 30 days\.$/),
+      expect.stringMatching(/"weekly".* keeps backups 7 days; keep them at least 30 days\.$/),
+    ]);
+    expect(messages("waris-recovery-objectives")).toEqual([expect.stringMatching(/"nobackup".* has no standby on another site and no backup \(backupRetentionPeriod is 0, which disables its automated backups/)]);
+    expect(ds.some((d) => /unknown time/.test(d.message))).toBe(false);
+  });
+
   test("copies: snapshot copy, EFS replication, notification to another region, Backup copy action", async () => {
     const ds = await run([
       res("aws:rds/snapshotCopy:SnapshotCopy", "copy", { sourceDbSnapshotIdentifier: "s", targetDbSnapshotIdentifier: "t", destinationRegion: "ap-southeast-1" }),

@@ -5,12 +5,14 @@
  *   1826, 12098), and the generated restore keeps it, across restarts;
  * - a primary and a replica started from the generated redis.conf replicate over TLS, the replica is
  *   read-only, and a promotion done the component's way (the replica restarted with the primary's
- *   configuration, the old primary with a replica's) keeps every key in both directions.
+ *   configuration, the old primary with a replica's) keeps every key in both directions;
+ * - the generated configuration logs every client connection and its end (issue 23), never the password.
  * No skip: the test fails when redis-server, redis-cli or openssl is missing (`.ci/run` installs them).
  */
 import { ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DatastoreRole } from "../components/failover";
@@ -134,6 +136,50 @@ describe("the generated primary configuration against a real redis-server (issue
     const get = async (key: string): Promise<string | undefined> => (await cli(port, "config", "get", key)).split("\n")[1];
     expect([await get("port"), await get("tls-protocols"), await get("appendonly"), await get("appendfsync"), await get("maxmemory-policy")]).toEqual(["0", "TLSv1.3", "yes", "everysec", "noeviction"]);
     expect(await run("redis-cli", ["--tls", "--cacert", join(tls, "ca.crt"), "-h", "127.0.0.1", "-p", String(port), "ping"])).toMatch(/NOAUTH/);
+    await stop(server);
+  }, 20000);
+});
+
+describe("connection logging of the generated configuration against a real redis-server (issue 23)", () => {
+  /** A client that closes TLS cleanly (close_notify), as Go's (redis_exporter) and Node's clients do; its local port. */
+  function cleanClient(port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      let local = 0;
+      const s = tlsConnect({ host: "127.0.0.1", port, ca: readFileSync(join(tls, "ca.crt")), servername: "localhost" }, () => {
+        local = s.localPort ?? 0;
+        s.write(`AUTH ${PASSWORD}\r\nPING\r\n`);
+      });
+      let got = "";
+      s.on("data", (d: Buffer) => {
+        got += d.toString();
+        if (got.includes("+PONG")) s.end();
+      });
+      s.once("error", reject);
+      s.once("close", () => (got.includes("+OK") && got.includes("+PONG") ? resolve(local) : reject(new Error(`unexpected reply: ${got}`))));
+    });
+  }
+
+  test("each connection's accept (with the client's address) and its end are in the log; the password never is", async () => {
+    const port = await freePort();
+    const dir = join(root, "logging");
+    const server = await start(dir, port, "primary");
+    const log = join(dir, "redis.log");
+    // redis-cli: connects, authenticates, drops the socket without close_notify.
+    await cli(port, "set", "session:1", "alice");
+    const clean = await cleanClient(port);
+    const count = (text: string, re: RegExp): number => text.match(re)?.length ?? 0;
+    // Every connection so far (start's pings, the SET, the clean client) has ended: as many ends as accepts.
+    await until("every end logged", async () => {
+      const text = readFileSync(log, "utf8");
+      return count(text, / - Reading from client: /g) === count(text, / - Accepted /g);
+    });
+    const text = readFileSync(log, "utf8");
+    expect(count(text, / - Accepted 127\.0\.0\.1:\d+$/gm)).toBeGreaterThanOrEqual(2);
+    expect(text).toContain(` - Accepted 127.0.0.1:${clean}\n`);
+    // redis-cli's end and the clean client's end (redis/redis issue 15745: no address on either).
+    expect(text).toMatch(/ - Reading from client: .*unexpected eof while reading$/m);
+    expect(text).toMatch(/ - Reading from client: error:00000000:lib\(0\)::reason\(0\)$/m);
+    expect(text).not.toContain(PASSWORD);
     await stop(server);
   }, 20000);
 });

@@ -113,6 +113,14 @@ describe("bad configurations are rejected with the key, the value and what is al
     ["a misspelt setting", () => prod((c) => (c[`${P}:activesite`] = "onprem")), `${P}:activesite`, /unknown setting; known settings: sites, activeSite, recovery/],
     ["a misspelt site field", () => prod((_, s) => (s["onprem"]!["regoin"] = "x")), `${P}:sites.onprem.regoin`, /unknown setting/],
     ["an invalid site name", () => prod((_, s) => ((s["On_Prem"] = s["onprem"]!), delete s["onprem"])), `${P}:sites.On_Prem`, /lowercase letters/],
+    ...["KEDA", "keda.system", "-keda", "k".repeat(64)].map(
+      (ns): (typeof cases)[number] => [
+        `a KEDA namespace that is no DNS-1123 label (${ns.length > 20 ? "64 characters" : ns})`,
+        () => prod((c) => (c[`${P}:inference`] = JSON.stringify({ ...JSON.parse(c[`${P}:inference`]!), kedaNamespace: ns }))),
+        `${P}:inference.kedaNamespace`,
+        /is not a DNS-1123 label \(lowercase letters, digits and '-', at most 63 characters/,
+      ],
+    ),
   ];
 
   test.each(cases)("%s", async (_name, make, key, message) => {

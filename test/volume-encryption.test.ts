@@ -7,6 +7,7 @@
 import { analyzerResourcesOf, editSetting, evaluatePack, resourcesOfType, runProgram } from "./harness";
 import { toAnalyzerResources } from "../plan/offline-plan";
 import { siteVolumesProblems } from "../components/site";
+import { checkConformance } from "../conformance/check";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const POLICY = "waris-volume-encryption";
@@ -79,4 +80,27 @@ test("in this program, a site that stops declaring its volume encryption has eve
   const denied = (await evaluatePack(toAnalyzerResources(run.recording.resources))).filter((d) => d.policyName === POLICY);
   expect(denied.length).toBeGreaterThanOrEqual(5);
   for (const d of denied) expect(d.message).toMatch(/is on site "gcloud", which does not declare how its volumes are encrypted/);
+}, 60000);
+
+test("cluster-mode Milvus: its in-cluster Pulsar's ZooKeeper and BookKeeper volumes use the site's class, and the pack checks them", async () => {
+  const resources = await analyzerResourcesOf((kit) => {
+    const store = { endpoint: "https://s3.gdcc.go.th", accessKeyId: "a", secretAccessKey: "s" };
+    const site = new kit.lib.Site("gcloud", { kind: "gcloud", region: "gdcc", country: "TH", role: "primary", kubeconfig: "k", volumes: { storageClass: "longhorn-encrypted", encryption: "encrypted-storage-class" }, objectStore: store });
+    new kit.lib.MilvusPrimary("vectors", { sites: [site], roles: kit.lib.steadyRoles(["gcloud"], "gcloud"), mode: "cluster", dataBucket: "vectors-data", backupSite: site, backupBucket: "vectors-backups" });
+  });
+  const milvus = resources.find((r) => r.type === "kubernetes:milvus.io/v1beta1:Milvus")!;
+  const milvusUrn = milvus.urn;
+  const pulsar = (milvus.properties as Obj)["spec"].dependencies.pulsar.inCluster;
+  expect(pulsar).toMatchObject({ chartVersion: "pulsar-v3", deletionPolicy: "Retain", pvcDeletion: false });
+  const on = { storageClassName: "longhorn-encrypted" };
+  expect(pulsar.values).toEqual({ zookeeper: { volumes: { data: on } }, bookkeeper: { volumes: { journal: on, ledgers: on } } });
+  // Accepted upstream (the Milvus operator v1.2.7 CRD), and by the pack.
+  expect(checkConformance([{ type: milvus.type, name: milvus.name, inputs: milvus.properties }]).objects.flatMap((o) => o.findings)).toEqual([]);
+  expect((await evaluatePack(resources)).filter((d) => d.policyName === POLICY)).toEqual([]);
+
+  // The same Milvus without those values: each Pulsar volume would get the cluster's default class.
+  const bare = resources.map((r) => (r.urn === milvusUrn ? { ...r, properties: structuredClone(r.properties) } : r));
+  delete ((bare.find((r) => r.urn === milvusUrn)!.properties as Obj)["spec"].dependencies.pulsar.inCluster.values);
+  const denied = (await evaluatePack(bare)).filter((d) => d.policyName === POLICY).map((d) => d.message.replace(/ uses .*/, ""));
+  expect(denied.sort()).toEqual(['Milvus "vectors" Pulsar BookKeeper journal volume', 'Milvus "vectors" Pulsar BookKeeper ledgers volume', 'Milvus "vectors" Pulsar ZooKeeper data volume']);
 }, 60000);
