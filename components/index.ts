@@ -32,3 +32,4 @@ export * from "./optional-sdk";
 export * from "./monitoring-rules";
 export * from "./monitoring-dashboards";
 export * from "./monitoring";
+export * from "./keys";

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as corev1 from "@pulumi/kubernetes/core/v1";
 import * as random from "@pulumi/random";
-import { show } from "./errors";
+import { ArgumentProblem, show } from "./errors";
 import { CertificateSpec, IssuedCertificate, SharedCertificateAuthority } from "./pki";
 
 /**
@@ -39,6 +39,22 @@ export interface KeyStore {
    * @param opts - parent of the generator's resources in the Pulumi-state store.
    */
   generatedPassword(name: string, length: number, opts: pulumi.CustomResourceOptions): KeyValue;
+  /**
+   * A key the program generates once and every site shares: the standard (padded) base64 of `bytes`
+   * bytes, e.g. MongoDB's data-at-rest key (Percona's `encryption-key`: base64 of a 256-bit key, which
+   * mongod decodes and requires to be 32 bytes). A password is no such key: its characters are not
+   * random bytes and its text is not base64.
+   *
+   * How random the bytes are depends on the store: the Pulumi-state store's are `@pulumi/random`
+   * `RandomBytes` (8 bits each); the Vault store's are printable characters, see `VaultKeys.generatedKey`.
+   *
+   * @param name - unique in the program among generated passwords and keys, a DNS-1123 subdomain, e.g.
+   *   `waris-mongo-encryption-key` (Vault KV path `generated/<name>`, property `key`).
+   * @param bytes - length of the key in bytes, 16 to 64.
+   * @param opts - parent of the generator's resources in the Pulumi-state store.
+   * @throws KeyStoreError on a length outside 16..64 or, in the Vault store, a name that is not DNS-1123.
+   */
+  generatedKey(name: string, bytes: number, opts: pulumi.CustomResourceOptions): KeyValue;
   /**
    * A secret the operator supplies: from the stack (`pulumi config set --secret`) in the Pulumi-state
    * store, from Vault KV `stack/<name>` (property `value`) in the Vault store.
@@ -96,7 +112,9 @@ export interface ObjectStoreKeyPair {
 
 /** A writer's keys as {@link KeyValue}s. */
 export interface ObjectStoreKeys {
+  /** Access key id. */
   readonly accessKeyId: KeyValue;
+  /** Secret access key. */
   readonly secretAccessKey: KeyValue;
 }
 
@@ -117,7 +135,13 @@ export interface KeyValue {
  * A value of a Secret: a {@link KeyValue}, a public string (a user name), or a template that writes
  * several values into one file (a YAML configuration).
  */
-export type SecretData = KeyValue | { readonly text: string } | SecretTemplate;
+export type SecretData =
+  | KeyValue
+  | {
+      /** The value as it is, public (a user name): it is in the Pulumi state and in the ExternalSecret. */
+      readonly text: string;
+    }
+  | SecretTemplate;
 
 /** A file built from several values. */
 export interface SecretTemplate {
@@ -133,7 +157,9 @@ export interface SecretTemplate {
 
 /** What {@link SecretTemplate.render} writes values with. */
 export interface TemplateRefs {
+  /** The value `name` as it is. */
   raw(name: string): string;
+  /** The value `name` as a JSON (and so YAML) double-quoted string. */
   json(name: string): string;
 }
 
@@ -213,6 +239,32 @@ export class KeyStoreError extends Error {
   }
 }
 
+/** The key lengths {@link KeyStore.generatedKey} takes, bytes: AES-128 to a 512-bit HMAC key. */
+export const GENERATED_KEY_BYTES = {
+  /** Shortest, bytes (AES-128). */
+  min: 16,
+  /** Longest, bytes. */
+  max: 64,
+} as const;
+
+/** @throws KeyStoreError when `bytes` is not a whole number within {@link GENERATED_KEY_BYTES}. */
+export function checkKeyLength(name: string, bytes: number): void {
+  if (!Number.isInteger(bytes) || bytes < GENERATED_KEY_BYTES.min || bytes > GENERATED_KEY_BYTES.max) {
+    throw new KeyStoreError(`generated key ${show(name)}: length ${show(bytes)} bytes; allowed: a whole number from ${GENERATED_KEY_BYTES.min} to ${GENERATED_KEY_BYTES.max}`);
+  }
+}
+
+/**
+ * The problem with a secret the stack supplies that a component was not given (pure): the Pulumi-state
+ * store (the default, `keys` undefined) needs it; the Vault store reads it from Vault KV instead.
+ *
+ * @param argument - the component's argument, e.g. `password`.
+ */
+export function suppliedSecretProblems(argument: string, value: unknown, keys: Pick<KeyStore, "kind"> | undefined): ArgumentProblem[] {
+  if (value !== undefined || (keys !== undefined && keys.kind !== "pulumi-state")) return [];
+  return [{ argument, message: "is not set; without Vault keys (`keys`) it comes from the stack (a Pulumi secret)" }];
+}
+
 /** Vault KV path of a writer's object-store keys: `object-store/<site>/<writer>`. */
 export function objectStoreKeyPath(site: string, writer: ObjectStoreWriter): string {
   return `object-store/${site}/${writer}`;
@@ -224,8 +276,9 @@ export const OBJECT_STORE_WRITER_ACTIONS: Readonly<Record<ObjectStoreWriter, rea
   postgres: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
   // PBM lists, writes, reads and deletes its backups and oplog chunks.
   mongodb: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-  // The dump uploader only writes (the bucket's lifecycle expires old dumps); restore is a runbook step with the admin key.
-  redis: ["s3:ListBucket", "s3:GetBucketLocation", "s3:PutObject"],
+  // The dump uploader writes (the bucket's lifecycle expires old dumps); `restoreFromDump` reads a dump
+  // back with the same keys (RedisPrimary's restore-fetch container).
+  redis: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject"],
   // Milvus's own segments: read, write, delete (compaction).
   milvus: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
   // milvus-backup copies segments into the backup bucket, reads them back on restore and prunes.
@@ -261,6 +314,7 @@ export function objectStoreWriterPolicy(writer: ObjectStoreWriter, bucket: strin
 export class PulumiStateKeys implements KeyStore {
   readonly kind = "pulumi-state" as const;
   private readonly passwords = new Map<string, KeyValue>();
+  private readonly keys = new Map<string, KeyValue>();
 
   certificateAuthority(name: string, commonName: string, opts: pulumi.CustomResourceOptions): CertificateAuthority {
     const ca = new SharedCertificateAuthority(name, commonName, opts);
@@ -293,6 +347,16 @@ export class PulumiStateKeys implements KeyStore {
     return value;
   }
 
+  generatedKey(name: string, bytes: number, opts: pulumi.CustomResourceOptions): KeyValue {
+    checkKeyLength(name, bytes);
+    let value = this.keys.get(name);
+    if (!value) {
+      value = { remoteKey: `generated/${name}`, property: "key", local: new random.RandomBytes(name, { length: bytes }, opts).base64 };
+      this.keys.set(name, value);
+    }
+    return value;
+  }
+
   suppliedSecret(name: string, fromStack: pulumi.Input<string> | undefined): KeyValue {
     if (fromStack === undefined) throw new KeyStoreError(`the secret ${show(name)} is not set: without Vault it comes from the stack (pulumi config set --secret)`);
     return { remoteKey: `stack/${name}`, property: "value", local: pulumi.secret(pulumi.output(fromStack)) };
@@ -316,8 +380,18 @@ export class PulumiStateKeys implements KeyStore {
   }
 }
 
+/** The metadata of a Secret a store writes. */
+export interface SecretMetadata {
+  /** The Secret's name. */
+  name: string;
+  /** Its namespace. */
+  namespace: pulumi.Input<string>;
+  /** Its labels, when the target has any. */
+  labels?: Record<string, string>;
+}
+
 /** The Secret's metadata from its target. */
-export function metadataOf(target: SecretTarget): { name: string; namespace: pulumi.Input<string>; labels?: Record<string, string> } {
+export function metadataOf(target: SecretTarget): SecretMetadata {
   return { name: target.name, namespace: target.namespace, ...(target.labels ? { labels: { ...target.labels } } : {}) };
 }
 

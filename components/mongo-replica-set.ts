@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 // Submodules, not the package root: the root loads the Helm chart and YAML tooling (~100 ms).
 import * as apiextensions from "@pulumi/kubernetes/apiextensions";
 import * as batchv1 from "@pulumi/kubernetes/batch/v1";
@@ -7,7 +6,8 @@ import * as corev1 from "@pulumi/kubernetes/core/v1";
 import { Release } from "@pulumi/kubernetes/helm/v3/release";
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { DATASET_LABEL, DataClass, HelmChartRef, placementLabels } from "./labels";
-import { CertificateSpec, SharedCertificateAuthority } from "./pki";
+import { KeyStore, PulumiStateKeys } from "./keys";
+import { CertificateSpec } from "./pki";
 import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes } from "./recovery";
 import { isRegionInThailand } from "./residency";
 import { KUBECONFIG_SITE_KINDS, Site, crossSiteExposure, peerRangeProblems } from "./site";
@@ -89,7 +89,31 @@ export interface MongoReplicaSetArgs {
   readonly installOperator?: boolean;
   /** Class of the data. Default `confidential`. */
   readonly dataClass?: DataClass;
+  /**
+   * Where the keys come from (components/keys.ts): the CA and its certificates (`<name>-ssl`,
+   * `<name>-ssl-internal`, `<name>-exporter-tls`), the system users' passwords (generated
+   * `<name>-<user>`, e.g. `waris-mongo-cluster-admin`), the data-at-rest key (generated
+   * `<name>-encryption-key`, 32 bytes) and PBM's object-store keys (writer `mongodb` on
+   * {@link backupSite}). Default `new PulumiStateKeys()`: `@pulumi/tls`, `@pulumi/random` and plain
+   * Secrets, as before the stores existed.
+   */
+  readonly keys?: KeyStore;
 }
+
+/**
+ * Name of a system user's generated password: `<set>-<user>` in kebab case (a Vault store names a
+ * generator by it, which must be DNS-1123), e.g. `waris-mongo-cluster-admin` for user `CLUSTER_ADMIN`.
+ */
+export function mongoPasswordName(name: string, user: string): string {
+  return `${name}-${user.toLowerCase().replace(/_/g, "-")}`;
+}
+
+/**
+ * The data-at-rest key: Percona's `encryption-key` is the base64 of a 256-bit (32-byte) key, which
+ * mongod decodes for its AES256-CBC master key (Percona docs, "Data at rest encryption"; Percona Server
+ * for MongoDB, "Data at rest encryption": `openssl rand -base64 32`).
+ */
+export const MONGO_ENCRYPTION_KEY_BYTES = 32;
 
 const whole = (n: unknown, min: number): boolean => typeof n === "number" && Number.isInteger(n) && n >= min;
 
@@ -129,6 +153,17 @@ export function validateMongoReplicaSetArgs(
 
 /** Where the exporter sidecar finds its client certificate and the CA. */
 const EXPORTER_TLS_DIR = "/etc/mongodb-exporter-tls";
+
+/**
+ * The files of the exporter's TLS Secret in {@link EXPORTER_TLS_DIR}: the CA, and key plus certificate in
+ * one PEM (`tls-combined.pem`, cert-manager's CombinedPEM key) as `tls.pem`, the file
+ * {@link MONGO_EXPORTER_URI} names. The Go driver reads the key and the certificate from it in either
+ * order (mongo-go-driver `addClientCertFromBytes` walks every PEM block); so does mongosh (Node's TLS).
+ */
+const EXPORTER_TLS_ITEMS = [
+  { key: "ca.crt", path: "ca.crt" },
+  { key: "tls-combined.pem", path: "tls.pem" },
+];
 
 /**
  * The certificates of a replica set, each with every use it is put to (pure).
@@ -244,6 +279,9 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
       `MongoReplicaSet "${name}"`,
       [...validateMongoReplicaSetArgs({ ...args, sites: args.sites.map((s) => s.spec), hasBackupStore: args.backupSite?.objectStoreAccess !== undefined }), ...peerRangeProblems(args.sites)],
     );
+    // Keys the stack supplies are looked up before anything is registered: a missing one is an error now.
+    const keys = args.keys ?? new PulumiStateKeys();
+    const pbmKeys = args.backup && args.backupSite?.objectStoreAccess ? keys.objectStoreKeys(args.backupSite.spec.name, "mongodb", args.backupSite.objectStoreWriterKeys("mongodb")) : undefined;
     super("waris:index:MongoReplicaSet", name, {}, opts);
     const namespace = args.namespace ?? name;
     const members = args.membersPerSite ?? 3;
@@ -264,18 +302,21 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
 
     // Both sites must hold the same users, key and certificates: one set, generated once.
     const passwords = Object.fromEntries(
-      SYSTEM_USERS.map((u) => [u, new random.RandomPassword(`${name}-${u.toLowerCase()}`, { length: 32, special: false }, parent).result]),
+      SYSTEM_USERS.map((u) => {
+        // The Pulumi-state store's RandomPassword had the user's name with its underscore: an alias keeps it.
+        const before = `${name}-${u.toLowerCase()}`;
+        const now = mongoPasswordName(name, u);
+        return [u, keys.generatedPassword(now, 32, now === before ? parent : { ...parent, aliases: [{ name: before }] })];
+      }),
     );
-    const encryptionKey = new random.RandomBytes(`${name}-encryption-key`, { length: 32 }, parent).base64;
-    const ca = new SharedCertificateAuthority(name, `${name} MongoDB CA`, parent);
+    const encryptionKey = keys.generatedKey(`${name}-encryption-key`, MONGO_ENCRYPTION_KEY_BYTES, parent);
+    const ca = keys.certificateAuthority(name, `${name} MongoDB CA`, parent);
     const certificates = mongoCertificates(
       name,
       namespace,
       Object.values(args.memberHosts ?? {}).flat(),
       args.sites.map((s) => mongoClusterName(name, args.roles.bySite[s.spec.name]?.generation ?? 1)),
     );
-    const cert = ca.issue("members", certificates.members);
-    const exporterCert = ca.issue("exporter", certificates.exporter);
 
     for (const site of args.sites) {
       const siteName = site.spec.name;
@@ -306,40 +347,21 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
           ]
         : [];
       const meta = (n: string) => ({ name: n, namespace, labels });
+      // Each Secret keeps the resource name it had as a plain Secret: `<name>-<site>-<suffix>`.
+      const target = (suffix: string, secretName: string) => ({ resourceName: id(suffix), site: siteName, namespace, name: secretName, labels, opts: { ...o, dependsOn: operator } });
       const secrets = [
-        new corev1.Secret(
-          id("users"),
-          {
-            metadata: meta(this.usersSecretName),
-            stringData: Object.fromEntries(SYSTEM_USERS.flatMap((u) => [[`MONGODB_${u}_USER`, u.toLowerCase()], [`MONGODB_${u}_PASSWORD`, passwords[u]!]])),
-          },
-          { ...o, dependsOn: operator },
+        keys.secret(
+          target("users", this.usersSecretName),
+          Object.fromEntries(SYSTEM_USERS.flatMap((u) => [[`MONGODB_${u}_USER`, { text: u.toLowerCase() }], [`MONGODB_${u}_PASSWORD`, passwords[u]!]])),
         ),
-        new corev1.Secret(id("encryption-key"), { metadata: meta(`${name}-encryption-key`), stringData: { "encryption-key": encryptionKey } }, { ...o, dependsOn: operator }),
-        // The exporter's client certificate: the Go driver takes certificate and key as one PEM file.
-        new corev1.Secret(
-          id("exporter-tls"),
-          { metadata: meta(`${name}-exporter-tls`), stringData: { "ca.crt": ca.caCert, "tls.pem": pulumi.concat(exporterCert.cert, "\n", exporterCert.key) } },
-          { ...o, dependsOn: operator },
-        ),
-        ...["ssl", "ssl-internal"].map(
-          (kind) =>
-            new corev1.Secret(
-              id(kind),
-              { metadata: meta(`${name}-${kind}`), type: "kubernetes.io/tls", stringData: { "ca.crt": ca.caCert, "tls.crt": cert.cert, "tls.key": cert.key } },
-              { ...o, dependsOn: operator },
-            ),
-        ),
+        keys.secret(target("encryption-key", `${name}-encryption-key`), { "encryption-key": encryptionKey }),
+        // The exporter's client certificate: the Go driver takes certificate and key as one PEM file, which
+        // cert-manager writes as `tls-combined.pem` (its CombinedPEM output format); the pods mount it as tls.pem.
+        ca.tlsSecret("exporter", target("exporter-tls", `${name}-exporter-tls`), certificates.exporter, { combinedPem: true }),
+        ...["ssl", "ssl-internal"].map((kind) => ca.tlsSecret("members", target(kind, `${name}-${kind}`), certificates.members)),
       ];
-      if (active && args.backup && args.backupSite?.objectStoreAccess) {
-        const access = args.backupSite.objectStoreAccess;
-        secrets.push(
-          new corev1.Secret(
-            id("backup"),
-            { metadata: meta(args.backupCredentialsSecret ?? `${name}-backup`), stringData: { AWS_ACCESS_KEY_ID: access.accessKeyId, AWS_SECRET_ACCESS_KEY: access.secretAccessKey } },
-            { ...o, dependsOn: operator },
-          ),
-        );
+      if (active && pbmKeys) {
+        secrets.push(keys.secret(target("backup", args.backupCredentialsSecret ?? `${name}-backup`), { AWS_ACCESS_KEY_ID: pbmKeys.accessKeyId, AWS_SECRET_ACCESS_KEY: pbmKeys.secretAccessKey }));
       }
       const other = args.sites.find((s) => s.spec.name !== siteName)?.spec.name;
       const otherRole = other ? (role.frozen ? "replica" : args.roles.bySite[other]!.role) : undefined;
@@ -400,7 +422,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
                     volumeMounts: [{ name: "exporter-tls", mountPath: EXPORTER_TLS_DIR, readOnly: true }],
                   },
                 ],
-                sidecarVolumes: [{ name: "exporter-tls", secret: { secretName: `${name}-exporter-tls` } }],
+                sidecarVolumes: [{ name: "exporter-tls", secret: { secretName: `${name}-exporter-tls`, items: EXPORTER_TLS_ITEMS } }],
               },
             ],
             sharding: { enabled: false },
@@ -447,7 +469,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
                       volumeMounts: [{ name: "tls", mountPath: EXPORTER_TLS_DIR, readOnly: true }],
                     },
                   ],
-                  volumes: [{ name: "tls", secret: { secretName: `${name}-exporter-tls` } }],
+                  volumes: [{ name: "tls", secret: { secretName: `${name}-exporter-tls`, items: EXPORTER_TLS_ITEMS } }],
                 },
               },
             },

@@ -7,7 +7,8 @@ import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import { DATASET_LABEL, DataClass, HelmChartRef, placementLabels } from "./labels";
 import { DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes } from "./recovery";
 import { isRegionInThailand } from "./residency";
-import { IssuedCertificate, SharedCertificateAuthority } from "./pki";
+import { KeyStore, PulumiStateKeys, suppliedSecretProblems } from "./keys";
+import { CertificateSpec } from "./pki";
 import { KUBECONFIG_SITE_KINDS, Site, crossSiteExposure, peerRangeProblems } from "./site";
 import { BackupSchedule } from "./backup-schedule";
 import { ObjectStorageBucket, ObjectStorageBucketArgs, checkBucketSdk, validateObjectStorageBucketArgs } from "./object-storage-bucket";
@@ -98,8 +99,11 @@ export interface PostgresClusterArgs {
   readonly database?: string;
   /** Owner of the application database. Default `waris`. */
   readonly owner?: string;
-  /** Password of the owner (a Pulumi secret); becomes a Kubernetes basic-auth Secret. */
-  readonly appPassword: pulumi.Input<string>;
+  /**
+   * Password of the owner (a Pulumi secret); becomes a Kubernetes basic-auth Secret. Required with the
+   * Pulumi-state key store (the default); ignored with Vault keys, which read it from Vault KV.
+   */
+  readonly appPassword?: pulumi.Input<string>;
   /** `archive_timeout`: a WAL segment is archived at least this often, minutes. Default 5. */
   readonly archiveTimeoutMinutes?: number;
   /** Replication lag alert threshold, seconds. Default 60. */
@@ -119,6 +123,15 @@ export interface PostgresClusterArgs {
   readonly installOperators?: boolean;
   /** Class of the data. Default `confidential`. */
   readonly dataClass?: DataClass;
+  /**
+   * Where the keys come from (components/keys.ts): with two sites the shared CA, each site's server
+   * certificate (`<name>-server`) and the replication client certificate (`<name>-replication`); the
+   * owner's password (supplied secret `<name>-app-password`: in the Pulumi-state store
+   * {@link appPassword}, in Vault KV `stack/<name>-app-password`); Barman Cloud's object-store keys
+   * (writer `postgres` on {@link backupSite}). Default `new PulumiStateKeys()`: `@pulumi/tls` and plain
+   * Secrets, as before the stores existed.
+   */
+  readonly keys?: KeyStore;
 }
 
 /** Arguments of {@link PostgresCluster.addBackupSchedule}. */
@@ -247,6 +260,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
           backupSite: { ...args.backupSite.spec, hasObjectStore: args.backupSite.objectStoreAccess !== undefined },
         }),
         ...peerRangeProblems(args.sites),
+        ...suppliedSecretProblems("appPassword", args.appPassword, args.keys),
       ],
     );
     const bucketArgs = postgresBackupBucketArgs(name, args);
@@ -258,6 +272,10 @@ export class PostgresCluster extends pulumi.ComponentResource {
       );
       checkBucketSdk(args.backupSite, `PostgresCluster "${name}" (its backup bucket)`);
     }
+    // Secrets the stack supplies are looked up before anything is registered: a missing one is an error now.
+    const keys = args.keys ?? new PulumiStateKeys();
+    const appPassword = keys.suppliedSecret(`${name}-app-password`, args.appPassword);
+    const archiveKeys = keys.objectStoreKeys(args.backupSite.spec.name, "postgres", args.backupSite.objectStoreWriterKeys("postgres"));
     super("waris:index:PostgresCluster", name, {}, opts);
     // The bucket first: the archive's ObjectStore and the clusters wait for it.
     this.backupBucket = args.existingBackupBucket ?? new ObjectStorageBucket(`${name}-backups`, { ...bucketArgs, site: args.backupSite }, { parent: this });
@@ -299,7 +317,8 @@ export class PostgresCluster extends pulumi.ComponentResource {
     const child = { parent: this, dependsOn: [this.backupBucket] };
     // One CA for both sites: each site must verify the other's server and replication certificates,
     // which the operator's per-cluster generated CAs cannot do across Kubernetes clusters.
-    const pki = twoSites ? this.issueCertificates(name, namespace, args, clusterName, child) : undefined;
+    const pki = twoSites ? postgresCertificates(name, namespace, args, clusterName) : undefined;
+    const ca = pki ? keys.certificateAuthority(name, `${name} PostgreSQL CA`, child) : undefined;
 
     const clusters: Record<string, apiextensions.CustomResource> = {};
     for (const site of args.sites) {
@@ -309,30 +328,17 @@ export class PostgresCluster extends pulumi.ComponentResource {
       const operators = args.installOperators ?? false ? this.installOperators(`${name}-${siteName}`, siteName, opts) : [];
       const ns = new corev1.Namespace(`${name}-${siteName}`, { metadata: { name: namespace, labels } }, opts);
       const inNs = (secretName: string) => ({ name: secretName, namespace: ns.metadata.name, labels });
-      new corev1.Secret(
-        `${name}-${siteName}-app`,
-        { metadata: inNs(this.appSecretName), type: "kubernetes.io/basic-auth", stringData: { username: args.owner ?? "waris", password: pulumi.secret(args.appPassword) } },
-        opts,
-      );
-      new corev1.Secret(
-        `${name}-${siteName}-backup`,
-        { metadata: inNs(`${name}-backup`), stringData: { ACCESS_KEY_ID: access.accessKeyId, ACCESS_SECRET_KEY: access.secretAccessKey } },
-        opts,
-      );
+      // Each Secret keeps the resource name it had as a plain Secret: `<name>-<site>-<suffix>`.
+      const target = (suffix: string, type?: string) => ({ resourceName: `${name}-${siteName}-${suffix}`, site: siteName, namespace: ns.metadata.name, name: `${name}-${suffix}`, labels, ...(type ? { type } : {}), opts });
+      keys.secret(target("app", "kubernetes.io/basic-auth"), { username: { text: args.owner ?? "waris" }, password: appPassword });
+      keys.secret(target("backup"), { ACCESS_KEY_ID: archiveKeys.accessKeyId, ACCESS_SECRET_KEY: archiveKeys.secretAccessKey });
       const certSecrets: pulumi.Resource[] = [];
-      if (pki) {
+      if (pki && ca) {
         certSecrets.push(
-          new corev1.Secret(`${name}-${siteName}-ca`, { metadata: inNs(`${name}-ca`), stringData: { "ca.crt": pki.caCert } }, opts),
-          new corev1.Secret(
-            `${name}-${siteName}-server`,
-            { metadata: inNs(`${name}-server`), type: "kubernetes.io/tls", stringData: { "tls.crt": pki.serverCerts[siteName]!.cert, "tls.key": pki.serverCerts[siteName]!.key } },
-            opts,
-          ),
-          new corev1.Secret(
-            `${name}-${siteName}-replication`,
-            { metadata: inNs(`${name}-replication`), type: "kubernetes.io/tls", stringData: { "tls.crt": pki.replicationCert, "tls.key": pki.replicationKey } },
-            opts,
-          ),
+          // The CA certificate alone is public: a plain Secret in either store.
+          new corev1.Secret(`${name}-${siteName}-ca`, { metadata: inNs(`${name}-ca`), stringData: { "ca.crt": ca.caCert } }, opts),
+          ca.tlsSecret(`${siteName}-server`, target("server"), pki.servers[siteName]!),
+          ca.tlsSecret("replication", target("replication"), pki.replication),
         );
       }
       const store = new apiextensions.CustomResource(
@@ -601,27 +607,39 @@ export class PostgresCluster extends pulumi.ComponentResource {
     );
     return [certManager, operator, plugin];
   }
+}
 
-  private issueCertificates(
-    name: string,
-    namespace: string,
-    args: PostgresClusterArgs,
-    clusterName: (site: string) => string,
-    opts: pulumi.CustomResourceOptions,
-  ): { caCert: pulumi.Output<string>; serverCerts: Record<string, IssuedCertificate>; replicationCert: pulumi.Output<string>; replicationKey: pulumi.Output<string> } {
-    const ca = new SharedCertificateAuthority(name, `${name} PostgreSQL CA`, opts);
-    const serverCerts: Record<string, IssuedCertificate> = {};
-    for (const site of args.sites) {
-      const cluster = clusterName(site.spec.name);
-      const services = ["rw", "r", "ro"].flatMap((s) => [`${cluster}-${s}`, `${cluster}-${s}.${namespace}`, `${cluster}-${s}.${namespace}.svc`, `${cluster}-${s}.${namespace}.svc.cluster.local`]);
-      const host = args.replicationHosts?.[site.spec.name];
-      // The endpoint applications use (an ExternalName to the serving site's primary) is a name they verify
-      // the certificate against with sslmode=verify-full, whichever site answers: every site's cert names it.
-      const endpoint = [name, `${name}.${namespace}`, `${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`];
-      serverCerts[site.spec.name] = ca.issueServer(`${site.spec.name}-server`, `${cluster}-rw`, [...services, ...endpoint, ...(host ? [host] : [])]);
-    }
-    // CloudNativePG authenticates replication by the client certificate's CN.
-    const replication = ca.issueClient("replication", "streaming_replica");
-    return { caCert: ca.caCert, serverCerts, replicationCert: replication.cert, replicationKey: replication.key };
+/** The certificates of a two-site cluster, see {@link postgresCertificates}. */
+export interface PostgresCertificates {
+  /** Each site's server certificate (`serverTLSSecret`), by site name. */
+  readonly servers: Record<string, CertificateSpec>;
+  /** The replication client certificate (`replicationTLSSecret`), the same on every site. */
+  readonly replication: CertificateSpec;
+}
+
+/**
+ * The certificates of a two-site cluster (pure), under one CA: each site's server certificate (ids
+ * `<site>-server`), naming the site's `rw`/`r`/`ro` Services, the endpoint applications use and the site's
+ * replication host; and the replication client certificate (id `replication`), whose CN `streaming_replica`
+ * is the identity CloudNativePG authenticates replication by.
+ *
+ * @param clusterName - the CloudNativePG cluster name of a site.
+ */
+export function postgresCertificates(
+  name: string,
+  namespace: string,
+  args: Pick<PostgresClusterArgs, "sites" | "replicationHosts">,
+  clusterName: (site: string) => string,
+): PostgresCertificates {
+  const servers: Record<string, CertificateSpec> = {};
+  for (const site of args.sites) {
+    const cluster = clusterName(site.spec.name);
+    const services = ["rw", "r", "ro"].flatMap((s) => [`${cluster}-${s}`, `${cluster}-${s}.${namespace}`, `${cluster}-${s}.${namespace}.svc`, `${cluster}-${s}.${namespace}.svc.cluster.local`]);
+    const host = args.replicationHosts?.[site.spec.name];
+    // The endpoint applications use (an ExternalName to the serving site's primary) is a name they verify
+    // the certificate against with sslmode=verify-full, whichever site answers: every site's cert names it.
+    const endpoint = [name, `${name}.${namespace}`, `${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`];
+    servers[site.spec.name] = { subject: { commonName: `${cluster}-rw` }, dnsNames: [...services, ...endpoint, ...(host ? [host] : [])], uses: ["server"] };
   }
+  return { servers, replication: { subject: { commonName: "streaming_replica" }, uses: ["client"] } };
 }

@@ -30,7 +30,7 @@ import { BackupScheduleValidation, RecoveryReport, datasetBackupCronJob } from "
 import { ArgumentProblem, show, throwIfInvalid } from "./errors";
 import type { DatastoreRole, SiteDatastoreRole, SiteRoles } from "./failover";
 import { DATASET_LABEL, DATASET_SIZE_ANNOTATION, DataClass, STORE_LABEL, placementLabels } from "./labels";
-import { IssuedCertificate, SharedCertificateAuthority } from "./pki";
+import { KeyStore, PulumiStateKeys, suppliedSecretProblems } from "./keys";
 import { POD_DEFAULTS } from "./pod-defaults";
 import { CronSchedule, DEFAULT_RESTORE_THROUGHPUT_MIB_PER_SECOND, REDIS_LAG_METRIC, STANDBY_PROMOTION_MINUTES, estimatedRtoMinutes, longestGapMinutes, parseCron } from "./recovery";
 import { isRegionInThailand } from "./residency";
@@ -73,8 +73,11 @@ export interface RedisPrimaryArgs {
    * the VPN), keyed by site name; required with two sites. It is in that site's server certificate.
    */
   readonly replicationHosts?: Readonly<Record<string, string>>;
-  /** Password clients and replicas authenticate with (a Pulumi secret). */
-  readonly password: pulumi.Input<string>;
+  /**
+   * Password clients and replicas authenticate with (a Pulumi secret). Required with the Pulumi-state
+   * key store (the default); ignored with Vault keys, which read it from Vault KV.
+   */
+  readonly password?: pulumi.Input<string>;
   /** Site whose object store keeps the dumps. */
   readonly backupSite: Site;
   /** Bucket for the dumps (created by `ObjectStorageBucket` with `expireObjectsAfterDays`). */
@@ -101,6 +104,14 @@ export interface RedisPrimaryArgs {
   readonly restoreThroughputMiBPerSecond?: number;
   /** Class of the data (sessions are personal data). Default `personal`. */
   readonly dataClass?: DataClass;
+  /**
+   * Where the keys come from (components/keys.ts): the CA and each site's server certificate
+   * (`<name>-tls`), the password (supplied secret `<name>-password`: in the Pulumi-state store
+   * {@link password}, in Vault KV `stack/<name>-password`) and the dump uploader's object-store keys
+   * (writer `redis` on {@link backupSite}). Default `new PulumiStateKeys()`: `@pulumi/tls` and plain
+   * Secrets, as before the stores existed.
+   */
+  readonly keys?: KeyStore;
 }
 
 /** A dump's object name, as the dump job writes it. */
@@ -409,8 +420,12 @@ export class RedisPrimary extends pulumi.ComponentResource {
     );
     const roleSites = Object.keys(args.roles.bySite).sort();
     if (roleSites.join(",") !== [...siteNames].sort().join(",")) problems.push({ argument: "roles", message: `cover the sites ${roleSites.join(", ") || "(none)"}; they must cover exactly ${siteNames.join(", ")}` });
-    problems.push(...peerRangeProblems(args.sites));
+    problems.push(...peerRangeProblems(args.sites), ...suppliedSecretProblems("password", args.password, args.keys));
     throwIfInvalid(`RedisPrimary "${name}"`, problems);
+    // Secrets the stack supplies are looked up before anything is registered: a missing one is an error now.
+    const keys = args.keys ?? new PulumiStateKeys();
+    const password = keys.suppliedSecret(`${name}-password`, args.password);
+    const uploaderKeys = keys.objectStoreKeys(args.backupSite.spec.name, "redis", args.backupSite.objectStoreWriterKeys("redis"));
     super("waris:index:RedisPrimary", name, {}, opts);
 
     const namespace = args.namespace ?? name;
@@ -445,7 +460,7 @@ export class RedisPrimary extends pulumi.ComponentResource {
     const selector = { "app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": name };
     const passwordEnv = [{ name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: this.passwordSecretName, key: "REDIS_PASSWORD" } } }];
     // One CA for both sites: each site's replica verifies the other site's server certificate.
-    const ca = new SharedCertificateAuthority(name, `${name} Redis CA`, { parent: this });
+    const ca = keys.certificateAuthority(name, `${name} Redis CA`, { parent: this });
     const homeSite = args.roles.homeSite;
     const access = args.backupSite.objectStoreAccess!;
     const sse = awsCliSseArgs(args.backupSite.objectStoreEncryption ?? DEFAULT_STORE_ENCRYPTION);
@@ -462,10 +477,15 @@ export class RedisPrimary extends pulumi.ComponentResource {
       const meta = (n: string, extra: Record<string, string> = {}) => ({ name: n, namespace, labels: { ...labels, ...extra } });
       const id = (suffix: string): string => `${name}-${siteName}-${suffix}`;
       new corev1.Namespace(id("ns"), { metadata: { name: namespace, labels } }, { ...o, ...alias(`${name}-ns`) });
-      new corev1.Secret(id("auth"), { metadata: meta(this.passwordSecretName), stringData: { REDIS_PASSWORD: pulumi.secret(args.password) } }, { ...o, ...alias(`${name}-auth`) });
+      // Each Secret keeps the resource name (and home-site alias) it had as a plain Secret.
+      const target = (resourceName: string, secretName: string, oldName: string) => ({ resourceName, site: siteName, namespace, name: secretName, labels: meta(secretName).labels, opts: { ...o, ...alias(oldName) } });
+      keys.secret(target(id("auth"), this.passwordSecretName, `${name}-auth`), { REDIS_PASSWORD: password });
       const host = args.replicationHosts?.[siteName];
-      const cert: IssuedCertificate = ca.issueServer(`${siteName}-server`, name, [name, `${name}.${namespace}`, `${name}.${namespace}.svc`, this.endpoint, "localhost", ...(host ? [host] : [])]);
-      new corev1.Secret(id("tls"), { metadata: meta(`${name}-tls`), type: "kubernetes.io/tls", stringData: { "tls.crt": cert.cert, "tls.key": cert.key, "ca.crt": ca.caCert } }, { ...o, ...alias(`${name}-tls`) });
+      ca.tlsSecret(`${siteName}-server`, target(id("tls"), `${name}-tls`, `${name}-tls`), {
+        subject: { commonName: name },
+        dnsNames: [name, `${name}.${namespace}`, `${name}.${namespace}.svc`, this.endpoint, "localhost", ...(host ? [host] : [])],
+        uses: ["server"],
+      });
       const cli = `redis-cli --tls --cacert ${TLS_DIR}/ca.crt -h ${this.endpoint} -a "$REDIS_PASSWORD" --no-auth-warning`;
       const localCli = `redis-cli --tls --cacert ${TLS_DIR}/ca.crt -h localhost -a "$REDIS_PASSWORD" --no-auth-warning`;
 
@@ -597,7 +617,7 @@ export class RedisPrimary extends pulumi.ComponentResource {
       );
 
       // The upload sends the SSE header the backup store declares (none to a store that encrypts by itself).
-      new corev1.Secret(id("backup-store"), { metadata: meta(`${name}-backup-store`), stringData: { AWS_ACCESS_KEY_ID: access.accessKeyId, AWS_SECRET_ACCESS_KEY: access.secretAccessKey } }, { ...o, ...alias(`${name}-backup-store`) });
+      keys.secret(target(id("backup-store"), `${name}-backup-store`, `${name}-backup-store`), { AWS_ACCESS_KEY_ID: uploaderKeys.accessKeyId, AWS_SECRET_ACCESS_KEY: uploaderKeys.secretAccessKey });
       // The dump runs where the primary is (a frozen site keeps what it had: it cannot be changed).
       if (role.role === "primary") {
         datasetBackupCronJob(

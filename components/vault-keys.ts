@@ -15,6 +15,7 @@ import {
   SecretData,
   SecretTarget,
   isKeyValue,
+  checkKeyLength,
   isSecretTemplate,
   metadataOf,
   objectStoreKeyPath,
@@ -172,6 +173,20 @@ export function certManagerUsages(spec: CertificateSpec): string[] {
   return usages;
 }
 
+/**
+ * The characters of a generated key (the `Password` generator's counts): 3 digits and 11 symbols from all
+ * 32 ASCII punctuation characters maximise the entropy of 32 characters at fixed counts (≈ 205 bits); the
+ * rest are letters. The key is base64-encoded, so no character needs quoting.
+ */
+export const KEY_SYMBOLS = {
+  /** Digits in a key. */
+  digits: 3,
+  /** Symbols in a key. */
+  symbols: 11,
+  /** The symbols: every ASCII punctuation character. */
+  characters: "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
+} as const;
+
 /** Two years, renewed 60 days before: what the Pulumi-state CA issues too (components/pki.ts). */
 const CERT_DURATION = "17520h";
 const CERT_RENEW_BEFORE = "1440h";
@@ -228,7 +243,8 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
   private readonly pkiPath: string;
   private readonly kvPath: string;
   private readonly siteReady: Record<string, pulumi.Resource[]> = {};
-  private readonly generated = new Set<string>();
+  /** Generated values by name: `password` or `key` (their KV property). */
+  private readonly generated = new Map<string, string>();
   private readonly issuerRoles: Record<string, pulumi.Resource> = {};
   private readonly issuerAccess: Record<string, pulumi.Resource[]> = {};
   /** The store's name: prefix of its Vault roles, policies, ServiceAccounts and ClusterSecretStore. */
@@ -473,22 +489,54 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
   }
 
   generatedPassword(name: string, length: number, _opts: pulumi.CustomResourceOptions): KeyValue {
-    const value: KeyValue = { remoteKey: `generated/${name}`, property: "password" };
-    if (this.generated.has(name)) return value;
-    if (!isDns1123Subdomain(name)) throw new KeyStoreError(`generated password ${show(name)}: the name must be a DNS-1123 subdomain (it names a generator on every site)`);
     if (length < 16) throw new KeyStoreError(`generated password ${show(name)}: length ${length} is below 16`);
-    this.generated.add(name);
+    // Letters and digits only (symbols 0): the passwords go into URIs and configuration files unquoted.
+    return this.generateOnEverySite(name, "password", { length, digits: Math.ceil(length / 4), symbols: 0, noUpper: false, allowRepeat: true });
+  }
+
+  /**
+   * A key of `bytes` bytes, base64 (see {@link KeyStore.generatedKey}), from External Secrets' `Password`
+   * generator with `encoding: base64`: the generator's only random source in the pinned chart (2.9.0), and
+   * it base64-encodes the password's characters (generators/v1/password/password.go, `encodePassword`,
+   * `base64.StdEncoding`). So the key's bytes are printable: {@link KEY_SYMBOLS.digits} digits,
+   * {@link KEY_SYMBOLS.symbols} of the 32 ASCII punctuation characters and letters, at places drawn at
+   * random (sethvargo/go-password). For 32 bytes that is log2(C(32,3)·C(29,11)·10^3·32^11·52^18) ≈ 205
+   * bits of entropy instead of 256: beyond any search, but not a full-entropy key. A full one would be
+   * Vault's `sys/tools/random` through External Secrets' `VaultDynamicSecret` generator, whose CRD data the
+   * project's upstream schemas do not hold.
+   */
+  generatedKey(name: string, bytes: number, _opts: pulumi.CustomResourceOptions): KeyValue {
+    checkKeyLength(name, bytes);
+    return this.generateOnEverySite(name, "key", {
+      length: bytes,
+      digits: KEY_SYMBOLS.digits,
+      symbols: KEY_SYMBOLS.symbols,
+      symbolCharacters: KEY_SYMBOLS.characters,
+      noUpper: false,
+      allowRepeat: true,
+      encoding: "base64",
+    });
+  }
+
+  /**
+   * On every site, a `Password` generator of `spec` and a `PushSecret` that writes its value once to Vault
+   * KV `generated/<name>`, property `property` (see the module comment). Names are shared by passwords and
+   * keys: one generator and one KV path each.
+   */
+  private generateOnEverySite(name: string, property: string, spec: Record<string, unknown>): KeyValue {
+    const value: KeyValue = { remoteKey: `generated/${name}`, property };
+    const earlier = this.generated.get(name);
+    if (earlier !== undefined) {
+      if (earlier !== property) throw new KeyStoreError(`generated ${property} ${show(name)}: the name is already a generated ${earlier}; give each its own`);
+      return value;
+    }
+    if (!isDns1123Subdomain(name)) throw new KeyStoreError(`generated ${property} ${show(name)}: the name must be a DNS-1123 subdomain (it names a generator on every site)`);
+    this.generated.set(name, property);
     for (const [site, siteObject] of Object.entries(this.args.sites)) {
       const k8s = { parent: this, provider: siteObject.kubernetesProvider, dependsOn: this.siteReady[site]! };
       const generator = new apiextensions.CustomResource(
         `${this.name}-${site}-${name}-generator`,
-        {
-          apiVersion: "generators.external-secrets.io/v1alpha1",
-          kind: "Password",
-          metadata: { name, namespace: KEYS_NAMESPACE },
-          // Letters and digits only (symbols 0): the passwords go into URIs and configuration files unquoted.
-          spec: { length, digits: Math.ceil(length / 4), symbols: 0, noUpper: false, allowRepeat: true },
-        },
+        { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password", metadata: { name, namespace: KEYS_NAMESPACE }, spec },
         k8s,
       );
       new apiextensions.CustomResource(

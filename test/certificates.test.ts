@@ -67,8 +67,11 @@ describe("every certificate of the prod plan fits its uses", () => {
     expect(uri).not.toMatch(/tlsInsecure|tlsAllowInvalid/);
     expect(uri).toMatch(/tlsCAFile=\/etc\/mongodb-exporter-tls\/ca\.crt&tlsCertificateKeyFile=\/etc\/mongodb-exporter-tls\/tls\.pem/);
     expect(rs.sidecars[0]!.volumeMounts).toEqual([{ name: "exporter-tls", mountPath: "/etc/mongodb-exporter-tls", readOnly: true }]);
-    expect(rs.sidecarVolumes).toEqual([{ name: "exporter-tls", secret: { secretName: "waris-mongo-exporter-tls" } }]);
-    expect(resource(run, "kubernetes:core/v1:Secret", "waris-mongo-onprem-exporter-tls").inputs["metadata"]).toMatchObject({ name: "waris-mongo-exporter-tls" });
+    // The Secret has cert-manager's shape in either key store; the combined PEM is mounted as tls.pem.
+    expect(rs.sidecarVolumes).toEqual([
+      { name: "exporter-tls", secret: { secretName: "waris-mongo-exporter-tls", items: [{ key: "ca.crt", path: "ca.crt" }, { key: "tls-combined.pem", path: "tls.pem" }] } },
+    ]);
+    expect(resource(run, "kubernetes:core/v1:Secret", "waris-mongo-onprem-exporter-tls").inputs).toMatchObject({ metadata: { name: "waris-mongo-exporter-tls" }, type: "kubernetes.io/tls" });
   });
 });
 
