@@ -235,6 +235,23 @@ export function checkedText(where: string, text: pulumi.Input<string>): pulumi.I
   return typeof text === "string" ? check(text) : pulumi.output(text).apply(check);
 }
 
+/**
+ * Remembers the spec of each certificate id of a CA: one id is one certificate (Pulumi-state store) or one
+ * Vault role (Vault store), so a second use must ask for the same names and uses.
+ *
+ * @throws KeyStoreError when `id` was used before with another spec.
+ */
+export function sameSpecForId(seen: Map<string, string>, caName: string, id: string, spec: CertificateSpec): boolean {
+  const text = JSON.stringify(spec);
+  const before = seen.get(id);
+  if (before === undefined) {
+    seen.set(id, text);
+    return false;
+  }
+  if (before !== text) throw new KeyStoreError(`Certificate "${caName}-${id}" is asked for with two specs (${before} and ${text}); give each distinct certificate its own id`);
+  return true;
+}
+
 /** Thrown when a store is asked for a value it cannot give (a stack secret the stack did not set). */
 export class KeyStoreError extends Error {
   constructor(message: string) {
@@ -323,9 +340,11 @@ export class PulumiStateKeys implements KeyStore {
   certificateAuthority(name: string, commonName: string, opts: pulumi.CustomResourceOptions): CertificateAuthority {
     const ca = new SharedCertificateAuthority(name, commonName, opts);
     const issued = new Map<string, IssuedCertificate>();
+    const specs = new Map<string, string>();
     return {
       caCert: ca.caCert,
       tlsSecret: (id, target, spec, options) => {
+        sameSpecForId(specs, name, id, spec);
         // One certificate per id, issued once whatever the number of sites it is placed on (the names
         // `<ca>-<id>` are those of the certificates issued before the store existed).
         let cert = issued.get(id);

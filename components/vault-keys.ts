@@ -20,11 +20,13 @@ import {
   isSecretTemplate,
   metadataOf,
   objectStoreKeyPath,
+  sameSpecForId,
   secretDataProblems,
 } from "./keys";
 import { isDns1123Subdomain } from "./labels";
 import { loadOptionalSdk } from "./optional-sdk";
 import { CertificateSpec, certificateSpecProblems } from "./pki";
+import type { Site } from "./site";
 
 /**
  * Keys from Vault (components/keys.ts explains the two stores).
@@ -67,7 +69,7 @@ export const CERT_MANAGER_NAMESPACE = "cert-manager";
 export const CERT_MANAGER_SERVICE_ACCOUNT = "cert-manager";
 
 /** The External Secrets chart this program installs (`installOperator`), and its namespace. */
-export const EXTERNAL_SECRETS_CHART = { repo: "https://charts.external-secrets.io", chart: "external-secrets", version: "0.0.0", namespace: "external-secrets" } as const;
+export const EXTERNAL_SECRETS_CHART = { repo: "https://charts.external-secrets.io", chart: "external-secrets", version: "2.9.0", namespace: "external-secrets" } as const;
 
 /** Vault settings of a stack (`vault`). */
 export interface VaultSettings {
@@ -204,8 +206,11 @@ export function vaultKvCommands(kvPath: string, supplied: readonly KeyValue[]): 
 export interface VaultKeysArgs {
   /** The stack's Vault settings. */
   readonly settings: VaultSettings;
-  /** Every site that gets Secrets, with its Kubernetes provider. */
-  readonly sites: Readonly<Record<string, pulumi.ProviderResource | undefined>>;
+  /**
+   * Every site that gets Secrets, by name. cert-manager must run on each (the PostgreSQL component installs
+   * it, and records it on the site: the issuers wait for it, see `Site.installed`).
+   */
+  readonly sites: Readonly<Record<string, Site>>;
   /** Install External Secrets on each site (Helm release). Default false: the site has it. */
   readonly installOperator?: boolean;
 }
@@ -241,6 +246,8 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
   private readonly siteReady: Record<string, pulumi.Resource[]> = {};
   /** Generated values by name: `password` or `key` (their KV property). */
   private readonly generated = new Map<string, string>();
+  private readonly issuerRoles: Record<string, pulumi.Resource> = {};
+  private readonly issuerAccess: Record<string, pulumi.Resource[]> = {};
   /** The store's name: prefix of its Vault roles, policies, ServiceAccounts and ClusterSecretStore. */
   readonly name: string;
 
@@ -266,7 +273,8 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
     const secretsPolicyRes = new sdk.policy.Policy(`${name}-secrets`, { name: `${name}-external-secrets`, policy: secretsPolicy(this.kvPath) }, inVault);
     const caBundle = s.caBundle === undefined ? {} : { caBundle: Buffer.from(s.caBundle).toString("base64") };
 
-    for (const [site, provider] of Object.entries(args.sites)) {
+    for (const [site, siteObject] of Object.entries(args.sites)) {
+      const provider = siteObject.kubernetesProvider;
       const authMount = s.authMounts[site]!;
       const k8s = { parent: this, provider };
       const id = (suffix: string) => `${name}-${site}-${suffix}`;
@@ -301,24 +309,8 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
         : [];
       const ns = new corev1.Namespace(id("ns"), { metadata: { name: KEYS_NAMESPACE, labels: { "app.kubernetes.io/part-of": "waris" } } }, k8s);
       const secretsSa = new corev1.ServiceAccount(id("secrets-sa"), { metadata: { name: `${name}-secrets`, namespace: ns.metadata.name } }, k8s);
-      const issuerSa = new corev1.ServiceAccount(id("issuer-sa"), { metadata: { name: `${name}-issuer`, namespace: CERT_MANAGER_NAMESPACE } }, k8s);
-      // cert-manager requests the issuer ServiceAccount's tokens itself (cert-manager docs, "Vault",
-      // bound service account tokens): a Role letting it create tokens of that one account.
-      const tokenRole = new rbacv1.Role(
-        id("issuer-token"),
-        { metadata: { name: `${name}-issuer-token`, namespace: CERT_MANAGER_NAMESPACE }, rules: [{ apiGroups: [""], resources: ["serviceaccounts/token"], resourceNames: [`${name}-issuer`], verbs: ["create"] }] },
-        k8s,
-      );
-      const tokenBinding = new rbacv1.RoleBinding(
-        id("issuer-token"),
-        {
-          metadata: { name: `${name}-issuer-token`, namespace: CERT_MANAGER_NAMESPACE },
-          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: tokenRole.metadata.name },
-          subjects: [{ kind: "ServiceAccount", name: CERT_MANAGER_SERVICE_ACCOUNT, namespace: CERT_MANAGER_NAMESPACE }],
-        },
-        k8s,
-      );
-      // Vault reviews the tokens with the TokenReview API (ESO docs, "Kubernetes authentication").
+      // Vault reviews the tokens with the TokenReview API (ESO docs, "Kubernetes authentication"). The
+      // binding names the issuer's ServiceAccount too, which exists once cert-manager's namespace does.
       const delegator = new rbacv1.ClusterRoleBinding(
         id("auth-delegator"),
         {
@@ -329,7 +321,7 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
             { kind: "ServiceAccount", name: `${name}-issuer`, namespace: CERT_MANAGER_NAMESPACE },
           ],
         },
-        { ...k8s, dependsOn: [secretsSa, issuerSa] },
+        { ...k8s, dependsOn: [secretsSa] },
       );
       const store = new apiextensions.CustomResource(
         id("store"),
@@ -353,9 +345,43 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
         },
         { ...k8s, dependsOn: [...operator, kv, delegator] },
       );
-      this.siteReady[site] = [store, tokenBinding, delegator, issuerRole, ...operator];
+      this.siteReady[site] = [store, delegator, ...operator];
+      this.issuerRoles[site] = issuerRole;
     }
     this.registerOutputs({});
+  }
+
+  /**
+   * cert-manager's access to Vault on a site, registered on the first certificate there: the issuer's
+   * ServiceAccount in cert-manager's namespace and the Role letting cert-manager request its tokens
+   * (cert-manager docs, "Vault", bound service account tokens). They wait for cert-manager's installation
+   * when this program installs it (`Site.installed("cert-manager")`), which the first certificate's
+   * component has registered by then.
+   */
+  private issuerReady(site: string): pulumi.Resource[] {
+    let access = this.issuerAccess[site];
+    if (!access) {
+      const k8s = { parent: this, provider: this.args.sites[site]!.kubernetesProvider, dependsOn: [...this.args.sites[site]!.installed("cert-manager")] };
+      const id = (suffix: string) => `${this.name}-${site}-${suffix}`;
+      const issuerSa = new corev1.ServiceAccount(id("issuer-sa"), { metadata: { name: `${this.name}-issuer`, namespace: CERT_MANAGER_NAMESPACE } }, k8s);
+      const tokenRole = new rbacv1.Role(
+        id("issuer-token"),
+        { metadata: { name: `${this.name}-issuer-token`, namespace: CERT_MANAGER_NAMESPACE }, rules: [{ apiGroups: [""], resources: ["serviceaccounts/token"], resourceNames: [`${this.name}-issuer`], verbs: ["create"] }] },
+        k8s,
+      );
+      const tokenBinding = new rbacv1.RoleBinding(
+        id("issuer-token"),
+        {
+          metadata: { name: `${this.name}-issuer-token`, namespace: CERT_MANAGER_NAMESPACE },
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: tokenRole.metadata.name },
+          subjects: [{ kind: "ServiceAccount", name: CERT_MANAGER_SERVICE_ACCOUNT, namespace: CERT_MANAGER_NAMESPACE }],
+        },
+        k8s,
+      );
+      access = [issuerSa, tokenBinding, this.issuerRoles[site]!, ...this.args.sites[site]!.installed("cert-manager")];
+      this.issuerAccess[site] = access;
+    }
+    return access;
   }
 
   private ready(site: string, what: string): pulumi.Resource[] {
@@ -377,11 +403,13 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
     );
     const roles = new Map<string, pulumi.Resource>();
     const issuers = new Map<string, pulumi.Resource>();
+    const specs = new Map<string, string>();
     return {
       caCert: root.certificate,
       tlsSecret: (id, target, spec, options) => {
         const problems = certificateSpecProblems(spec);
         if (problems.length > 0) throw new KeyStoreError(`Certificate "${caName}-${id}": ${problems.map((p) => `${p.argument} ${p.message}`).join("; ")}`);
+        sameSpecForId(specs, caName, id, spec);
         const ready = this.ready(target.site, `Certificate "${caName}-${id}"`);
         const roleName = id;
         let role = roles.get(id);
@@ -429,7 +457,7 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
                 },
               },
             },
-            { parent: opts.parent, provider: target.opts.provider, dependsOn: [...ready, role] },
+            { parent: opts.parent, provider: target.opts.provider, dependsOn: [...ready, ...this.issuerReady(target.site), role] },
           );
           issuers.set(issuerKey, issuer);
         }
@@ -505,8 +533,8 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
     }
     if (!isDns1123Subdomain(name)) throw new KeyStoreError(`generated ${property} ${show(name)}: the name must be a DNS-1123 subdomain (it names a generator on every site)`);
     this.generated.set(name, property);
-    for (const [site, provider] of Object.entries(this.args.sites)) {
-      const k8s = { parent: this, provider, dependsOn: this.siteReady[site]! };
+    for (const [site, siteObject] of Object.entries(this.args.sites)) {
+      const k8s = { parent: this, provider: siteObject.kubernetesProvider, dependsOn: this.siteReady[site]! };
       const generator = new apiextensions.CustomResource(
         `${this.name}-${site}-${name}-generator`,
         { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password", metadata: { name, namespace: KEYS_NAMESPACE }, spec },

@@ -73,7 +73,7 @@ async function vaultRun(): Promise<Run> {
       const s = sites(lib);
       const keys = new VaultKeys("waris-keys", {
         settings: { address: "https://vault.example:8200", authMounts: { onprem: "kubernetes-onprem", gcloud: "kubernetes-gcloud" } },
-        sites: { onprem: s.onprem.kubernetesProvider, gcloud: s.gcloud.kubernetesProvider },
+        sites: { onprem: s.onprem, gcloud: s.gcloud },
       });
       // No API key from the stack: with Vault it is read from Vault KV.
       build(lib, keys, s);
