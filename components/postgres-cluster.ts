@@ -326,6 +326,8 @@ export class PostgresCluster extends pulumi.ComponentResource {
       const opts = { ...child, provider: site.kubernetesProvider };
       const labels = { ...placementLabels(siteName, dataClass), [DATASET_LABEL]: name };
       const operators = args.installOperators ?? false ? this.installOperators(`${name}-${siteName}`, siteName, opts) : [];
+      // Vault keys' cert-manager issuers wait for the cert-manager this installs (components/vault-keys.ts).
+      if (operators.length > 0) site.recordInstalled("cert-manager", [operators[0]!]);
       const ns = new corev1.Namespace(`${name}-${siteName}`, { metadata: { name: namespace, labels } }, opts);
       const inNs = (secretName: string) => ({ name: secretName, namespace: ns.metadata.name, labels });
       // Each Secret keeps the resource name it had as a plain Secret: `<name>-<site>-<suffix>`.
