@@ -23,7 +23,7 @@ import { ServiceDns } from "./components/service-dns";
 import { Site } from "./components/site";
 import { PulumiStateKeys, type KeyStore } from "./components/keys";
 import { KEYS_NAMESPACE, VAULT_DEFAULTS, EXTERNAL_SECRETS_CHART, VaultKeys } from "./components/vault-keys";
-import { keySites, objectStoreWriterSetup, vaultSupplyCommands } from "./stack/keys";
+import { PROGRAM_COMPONENTS, keySites, objectStoreWriterSetup, vaultSupplyCommands } from "./stack/keys";
 import { readStackConfig } from "./stack/config";
 import { DEFAULT_POSTGRES_RETENTION_DAYS, modelArtifactsRestore, mongodbRestore, postgresRestore, stackBuckets } from "./stack/datasets";
 import { monitoringProbes } from "./stack/monitoring";
@@ -72,7 +72,7 @@ if (config.postgres) {
   const backupSite = sites[pg.backupSite]!;
   const bucket = makeBucket("postgres-backups");
   postgres = new PostgresCluster(
-    "waris-postgres",
+    PROGRAM_COMPONENTS.postgres,
     {
       ...pg,
       // The platform installs the operators the library's users rely on (their default is false).
@@ -163,7 +163,7 @@ if (config.redis) {
   const backupSite = sites[config.backupSite!]!;
   const bucket = makeBucket("redis-backups");
   redis = new RedisPrimary(
-    "waris-redis",
+    PROGRAM_COMPONENTS.redis,
     {
       ...sizes,
       sites: dataSites,
@@ -221,7 +221,7 @@ if (config.inference) {
   const { pools, apiKey, ...inf } = config.inference;
   const servingSites = Object.keys(pools);
   const store = config.backupSite;
-  inference = new InferenceCluster("waris-llm", {
+  inference = new InferenceCluster(PROGRAM_COMPONENTS.inference, {
     // Its namespace predates the default (the component's name); kept, so nothing is replaced.
     namespace: "waris-inference",
     ...inf,

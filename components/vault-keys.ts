@@ -23,7 +23,7 @@ import {
   sameSpecForId,
   secretDataProblems,
 } from "./keys";
-import { isDns1123Subdomain } from "./labels";
+import { isDns1123Subdomain, placementLabels } from "./labels";
 import { loadOptionalSdk } from "./optional-sdk";
 import { CertificateSpec, certificateSpecProblems } from "./pki";
 import type { Site } from "./site";
@@ -307,7 +307,7 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
             ),
           ]
         : [];
-      const ns = new corev1.Namespace(id("ns"), { metadata: { name: KEYS_NAMESPACE, labels: { "app.kubernetes.io/part-of": "waris" } } }, k8s);
+      const ns = new corev1.Namespace(id("ns"), { metadata: { name: KEYS_NAMESPACE, labels: placementLabels(site, "none") } }, k8s);
       const secretsSa = new corev1.ServiceAccount(id("secrets-sa"), { metadata: { name: `${name}-secrets`, namespace: ns.metadata.name } }, k8s);
       // Vault reviews the tokens with the TokenReview API (ESO docs, "Kubernetes authentication"). The
       // binding names the issuer's ServiceAccount too, which exists once cert-manager's namespace does.

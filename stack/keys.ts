@@ -8,17 +8,23 @@
  */
 import { OBJECT_STORE_WRITERS, ObjectStoreWriter, objectStoreKeyPath, objectStoreWriterPolicy } from "../components/keys";
 import { KUBECONFIG_SITE_KINDS } from "../components/site";
+import { postgresAppPasswordName } from "../components/postgres-cluster";
+import { redisPasswordName } from "../components/redis-primary";
+import { inferenceApiKeyName } from "../components/inference-cluster";
 import type { StackSettings } from "./config";
 import { backupSiteName, dataSiteNames } from "./placement";
 
+/** The names `index.ts` gives the components whose keys the stack supplies. */
+export const PROGRAM_COMPONENTS = { postgres: "waris-postgres", redis: "waris-redis", inference: "waris-llm" } as const;
+
 /**
  * The secrets an operator supplies, by stack secret key: each one's name in the key store (its Vault KV
- * entry `stack/<name>`, property `value`), and the setting that needs it.
+ * entry `stack/<name>`, property `value`, as the component names it), and the setting that needs it.
  */
 export const SUPPLIED_SECRETS = {
-  postgresAppPassword: { name: "postgres-app-password", setting: "postgres", purpose: "password of the PostgreSQL application user" },
-  redisPassword: { name: "redis-password", setting: "redis", purpose: "password Redis clients authenticate with" },
-  inferenceApiKey: { name: "inference-api-key", setting: "inference", purpose: "bearer token the applications send to the LLM endpoint" },
+  postgresAppPassword: { name: postgresAppPasswordName(PROGRAM_COMPONENTS.postgres), setting: "postgres", purpose: "password of the PostgreSQL application user" },
+  redisPassword: { name: redisPasswordName(PROGRAM_COMPONENTS.redis), setting: "redis", purpose: "password Redis clients authenticate with" },
+  inferenceApiKey: { name: inferenceApiKeyName(PROGRAM_COMPONENTS.inference), setting: "inference", purpose: "bearer token the applications send to the LLM endpoint" },
 } as const;
 
 /** A stack secret key of {@link SUPPLIED_SECRETS}. */

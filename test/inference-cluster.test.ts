@@ -48,7 +48,7 @@ describe("InferenceCluster in prod: 70B on the on-prem H100s, overflow on G-Clou
     // prod takes its keys from Vault: the key's Secret is written by External Secrets from Vault KV.
     const apiKey = resource(run, "kubernetes:external-secrets.io/v1:ExternalSecret", "waris-llm-onprem-api-key").inputs["spec"] as { target: { name: string }; data: unknown[] };
     expect(apiKey.target.name).toBe("vllm-api-key");
-    expect(apiKey.data).toEqual([{ secretKey: "v0", remoteRef: { key: "stack/inference-api-key", property: "value" } }]);
+    expect(apiKey.data).toEqual([{ secretKey: "v0", remoteRef: { key: "stack/waris-llm-api-key", property: "value" } }]);
   });
 
   test("the standby site runs the smaller AWQ deployment of the same model name", () => {

@@ -36,8 +36,8 @@ test("every writer of prod has its own keys on the store it writes to, each limi
   ]);
   const setup = objectStoreWriterSetup(settings);
   const redis = setup.find((s) => s.writer === "redis")!;
-  // The uploader can write dumps, not read or delete them, and nothing outside its bucket.
-  expect(JSON.stringify(redis.policy)).not.toMatch(/GetObject|DeleteObject|"s3:\*"|"arn:aws:s3:::\*/);
+  // The uploader writes dumps (and a restore reads one back) but cannot delete them, nor touch another bucket.
+  expect(JSON.stringify(redis.policy)).not.toMatch(/DeleteObject|"s3:\*"|"arn:aws:s3:::\*/);
   expect(redis.commands).toEqual([
     "mc admin policy create <gcloud alias> waris-redis-waris-prod-redis ./waris-redis-waris-prod-redis.json",
     "mc admin user add <gcloud alias> waris-redis <secret access key>",
@@ -70,7 +70,7 @@ test("with Vault, the operator gets the exact vault kv put commands for what the
   const commands = vaultSupplyCommands(prodSettings(), "waris");
   expect(commands).toEqual(
     expect.arrayContaining([
-      "vault kv put -mount=waris stack/postgres-app-password value=…  # password of the PostgreSQL application user",
+      "vault kv put -mount=waris stack/waris-postgres-app-password value=…  # password of the PostgreSQL application user",
       "vault kv put -mount=waris object-store/gcloud/redis accessKeyId=… secretAccessKey=…  # redis on the gcloud store, limited to bucket waris-prod-redis",
     ]),
   );

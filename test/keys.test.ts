@@ -15,7 +15,8 @@ describe("pure parts", () => {
     const redis = objectStoreWriterPolicy("redis", "waris-prod-redis") as { Statement: Array<{ Action: string[]; Resource: string[] }> };
     expect(redis.Statement).toEqual([
       { Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation"], Resource: ["arn:aws:s3:::waris-prod-redis"] },
-      { Effect: "Allow", Action: ["s3:PutObject"], Resource: ["arn:aws:s3:::waris-prod-redis/*"] },
+      // Reads too: restoreFromDump fetches a dump with the same keys.
+      { Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: ["arn:aws:s3:::waris-prod-redis/*"] },
     ]);
     const models = objectStoreWriterPolicy("models", "m") as { Statement: Array<{ Action: string[] }> };
     expect(models.Statement[1]!.Action).toEqual(["s3:GetObject"]);
