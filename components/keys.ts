@@ -286,6 +286,11 @@ export function suppliedSecretProblems(argument: string, value: unknown, keys: P
   return [{ argument, message: "is not set; without Vault keys (`keys`) it comes from the stack (a Pulumi secret)" }];
 }
 
+/** Vault KV path of a supplied secret: `stack/<name>`, property `value`. */
+export function suppliedSecretPath(name: string): string {
+  return `stack/${name}`;
+}
+
 /** Vault KV path of a writer's object-store keys: `object-store/<site>/<writer>`. */
 export function objectStoreKeyPath(site: string, writer: ObjectStoreWriter): string {
   return `object-store/${site}/${writer}`;
@@ -380,7 +385,7 @@ export class PulumiStateKeys implements KeyStore {
 
   suppliedSecret(name: string, fromStack: pulumi.Input<string> | undefined): KeyValue {
     if (fromStack === undefined) throw new KeyStoreError(`the secret ${show(name)} is not set: without Vault it comes from the stack (pulumi config set --secret)`);
-    return { remoteKey: `stack/${name}`, property: "value", local: pulumi.secret(pulumi.output(fromStack)) };
+    return { remoteKey: suppliedSecretPath(name), property: "value", local: pulumi.secret(pulumi.output(fromStack)) };
   }
 
   objectStoreKeys(site: string, writer: ObjectStoreWriter, fromStack: ObjectStoreKeyPair | undefined): ObjectStoreKeys {

@@ -22,6 +22,7 @@ import {
   objectStoreKeyPath,
   sameSpecForId,
   secretDataProblems,
+  suppliedSecretPath,
 } from "./keys";
 import { isDns1123Subdomain, placementLabels } from "./labels";
 import { loadOptionalSdk } from "./optional-sdk";
@@ -192,14 +193,22 @@ export const KEY_SYMBOLS = {
 const CERT_DURATION = "17520h";
 const CERT_RENEW_BEFORE = "1440h";
 
-/** The `vault kv put` commands an operator runs to supply what the program reads from Vault (pure). */
+/** The `vault kv put` command that supplies KV entry `remoteKey` with `properties` (values elided: `…`). */
+export function vaultKvPutCommand(kvPath: string, remoteKey: string, properties: readonly string[]): string {
+  return `vault kv put -mount=${kvPath} ${remoteKey} ${[...properties].sort().map((p) => `${p}=…`).join(" ")}`;
+}
+
+/**
+ * The `vault kv put` commands an operator runs to supply what a program reads from Vault (pure), one per
+ * KV entry, sorted; generated passwords and keys are not among them (External Secrets makes them).
+ */
 export function vaultKvCommands(kvPath: string, supplied: readonly KeyValue[]): string[] {
   const byKey = new Map<string, Set<string>>();
   for (const v of supplied) {
     if (v.remoteKey.startsWith("generated/")) continue;
     byKey.set(v.remoteKey, (byKey.get(v.remoteKey) ?? new Set()).add(v.property));
   }
-  return [...byKey.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, props]) => `vault kv put -mount=${kvPath} ${key} ${[...props].sort().map((p) => `${p}=…`).join(" ")}`);
+  return [...byKey.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, props]) => vaultKvPutCommand(kvPath, key, [...props]));
 }
 
 /** Arguments of {@link VaultKeys}. */
@@ -237,7 +246,7 @@ function loadVault(neededBy: string): VaultSdk {
 /** The Vault key store; see the module comment. */
 export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
   readonly kind = "vault" as const;
-  /** Every KV value a Secret reads, for the operator's `vault kv put` list ({@link vaultKvCommands}). */
+  /** Every supplied KV value a Secret reads so far (supplied secrets, object-store keys). */
   readonly supplied: KeyValue[] = [];
   private readonly sdk: VaultSdk;
   private readonly vaultProvider: pulumi.ProviderResource;
@@ -358,6 +367,14 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
    * when this program installs it (`Site.installed("cert-manager")`), which the first certificate's
    * component has registered by then.
    */
+  /**
+   * The `vault kv put` commands that supply what the Secrets registered so far read ({@link vaultKvCommands}):
+   * run them before the first `pulumi up`, or the ExternalSecrets wait.
+   */
+  get kvPutCommands(): string[] {
+    return vaultKvCommands(this.kvPath, this.supplied);
+  }
+
   private issuerReady(site: string): pulumi.Resource[] {
     let access = this.issuerAccess[site];
     if (!access) {
@@ -562,7 +579,7 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
   }
 
   suppliedSecret(name: string, _fromStack: pulumi.Input<string> | undefined): KeyValue {
-    const value = { remoteKey: `stack/${name}`, property: "value" };
+    const value = { remoteKey: suppliedSecretPath(name), property: "value" };
     this.supplied.push(value);
     return value;
   }

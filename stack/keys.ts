@@ -6,7 +6,8 @@
  * - The secrets an operator supplies (PostgreSQL's application password, Redis's password, the LLM API key)
  *   are stack secrets without Vault, KV entries `stack/<name>` with it ({@link SUPPLIED_SECRETS}).
  */
-import { OBJECT_STORE_WRITERS, ObjectStoreWriter, objectStoreKeyPath, objectStoreWriterPolicy } from "../components/keys";
+import { OBJECT_STORE_WRITERS, ObjectStoreWriter, objectStoreKeyPath, objectStoreWriterPolicy, suppliedSecretPath } from "../components/keys";
+import { vaultKvPutCommand } from "../components/vault-keys";
 import { KUBECONFIG_SITE_KINDS } from "../components/site";
 import { postgresAppPasswordName } from "../components/postgres-cluster";
 import { redisPasswordName } from "../components/redis-primary";
@@ -101,9 +102,9 @@ export function keySites(settings: Pick<StackSettings, "sites">): string[] {
  * are not among them (External Secrets generates and pushes them).
  */
 export function vaultSupplyCommands(settings: StackSettings, kvPath: string): string[] {
-  const supplied = suppliedSecretsNeeded(settings).map((k) => `vault kv put -mount=${kvPath} stack/${SUPPLIED_SECRETS[k].name} value=…  # ${SUPPLIED_SECRETS[k].purpose}`);
+  const supplied = suppliedSecretsNeeded(settings).map((k) => `${vaultKvPutCommand(kvPath, suppliedSecretPath(SUPPLIED_SECRETS[k].name), ["value"])}  # ${SUPPLIED_SECRETS[k].purpose}`);
   const writers = objectStoreWriterUses(settings).map(
-    (u) => `vault kv put -mount=${kvPath} ${objectStoreKeyPath(u.site, u.writer)} accessKeyId=… secretAccessKey=…  # ${u.writer} on the ${u.site} store, limited to bucket ${u.bucket}`,
+    (u) => `${vaultKvPutCommand(kvPath, objectStoreKeyPath(u.site, u.writer), ["accessKeyId", "secretAccessKey"])}  # ${u.writer} on the ${u.site} store, limited to bucket ${u.bucket}`,
   );
   return [...supplied, ...writers];
 }
