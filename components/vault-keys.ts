@@ -70,7 +70,16 @@ export const CERT_MANAGER_NAMESPACE = "cert-manager";
 export const CERT_MANAGER_SERVICE_ACCOUNT = "cert-manager";
 
 /** The External Secrets chart this program installs (`installOperator`), and its namespace. */
-export const EXTERNAL_SECRETS_CHART = { repo: "https://charts.external-secrets.io", chart: "external-secrets", version: "2.9.0", namespace: "external-secrets" } as const;
+export const EXTERNAL_SECRETS_CHART = {
+  /** Helm repository. */
+  repo: "https://charts.external-secrets.io",
+  /** Chart name. */
+  chart: "external-secrets",
+  /** Chart version (app v2.9.0), checked against the upstream chart data. */
+  version: "2.9.0",
+  /** Namespace of the release. */
+  namespace: "external-secrets",
+} as const;
 
 /** Vault settings of a stack (`vault`). */
 export interface VaultSettings {
@@ -91,7 +100,55 @@ export interface VaultSettings {
 }
 
 /** The defaults of {@link VaultSettings}. */
-export const VAULT_DEFAULTS = { pkiPath: "waris-pki", kvPath: "waris" } as const;
+export const VAULT_DEFAULTS = {
+  /** {@link VaultSettings.pkiPath}. */
+  pkiPath: "waris-pki",
+  /** {@link VaultSettings.kvPath}. */
+  kvPath: "waris",
+} as const;
+
+/** A problem with a Vault setting. */
+export interface VaultSettingProblem {
+  /** Dotted path of the setting, e.g. `vault.authMounts.gcloud`. */
+  readonly path: string;
+  /** What is wrong and what is allowed. */
+  readonly message: string;
+}
+
+/** The fields of a Vault PKI role ({@link pkiRoleFields}) that a certificate's spec decides. */
+export interface PkiRoleFields {
+  /** The common name and the DNS names, exactly (no subdomains, no globs). */
+  readonly allowedDomains: string[];
+  /** Whether it may sign server certificates (`server auth`). */
+  readonly serverFlag: boolean;
+  /** Whether it may sign client certificates (`client auth`). */
+  readonly clientFlag: boolean;
+  /** O of the subject. */
+  readonly organizations: string[];
+  /** OU of the subject. */
+  readonly organizationUnit: string[];
+}
+
+/** One entry of an ExternalSecret's `spec.data`. */
+export interface ExternalSecretRemote {
+  /** The template field the value is bound to (`v<n>`). */
+  readonly secretKey: string;
+  /** Where the value is in Vault KV. */
+  readonly remoteRef: {
+    /** KV path under the mount. */
+    readonly key: string;
+    /** Property of the KV secret. */
+    readonly property: string;
+  };
+}
+
+/** The data of an ExternalSecret ({@link externalSecretData}). */
+export interface ExternalSecretData {
+  /** `spec.data`: each Vault value once, as a template field `v<n>`. */
+  readonly remote: ExternalSecretRemote[];
+  /** `spec.target.template.data`: each key of the Secret, a template over those fields (public text may be an output). */
+  readonly template: Record<string, pulumi.Input<string>>;
+}
 
 /** Vault mount paths: segments of letters, digits, `-` and `_`, separated by `/`. */
 const MOUNT_PATH = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
@@ -101,8 +158,8 @@ const MOUNT_PATH = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
  *
  * @param sites - the sites that need keys (each needs an auth mount).
  */
-export function vaultSettingsProblems(settings: VaultSettings, sites: readonly string[], prefix = "vault"): Array<{ path: string; message: string }> {
-  const problems: Array<{ path: string; message: string }> = [];
+export function vaultSettingsProblems(settings: VaultSettings, sites: readonly string[], prefix = "vault"): VaultSettingProblem[] {
+  const problems: VaultSettingProblem[] = [];
   let url: URL | undefined;
   try {
     url = new URL(settings.address);
@@ -149,13 +206,7 @@ export function secretsPolicy(kvPath: string): string {
 }
 
 /** Vault PKI role fields of a certificate spec (pure): its exact names, its usages, EC P-256, two years. */
-export function pkiRoleFields(spec: CertificateSpec): {
-  allowedDomains: string[];
-  serverFlag: boolean;
-  clientFlag: boolean;
-  organizations: string[];
-  organizationUnit: string[];
-} {
+export function pkiRoleFields(spec: CertificateSpec): PkiRoleFields {
   const member = spec.uses.includes("member");
   return {
     // The common name and the DNS names, exactly: no subdomains, no globs.
@@ -624,12 +675,9 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
  * The `data` and `target.template.data` of an ExternalSecret for a Secret's data (pure): each Vault value
  * once, as a template field `v<n>`; each key of the Secret a template over those fields.
  */
-export function externalSecretData(data: Readonly<Record<string, SecretData>>): {
-  remote: Array<{ secretKey: string; remoteRef: { key: string; property: string } }>;
-  template: Record<string, pulumi.Input<string>>;
-} {
+export function externalSecretData(data: Readonly<Record<string, SecretData>>): ExternalSecretData {
   const fields = new Map<string, string>();
-  const remote: Array<{ secretKey: string; remoteRef: { key: string; property: string } }> = [];
+  const remote: ExternalSecretRemote[] = [];
   const field = (v: KeyValue): string => {
     const key = `${v.remoteKey}#${v.property}`;
     let f = fields.get(key);
