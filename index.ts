@@ -21,6 +21,9 @@ import { CNPG_OPERATOR_NAMESPACE, PostgresCluster } from "./components/postgres-
 import { RedisPrimary } from "./components/redis-primary";
 import { ServiceDns } from "./components/service-dns";
 import { Site } from "./components/site";
+import { PulumiStateKeys, type KeyStore } from "./components/keys";
+import { KEYS_NAMESPACE, VAULT_DEFAULTS, EXTERNAL_SECRETS_CHART, VaultKeys } from "./components/vault-keys";
+import { PROGRAM_COMPONENTS, keySites, objectStoreWriterSetup, vaultSupplyCommands } from "./stack/keys";
 import { readStackConfig } from "./stack/config";
 import { DEFAULT_POSTGRES_RETENTION_DAYS, modelArtifactsRestore, mongodbRestore, postgresRestore, stackBuckets } from "./stack/datasets";
 import { monitoringProbes } from "./stack/monitoring";
@@ -34,6 +37,16 @@ const sites: Record<string, Site> = {};
 for (const spec of config.sites) {
   sites[spec.name] = new Site(spec.name, config.siteArgs[spec.name]!);
 }
+
+// Where every key comes from (components/keys.ts): Vault when the stack has it, else the Pulumi state.
+const vault = config.vault;
+const keyStore: KeyStore = vault
+  ? new VaultKeys("waris-keys", {
+      settings: vault,
+      sites: Object.fromEntries(keySites(config.settings).map((n) => [n, sites[n]!])),
+      installOperator: vault.installOperator,
+    })
+  : new PulumiStateKeys();
 
 const gpuPools: Record<string, GpuNodePool> = {};
 for (const [name, { site, ...pool }] of Object.entries(config.gpuPools)) {
@@ -59,7 +72,7 @@ if (config.postgres) {
   const backupSite = sites[pg.backupSite]!;
   const bucket = makeBucket("postgres-backups");
   postgres = new PostgresCluster(
-    "waris-postgres",
+    PROGRAM_COMPONENTS.postgres,
     {
       ...pg,
       // The platform installs the operators the library's users rely on (their default is false).
@@ -72,6 +85,7 @@ if (config.postgres) {
       rpoMinutes: config.recovery.rpoMinutes,
       replicationLagTargetSeconds: config.recovery.replicationLagTargetSeconds,
       restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond,
+      keys: keyStore,
     },
     { dependsOn: [bucket] },
   );
@@ -137,6 +151,7 @@ if (config.mongodb) {
       backupCredentialsSecret: "waris-mongo-backup",
       replicationLagTargetSeconds: config.recovery.replicationLagTargetSeconds,
       restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond,
+      keys: keyStore,
     },
     { dependsOn: [bucket] },
   );
@@ -148,7 +163,7 @@ if (config.redis) {
   const backupSite = sites[config.backupSite!]!;
   const bucket = makeBucket("redis-backups");
   redis = new RedisPrimary(
-    "waris-redis",
+    PROGRAM_COMPONENTS.redis,
     {
       ...sizes,
       sites: dataSites,
@@ -159,6 +174,7 @@ if (config.redis) {
       backupRetentionDays,
       replicationLagTargetSeconds: config.recovery.replicationLagTargetSeconds,
       restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond,
+      keys: keyStore,
     },
     { dependsOn: [bucket] },
   );
@@ -181,6 +197,7 @@ if (config.milvus) {
       backupSchedule,
       backupRetentionDays,
       restoreThroughputMiBPerSecond: config.recovery.restoreThroughputMiBPerSecond,
+      keys: keyStore,
     },
     { dependsOn: [bucket] },
   );
@@ -204,7 +221,7 @@ if (config.inference) {
   const { pools, apiKey, ...inf } = config.inference;
   const servingSites = Object.keys(pools);
   const store = config.backupSite;
-  inference = new InferenceCluster("waris-llm", {
+  inference = new InferenceCluster(PROGRAM_COMPONENTS.inference, {
     // Its namespace predates the default (the component's name); kept, so nothing is replaced.
     namespace: "waris-inference",
     ...inf,
@@ -214,6 +231,7 @@ if (config.inference) {
     roles,
     apiKey,
     modelStore: store ? sites[store] : undefined,
+    keys: keyStore,
   });
 }
 
@@ -254,6 +272,7 @@ if (config.monitoring) {
       inference: config.inference !== undefined && config.inference.pools[name] !== undefined,
       receivers,
       secrets,
+      keys: keyStore,
     });
   }
 }
@@ -277,6 +296,7 @@ for (const site of dataSites.filter((s) => s.kubernetesProvider !== undefined)) 
     ...(inference && config.inference!.pools[siteName] ? { inference: { namespace: inference.namespace } } : {}),
     ...(dns ? { dns: { namespace: dns.namespace } } : {}),
     ...(gpuOperatorHere ? { gpuOperator: { namespace: "gpu-operator" } } : {}),
+    ...(vault ? { keys: { namespace: KEYS_NAMESPACE, ...(vault.installOperator ? { externalSecretsNamespace: EXTERNAL_SECRETS_CHART.namespace } : {}) } } : {}),
   });
   zoneTables[siteName] = table;
   const peer = dataSites.find((s) => s !== site);
@@ -289,6 +309,17 @@ for (const site of dataSites.filter((s) => s.kubernetesProvider !== undefined)) 
 export const networkZones = Object.fromEntries(
   Object.entries(zoneTables).map(([site, table]) => [site, table.map((n) => ({ namespace: n.namespace, zone: n.zone, flows: n.flows.map((f) => `${f.from.kind === "namespace" ? f.from.namespace : f.from.kind}${f.ports.length ? `:${f.ports.join(",")}` : ""}`) }))]),
 );
+
+/**
+ * Where the keys come from (`pulumi-state` or `vault`); with Vault, the `vault kv put` commands that supply
+ * what the pods read (run before the first `pulumi up`); and each backup writer's object-store user and
+ * the policy limiting it to its bucket, with the MinIO commands that create them.
+ */
+export const keys = {
+  store: keyStore.kind,
+  vaultKvPut: vault ? vaultSupplyCommands(config.settings, vault.kvPath ?? VAULT_DEFAULTS.kvPath) : [],
+  objectStoreWriters: objectStoreWriterSetup(config.settings),
+};
 
 /** Which site holds the primary copies now (see `npm run runbook` to move it). */
 export const activeSite = roles.primarySite;

@@ -33,3 +33,4 @@ export * from "./monitoring-rules";
 export * from "./monitoring-dashboards";
 export * from "./monitoring";
 export * from "./keys";
+export * from "./vault-keys";

@@ -74,6 +74,12 @@ export interface InferenceModelArgs {
   readonly memoryGiB?: number;
 }
 
+
+/** The name of an inference cluster's API key among supplied secrets (Vault KV `stack/<name>`). */
+export function inferenceApiKeyName(cluster: string): string {
+  return `${cluster}-api-key`;
+}
+
 /** Arguments of {@link InferenceCluster}. */
 export interface InferenceClusterArgs {
   /** Sites to serve on: the active one, and optionally the standby for overflow. */
@@ -95,7 +101,7 @@ export interface InferenceClusterArgs {
   readonly overflow?: InferenceModelArgs;
   /**
    * Bearer token every request must carry (a Pulumi secret). There is no anonymous endpoint. Required
-   * with the Pulumi-state key store; a Vault store reads it from Vault KV `stack/inference-api-key`
+   * with the Pulumi-state key store; a Vault store reads it from Vault KV `stack/<name>-api-key`
    * (property `value`) instead.
    */
   readonly apiKey?: pulumi.Input<string>;
@@ -124,7 +130,7 @@ export interface InferenceClusterArgs {
   /** Class of the data in prompts. Default `confidential`. */
   readonly dataClass?: DataClass;
   /**
-   * Where the keys come from (components/keys.ts): the API key (supplied secret `inference-api-key`), the
+   * Where the keys come from (components/keys.ts): the API key (supplied secret `<name>-api-key`), the
    * model store's read keys (writer `models`), the gateways' CA and certificates. Default
    * `new PulumiStateKeys()`: keys in the Pulumi state, plain Secrets.
    */
@@ -419,7 +425,7 @@ export class InferenceCluster extends pulumi.ComponentResource {
     const ns = new corev1.Namespace(id("ns"), { metadata: { name: namespace, labels } }, o);
     const meta = (n: string, l: Record<string, string> = labels) => ({ name: n, namespace: ns.metadata.name, labels: l });
 
-    keys.secret({ resourceName: id("api-key"), site: siteName, ...meta("vllm-api-key"), opts: o }, { VLLM_API_KEY: keys.suppliedSecret("inference-api-key", args.apiKey) });
+    keys.secret({ resourceName: id("api-key"), site: siteName, ...meta("vllm-api-key"), opts: o }, { VLLM_API_KEY: keys.suppliedSecret(inferenceApiKeyName(name), args.apiKey) });
 
     // Weights: a cache volume filled from the Thai object store, an existing claim, or (dev) the hub.
     const volumes: k8sInput.core.v1.Volume[] = [];

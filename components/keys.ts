@@ -235,6 +235,23 @@ export function checkedText(where: string, text: pulumi.Input<string>): pulumi.I
   return typeof text === "string" ? check(text) : pulumi.output(text).apply(check);
 }
 
+/**
+ * Remembers the spec of each certificate id of a CA: one id is one certificate (Pulumi-state store) or one
+ * Vault role (Vault store), so a second use must ask for the same names and uses.
+ *
+ * @throws KeyStoreError when `id` was used before with another spec.
+ */
+export function sameSpecForId(seen: Map<string, string>, caName: string, id: string, spec: CertificateSpec): boolean {
+  const text = JSON.stringify(spec);
+  const before = seen.get(id);
+  if (before === undefined) {
+    seen.set(id, text);
+    return false;
+  }
+  if (before !== text) throw new KeyStoreError(`Certificate "${caName}-${id}" is asked for with two specs (${before} and ${text}); give each distinct certificate its own id`);
+  return true;
+}
+
 /** Thrown when a store is asked for a value it cannot give (a stack secret the stack did not set). */
 export class KeyStoreError extends Error {
   constructor(message: string) {
@@ -267,6 +284,11 @@ export function checkKeyLength(name: string, bytes: number): void {
 export function suppliedSecretProblems(argument: string, value: unknown, keys: Pick<KeyStore, "kind"> | undefined): ArgumentProblem[] {
   if (value !== undefined || (keys !== undefined && keys.kind !== "pulumi-state")) return [];
   return [{ argument, message: "is not set; without Vault keys (`keys`) it comes from the stack (a Pulumi secret)" }];
+}
+
+/** Vault KV path of a supplied secret: `stack/<name>`, property `value`. */
+export function suppliedSecretPath(name: string): string {
+  return `stack/${name}`;
 }
 
 /** Vault KV path of a writer's object-store keys: `object-store/<site>/<writer>`. */
@@ -323,9 +345,11 @@ export class PulumiStateKeys implements KeyStore {
   certificateAuthority(name: string, commonName: string, opts: pulumi.CustomResourceOptions): CertificateAuthority {
     const ca = new SharedCertificateAuthority(name, commonName, opts);
     const issued = new Map<string, IssuedCertificate>();
+    const specs = new Map<string, string>();
     return {
       caCert: ca.caCert,
       tlsSecret: (id, target, spec, options) => {
+        sameSpecForId(specs, name, id, spec);
         // One certificate per id, issued once whatever the number of sites it is placed on (the names
         // `<ca>-<id>` are those of the certificates issued before the store existed).
         let cert = issued.get(id);
@@ -361,7 +385,7 @@ export class PulumiStateKeys implements KeyStore {
 
   suppliedSecret(name: string, fromStack: pulumi.Input<string> | undefined): KeyValue {
     if (fromStack === undefined) throw new KeyStoreError(`the secret ${show(name)} is not set: without Vault it comes from the stack (pulumi config set --secret)`);
-    return { remoteKey: `stack/${name}`, property: "value", local: pulumi.secret(pulumi.output(fromStack)) };
+    return { remoteKey: suppliedSecretPath(name), property: "value", local: pulumi.secret(pulumi.output(fromStack)) };
   }
 
   objectStoreKeys(site: string, writer: ObjectStoreWriter, fromStack: ObjectStoreKeyPair | undefined): ObjectStoreKeys {

@@ -87,6 +87,8 @@ export const ZONE_PORTS = {
   milvusOperatorWebhook: 9443,
   /** The Prometheus operator's admission webhook (kube-prometheus-stack values `prometheusOperator.tls.internalPort`). */
   prometheusOperatorWebhook: 10250,
+  /** External Secrets' webhook (external-secrets chart values `webhook.port`). */
+  externalSecretsWebhook: 10250,
   /** Prometheus's API, which KEDA's Prometheus scaler queries. */
   prometheus: 9090,
 } as const;
@@ -117,6 +119,11 @@ export interface ZoneTableInput {
   readonly gpuOperator?: { readonly namespace: string };
   /** The site's monitoring stack (components/monitoring.ts, installed by this program). */
   readonly monitoring?: { readonly namespace: string };
+  /**
+   * Keys from Vault (components/vault-keys.ts): the namespace of the key plumbing (no pods: generators,
+   * pushes, a ServiceAccount) and, when this program installs it, External Secrets' namespace.
+   */
+  readonly keys?: { readonly namespace: string; readonly externalSecretsNamespace?: string };
   /** Whether the datastores are replicated to the other site (two data sites). */
   readonly twoSites: boolean;
 }
@@ -157,6 +164,17 @@ export function warisZoneTable(input: ZoneTableInput): NamespaceZone[] {
         namespace: "cert-manager",
         zone: "platform",
         flows: [same, { from: { kind: "api-server" }, ports: [P.certManagerWebhook], why: "the API server calls cert-manager's webhook" }, scrape(input, [])],
+      });
+    }
+  }
+  if (input.keys) {
+    // No pod runs here: the default deny is the whole policy.
+    table.push({ namespace: input.keys.namespace, zone: "platform", flows: [same] });
+    if (input.keys.externalSecretsNamespace) {
+      table.push({
+        namespace: input.keys.externalSecretsNamespace,
+        zone: "platform",
+        flows: [same, { from: { kind: "api-server" }, ports: [P.externalSecretsWebhook], why: "the API server calls External Secrets' webhook" }, scrape(input, [])],
       });
     }
   }

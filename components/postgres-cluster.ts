@@ -29,6 +29,12 @@ export const POSTGRES_CHARTS: Readonly<Record<"cloudnativePg" | "barmanCloud" | 
 export { BARMAN_CLOUD_PLUGIN } from "./backup-schedule";
 import { BARMAN_CLOUD_PLUGIN } from "./backup-schedule";
 
+
+/** The name of a cluster's application password among supplied secrets (Vault KV `stack/<name>`). */
+export function postgresAppPasswordName(cluster: string): string {
+  return `${cluster}-app-password`;
+}
+
 /**
  * Name of a site's CloudNativePG cluster: `<dataset>-<site>`, and `<dataset>-<site>-g<n>` once the site's
  * data was rebuilt into generation n (a new Cluster with a new WAL archive path).
@@ -274,7 +280,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
     }
     // Secrets the stack supplies are looked up before anything is registered: a missing one is an error now.
     const keys = args.keys ?? new PulumiStateKeys();
-    const appPassword = keys.suppliedSecret(`${name}-app-password`, args.appPassword);
+    const appPassword = keys.suppliedSecret(postgresAppPasswordName(name), args.appPassword);
     const archiveKeys = keys.objectStoreKeys(args.backupSite.spec.name, "postgres", args.backupSite.objectStoreWriterKeys("postgres"));
     super("waris:index:PostgresCluster", name, {}, opts);
     // The bucket first: the archive's ObjectStore and the clusters wait for it.
@@ -326,6 +332,8 @@ export class PostgresCluster extends pulumi.ComponentResource {
       const opts = { ...child, provider: site.kubernetesProvider };
       const labels = { ...placementLabels(siteName, dataClass), [DATASET_LABEL]: name };
       const operators = args.installOperators ?? false ? this.installOperators(`${name}-${siteName}`, siteName, opts) : [];
+      // Vault keys' cert-manager issuers wait for the cert-manager this installs (components/vault-keys.ts).
+      if (operators.length > 0) site.recordInstalled("cert-manager", [operators[0]!]);
       const ns = new corev1.Namespace(`${name}-${siteName}`, { metadata: { name: namespace, labels } }, opts);
       const inNs = (secretName: string) => ({ name: secretName, namespace: ns.metadata.name, labels });
       // Each Secret keeps the resource name it had as a plain Secret: `<name>-<site>-<suffix>`.

@@ -58,6 +58,12 @@ const DATA_DIR = "/data";
 const TLS_DIR = "/tls";
 const CONF_DIR = "/conf";
 
+
+/** The name of a Redis's password among supplied secrets (Vault KV `stack/<name>`). */
+export function redisPasswordName(redis: string): string {
+  return `${redis}-password`;
+}
+
 /** Arguments of {@link RedisPrimary}. */
 export interface RedisPrimaryArgs {
   /** Data sites: one (no standby) or two (primary and live replica); onprem/gcloud Kubernetes sites in Thailand. */
@@ -424,7 +430,7 @@ export class RedisPrimary extends pulumi.ComponentResource {
     throwIfInvalid(`RedisPrimary "${name}"`, problems);
     // Secrets the stack supplies are looked up before anything is registered: a missing one is an error now.
     const keys = args.keys ?? new PulumiStateKeys();
-    const password = keys.suppliedSecret(`${name}-password`, args.password);
+    const password = keys.suppliedSecret(redisPasswordName(name), args.password);
     const uploaderKeys = keys.objectStoreKeys(args.backupSite.spec.name, "redis", args.backupSite.objectStoreWriterKeys("redis"));
     super("waris:index:RedisPrimary", name, {}, opts);
 

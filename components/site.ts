@@ -257,6 +257,8 @@ export class Site extends pulumi.ComponentResource {
   readonly kubernetesDistribution: KubernetesDistribution;
   /** Cluster-wide singletons on this site and the component that owns each. */
   private readonly singletonOwners = new Map<string, string>();
+  /** The resources that install each cluster-wide singleton this program installs ({@link recordInstalled}). */
+  private readonly singletonResources = new Map<string, pulumi.Resource[]>();
   /** How the site's S3-compatible store encrypts at rest, when it has one (what writers must send). */
   readonly objectStoreEncryption?: StoreEncryptionSpec;
   /** How to reach the site's S3-compatible store, keys as Pulumi secrets (for backup tools' credentials). */
@@ -402,5 +404,18 @@ export class Site extends pulumi.ComponentResource {
       ]);
     }
     this.singletonOwners.set(singleton, owner);
+  }
+
+  /**
+   * Records the resources that install a cluster-wide singleton on this site (e.g. the `cert-manager` Helm
+   * release), so that a component registered later, which needs it, can wait for it ({@link installed}).
+   */
+  recordInstalled(singleton: string, resources: readonly pulumi.Resource[]): void {
+    this.singletonResources.set(singleton, [...(this.singletonResources.get(singleton) ?? []), ...resources]);
+  }
+
+  /** The resources recorded as installing `singleton` so far; empty when the program does not install it. */
+  installed(singleton: string): readonly pulumi.Resource[] {
+    return this.singletonResources.get(singleton) ?? [];
   }
 }

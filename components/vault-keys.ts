@@ -20,11 +20,14 @@ import {
   isSecretTemplate,
   metadataOf,
   objectStoreKeyPath,
+  sameSpecForId,
   secretDataProblems,
+  suppliedSecretPath,
 } from "./keys";
-import { isDns1123Subdomain } from "./labels";
+import { isDns1123Subdomain, placementLabels } from "./labels";
 import { loadOptionalSdk } from "./optional-sdk";
 import { CertificateSpec, certificateSpecProblems } from "./pki";
+import type { Site } from "./site";
 
 /**
  * Keys from Vault (components/keys.ts explains the two stores).
@@ -67,7 +70,16 @@ export const CERT_MANAGER_NAMESPACE = "cert-manager";
 export const CERT_MANAGER_SERVICE_ACCOUNT = "cert-manager";
 
 /** The External Secrets chart this program installs (`installOperator`), and its namespace. */
-export const EXTERNAL_SECRETS_CHART = { repo: "https://charts.external-secrets.io", chart: "external-secrets", version: "0.0.0", namespace: "external-secrets" } as const;
+export const EXTERNAL_SECRETS_CHART = {
+  /** Helm repository. */
+  repo: "https://charts.external-secrets.io",
+  /** Chart name. */
+  chart: "external-secrets",
+  /** Chart version (app v2.9.0), checked against the upstream chart data. */
+  version: "2.9.0",
+  /** Namespace of the release. */
+  namespace: "external-secrets",
+} as const;
 
 /** Vault settings of a stack (`vault`). */
 export interface VaultSettings {
@@ -88,7 +100,55 @@ export interface VaultSettings {
 }
 
 /** The defaults of {@link VaultSettings}. */
-export const VAULT_DEFAULTS = { pkiPath: "waris-pki", kvPath: "waris" } as const;
+export const VAULT_DEFAULTS = {
+  /** {@link VaultSettings.pkiPath}. */
+  pkiPath: "waris-pki",
+  /** {@link VaultSettings.kvPath}. */
+  kvPath: "waris",
+} as const;
+
+/** A problem with a Vault setting. */
+export interface VaultSettingProblem {
+  /** Dotted path of the setting, e.g. `vault.authMounts.gcloud`. */
+  readonly path: string;
+  /** What is wrong and what is allowed. */
+  readonly message: string;
+}
+
+/** The fields of a Vault PKI role ({@link pkiRoleFields}) that a certificate's spec decides. */
+export interface PkiRoleFields {
+  /** The common name and the DNS names, exactly (no subdomains, no globs). */
+  readonly allowedDomains: string[];
+  /** Whether it may sign server certificates (`server auth`). */
+  readonly serverFlag: boolean;
+  /** Whether it may sign client certificates (`client auth`). */
+  readonly clientFlag: boolean;
+  /** O of the subject. */
+  readonly organizations: string[];
+  /** OU of the subject. */
+  readonly organizationUnit: string[];
+}
+
+/** One entry of an ExternalSecret's `spec.data`. */
+export interface ExternalSecretRemote {
+  /** The template field the value is bound to (`v<n>`). */
+  readonly secretKey: string;
+  /** Where the value is in Vault KV. */
+  readonly remoteRef: {
+    /** KV path under the mount. */
+    readonly key: string;
+    /** Property of the KV secret. */
+    readonly property: string;
+  };
+}
+
+/** The data of an ExternalSecret ({@link externalSecretData}). */
+export interface ExternalSecretData {
+  /** `spec.data`: each Vault value once, as a template field `v<n>`. */
+  readonly remote: ExternalSecretRemote[];
+  /** `spec.target.template.data`: each key of the Secret, a template over those fields (public text may be an output). */
+  readonly template: Record<string, pulumi.Input<string>>;
+}
 
 /** Vault mount paths: segments of letters, digits, `-` and `_`, separated by `/`. */
 const MOUNT_PATH = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
@@ -98,8 +158,8 @@ const MOUNT_PATH = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
  *
  * @param sites - the sites that need keys (each needs an auth mount).
  */
-export function vaultSettingsProblems(settings: VaultSettings, sites: readonly string[], prefix = "vault"): Array<{ path: string; message: string }> {
-  const problems: Array<{ path: string; message: string }> = [];
+export function vaultSettingsProblems(settings: VaultSettings, sites: readonly string[], prefix = "vault"): VaultSettingProblem[] {
+  const problems: VaultSettingProblem[] = [];
   let url: URL | undefined;
   try {
     url = new URL(settings.address);
@@ -146,13 +206,7 @@ export function secretsPolicy(kvPath: string): string {
 }
 
 /** Vault PKI role fields of a certificate spec (pure): its exact names, its usages, EC P-256, two years. */
-export function pkiRoleFields(spec: CertificateSpec): {
-  allowedDomains: string[];
-  serverFlag: boolean;
-  clientFlag: boolean;
-  organizations: string[];
-  organizationUnit: string[];
-} {
+export function pkiRoleFields(spec: CertificateSpec): PkiRoleFields {
   const member = spec.uses.includes("member");
   return {
     // The common name and the DNS names, exactly: no subdomains, no globs.
@@ -190,22 +244,33 @@ export const KEY_SYMBOLS = {
 const CERT_DURATION = "17520h";
 const CERT_RENEW_BEFORE = "1440h";
 
-/** The `vault kv put` commands an operator runs to supply what the program reads from Vault (pure). */
+/** The `vault kv put` command that supplies KV entry `remoteKey` with `properties` (values elided: `…`). */
+export function vaultKvPutCommand(kvPath: string, remoteKey: string, properties: readonly string[]): string {
+  return `vault kv put -mount=${kvPath} ${remoteKey} ${[...properties].sort().map((p) => `${p}=…`).join(" ")}`;
+}
+
+/**
+ * The `vault kv put` commands an operator runs to supply what a program reads from Vault (pure), one per
+ * KV entry, sorted; generated passwords and keys are not among them (External Secrets makes them).
+ */
 export function vaultKvCommands(kvPath: string, supplied: readonly KeyValue[]): string[] {
   const byKey = new Map<string, Set<string>>();
   for (const v of supplied) {
     if (v.remoteKey.startsWith("generated/")) continue;
     byKey.set(v.remoteKey, (byKey.get(v.remoteKey) ?? new Set()).add(v.property));
   }
-  return [...byKey.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, props]) => `vault kv put -mount=${kvPath} ${key} ${[...props].sort().map((p) => `${p}=…`).join(" ")}`);
+  return [...byKey.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, props]) => vaultKvPutCommand(kvPath, key, [...props]));
 }
 
 /** Arguments of {@link VaultKeys}. */
 export interface VaultKeysArgs {
   /** The stack's Vault settings. */
   readonly settings: VaultSettings;
-  /** Every site that gets Secrets, with its Kubernetes provider. */
-  readonly sites: Readonly<Record<string, pulumi.ProviderResource | undefined>>;
+  /**
+   * Every site that gets Secrets, by name. cert-manager must run on each (the PostgreSQL component installs
+   * it, and records it on the site: the issuers wait for it, see `Site.installed`).
+   */
+  readonly sites: Readonly<Record<string, Site>>;
   /** Install External Secrets on each site (Helm release). Default false: the site has it. */
   readonly installOperator?: boolean;
 }
@@ -232,7 +297,7 @@ function loadVault(neededBy: string): VaultSdk {
 /** The Vault key store; see the module comment. */
 export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
   readonly kind = "vault" as const;
-  /** Every KV value a Secret reads, for the operator's `vault kv put` list ({@link vaultKvCommands}). */
+  /** Every supplied KV value a Secret reads so far (supplied secrets, object-store keys). */
   readonly supplied: KeyValue[] = [];
   private readonly sdk: VaultSdk;
   private readonly vaultProvider: pulumi.ProviderResource;
@@ -241,6 +306,8 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
   private readonly siteReady: Record<string, pulumi.Resource[]> = {};
   /** Generated values by name: `password` or `key` (their KV property). */
   private readonly generated = new Map<string, string>();
+  private readonly issuerRoles: Record<string, pulumi.Resource> = {};
+  private readonly issuerAccess: Record<string, pulumi.Resource[]> = {};
   /** The store's name: prefix of its Vault roles, policies, ServiceAccounts and ClusterSecretStore. */
   readonly name: string;
 
@@ -266,7 +333,8 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
     const secretsPolicyRes = new sdk.policy.Policy(`${name}-secrets`, { name: `${name}-external-secrets`, policy: secretsPolicy(this.kvPath) }, inVault);
     const caBundle = s.caBundle === undefined ? {} : { caBundle: Buffer.from(s.caBundle).toString("base64") };
 
-    for (const [site, provider] of Object.entries(args.sites)) {
+    for (const [site, siteObject] of Object.entries(args.sites)) {
+      const provider = siteObject.kubernetesProvider;
       const authMount = s.authMounts[site]!;
       const k8s = { parent: this, provider };
       const id = (suffix: string) => `${name}-${site}-${suffix}`;
@@ -299,26 +367,10 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
             ),
           ]
         : [];
-      const ns = new corev1.Namespace(id("ns"), { metadata: { name: KEYS_NAMESPACE, labels: { "app.kubernetes.io/part-of": "waris" } } }, k8s);
+      const ns = new corev1.Namespace(id("ns"), { metadata: { name: KEYS_NAMESPACE, labels: placementLabels(site, "none") } }, k8s);
       const secretsSa = new corev1.ServiceAccount(id("secrets-sa"), { metadata: { name: `${name}-secrets`, namespace: ns.metadata.name } }, k8s);
-      const issuerSa = new corev1.ServiceAccount(id("issuer-sa"), { metadata: { name: `${name}-issuer`, namespace: CERT_MANAGER_NAMESPACE } }, k8s);
-      // cert-manager requests the issuer ServiceAccount's tokens itself (cert-manager docs, "Vault",
-      // bound service account tokens): a Role letting it create tokens of that one account.
-      const tokenRole = new rbacv1.Role(
-        id("issuer-token"),
-        { metadata: { name: `${name}-issuer-token`, namespace: CERT_MANAGER_NAMESPACE }, rules: [{ apiGroups: [""], resources: ["serviceaccounts/token"], resourceNames: [`${name}-issuer`], verbs: ["create"] }] },
-        k8s,
-      );
-      const tokenBinding = new rbacv1.RoleBinding(
-        id("issuer-token"),
-        {
-          metadata: { name: `${name}-issuer-token`, namespace: CERT_MANAGER_NAMESPACE },
-          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: tokenRole.metadata.name },
-          subjects: [{ kind: "ServiceAccount", name: CERT_MANAGER_SERVICE_ACCOUNT, namespace: CERT_MANAGER_NAMESPACE }],
-        },
-        k8s,
-      );
-      // Vault reviews the tokens with the TokenReview API (ESO docs, "Kubernetes authentication").
+      // Vault reviews the tokens with the TokenReview API (ESO docs, "Kubernetes authentication"). The
+      // binding names the issuer's ServiceAccount too, which exists once cert-manager's namespace does.
       const delegator = new rbacv1.ClusterRoleBinding(
         id("auth-delegator"),
         {
@@ -329,7 +381,7 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
             { kind: "ServiceAccount", name: `${name}-issuer`, namespace: CERT_MANAGER_NAMESPACE },
           ],
         },
-        { ...k8s, dependsOn: [secretsSa, issuerSa] },
+        { ...k8s, dependsOn: [secretsSa] },
       );
       const store = new apiextensions.CustomResource(
         id("store"),
@@ -353,9 +405,51 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
         },
         { ...k8s, dependsOn: [...operator, kv, delegator] },
       );
-      this.siteReady[site] = [store, tokenBinding, delegator, issuerRole, ...operator];
+      this.siteReady[site] = [store, delegator, ...operator];
+      this.issuerRoles[site] = issuerRole;
     }
     this.registerOutputs({});
+  }
+
+  /**
+   * cert-manager's access to Vault on a site, registered on the first certificate there: the issuer's
+   * ServiceAccount in cert-manager's namespace and the Role letting cert-manager request its tokens
+   * (cert-manager docs, "Vault", bound service account tokens). They wait for cert-manager's installation
+   * when this program installs it (`Site.installed("cert-manager")`), which the first certificate's
+   * component has registered by then.
+   */
+  /**
+   * The `vault kv put` commands that supply what the Secrets registered so far read ({@link vaultKvCommands}):
+   * run them before the first `pulumi up`, or the ExternalSecrets wait.
+   */
+  get kvPutCommands(): string[] {
+    return vaultKvCommands(this.kvPath, this.supplied);
+  }
+
+  private issuerReady(site: string): pulumi.Resource[] {
+    let access = this.issuerAccess[site];
+    if (!access) {
+      const k8s = { parent: this, provider: this.args.sites[site]!.kubernetesProvider, dependsOn: [...this.args.sites[site]!.installed("cert-manager")] };
+      const id = (suffix: string) => `${this.name}-${site}-${suffix}`;
+      const issuerSa = new corev1.ServiceAccount(id("issuer-sa"), { metadata: { name: `${this.name}-issuer`, namespace: CERT_MANAGER_NAMESPACE } }, k8s);
+      const tokenRole = new rbacv1.Role(
+        id("issuer-token"),
+        { metadata: { name: `${this.name}-issuer-token`, namespace: CERT_MANAGER_NAMESPACE }, rules: [{ apiGroups: [""], resources: ["serviceaccounts/token"], resourceNames: [`${this.name}-issuer`], verbs: ["create"] }] },
+        k8s,
+      );
+      const tokenBinding = new rbacv1.RoleBinding(
+        id("issuer-token"),
+        {
+          metadata: { name: `${this.name}-issuer-token`, namespace: CERT_MANAGER_NAMESPACE },
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: tokenRole.metadata.name },
+          subjects: [{ kind: "ServiceAccount", name: CERT_MANAGER_SERVICE_ACCOUNT, namespace: CERT_MANAGER_NAMESPACE }],
+        },
+        k8s,
+      );
+      access = [issuerSa, tokenBinding, this.issuerRoles[site]!, ...this.args.sites[site]!.installed("cert-manager")];
+      this.issuerAccess[site] = access;
+    }
+    return access;
   }
 
   private ready(site: string, what: string): pulumi.Resource[] {
@@ -377,11 +471,13 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
     );
     const roles = new Map<string, pulumi.Resource>();
     const issuers = new Map<string, pulumi.Resource>();
+    const specs = new Map<string, string>();
     return {
       caCert: root.certificate,
       tlsSecret: (id, target, spec, options) => {
         const problems = certificateSpecProblems(spec);
         if (problems.length > 0) throw new KeyStoreError(`Certificate "${caName}-${id}": ${problems.map((p) => `${p.argument} ${p.message}`).join("; ")}`);
+        sameSpecForId(specs, caName, id, spec);
         const ready = this.ready(target.site, `Certificate "${caName}-${id}"`);
         const roleName = id;
         let role = roles.get(id);
@@ -429,7 +525,7 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
                 },
               },
             },
-            { parent: opts.parent, provider: target.opts.provider, dependsOn: [...ready, role] },
+            { parent: opts.parent, provider: target.opts.provider, dependsOn: [...ready, ...this.issuerReady(target.site), role] },
           );
           issuers.set(issuerKey, issuer);
         }
@@ -505,8 +601,8 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
     }
     if (!isDns1123Subdomain(name)) throw new KeyStoreError(`generated ${property} ${show(name)}: the name must be a DNS-1123 subdomain (it names a generator on every site)`);
     this.generated.set(name, property);
-    for (const [site, provider] of Object.entries(this.args.sites)) {
-      const k8s = { parent: this, provider, dependsOn: this.siteReady[site]! };
+    for (const [site, siteObject] of Object.entries(this.args.sites)) {
+      const k8s = { parent: this, provider: siteObject.kubernetesProvider, dependsOn: this.siteReady[site]! };
       const generator = new apiextensions.CustomResource(
         `${this.name}-${site}-${name}-generator`,
         { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password", metadata: { name, namespace: KEYS_NAMESPACE }, spec },
@@ -534,7 +630,7 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
   }
 
   suppliedSecret(name: string, _fromStack: pulumi.Input<string> | undefined): KeyValue {
-    const value = { remoteKey: `stack/${name}`, property: "value" };
+    const value = { remoteKey: suppliedSecretPath(name), property: "value" };
     this.supplied.push(value);
     return value;
   }
@@ -579,12 +675,9 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
  * The `data` and `target.template.data` of an ExternalSecret for a Secret's data (pure): each Vault value
  * once, as a template field `v<n>`; each key of the Secret a template over those fields.
  */
-export function externalSecretData(data: Readonly<Record<string, SecretData>>): {
-  remote: Array<{ secretKey: string; remoteRef: { key: string; property: string } }>;
-  template: Record<string, pulumi.Input<string>>;
-} {
+export function externalSecretData(data: Readonly<Record<string, SecretData>>): ExternalSecretData {
   const fields = new Map<string, string>();
-  const remote: Array<{ secretKey: string; remoteRef: { key: string; property: string } }> = [];
+  const remote: ExternalSecretRemote[] = [];
   const field = (v: KeyValue): string => {
     const key = `${v.remoteKey}#${v.property}`;
     let f = fields.get(key);

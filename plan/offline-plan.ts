@@ -40,7 +40,7 @@ export const REPO_ROOT = path.resolve(__dirname, "..");
  * clear text get fake values, so the plan runs without the CLI's key. Invalid settings throw the
  * program's own {@link StackConfigError}; when `lenient`, they fake nothing and are left to the program.
  */
-function fakeRequiredSecrets(config: Record<string, string>, secretKeys: string[], stack: string, lenient: boolean): string[] {
+export function fakeRequiredSecrets(config: Record<string, string>, secretKeys: string[], stack: string, lenient: boolean): string[] {
   const prefix = `${PROJECT}:`;
   // Only the settings decide which secrets are needed; anything else (typos included) is left to the
   // program's own validation, which reports it with the rest.

@@ -282,6 +282,8 @@ export const STATE_ADVICE = [
   "  never a backend on one site only (losing that site would make the failover impossible), nor Pulumi Cloud (outside Thailand).",
   "- secrets provider: a passphrase (PULUMI_CONFIG_PASSPHRASE) held by two operators and kept sealed on each site, or Vault transit",
   "  replicated to both sites; never a KMS or Vault that runs on one site only.",
+  "- keys (stack setting vault): the same Vault must answer from either site; every phase's new Secrets and certificates",
+  "  (a rebuilt generation's included) are written through it, and pulumi up waits for each ExternalSecret and Certificate to be Ready.",
 ];
 
 /** The whole runbook as text. */

@@ -29,6 +29,9 @@ import { RECOVERY_POLICY_DEFAULTS } from "../policy/thresholds";
 import { STORE_ENCRYPTIONS } from "../components/store-encryption";
 import { KUBERNETES_DISTRIBUTIONS } from "../components/gpu-operator";
 import { SEVERITIES, receiverProblems } from "../components/monitoring-rules";
+import { vaultSettingsProblems } from "../components/vault-keys";
+import { ObjectStoreKeyPair, ObjectStoreWriter } from "../components/keys";
+import { SUPPLIED_SECRETS, WRITER_SECRET_SUFFIXES, keySites, objectStoreWriterUses, suppliedSecretsNeeded, writerSecretSuffixes } from "./keys";
 
 /** The Pulumi project name; config keys are `waris-hybrid:<key>`. */
 export const PROJECT = "waris-hybrid";
@@ -312,6 +315,24 @@ const failoverSchema = z.strictObject({
 /** The failover situation as written (`waris-hybrid:failover`); see components/failover.ts. */
 export type FailoverSettings = z.infer<typeof failoverSchema>;
 
+const vaultSchema = z.strictObject({
+  /** Vault's https:// address. */
+  address: z.url({ protocol: /^https$/, error: "must be an https:// URL (Vault tokens travel on it)" }),
+  /** PEM of the CA of Vault's TLS certificate, when it is not publicly trusted. */
+  caBundle: z.string().min(1).optional(),
+  /** Path prefix of the PKI mounts (one per CA). Default waris-pki. */
+  pkiPath: z.string().min(1).optional(),
+  /** Path of the KV v2 mount. Default waris. */
+  kvPath: z.string().min(1).optional(),
+  /** Per site with a cluster: the Kubernetes auth mount Vault has for it. */
+  authMounts: z.record(z.string(), z.string().min(1)),
+  /** Install External Secrets on each site (Helm). Default true: the platform's stack owns its clusters. */
+  installOperator: z.boolean().default(true),
+});
+
+/** Vault settings as written (`waris-hybrid:vault`), defaults applied. */
+export type VaultStackSettings = z.infer<typeof vaultSchema>;
+
 const poolNameSchema = z.string().regex(SITE_NAME_PATTERN, "a pool name must be lowercase letters, digits and '-', start with a letter, at most 24 characters");
 
 /**
@@ -337,6 +358,7 @@ export const settingSchemas = {
   failover: failoverSchema.default({}),
   dns: dnsSchema.optional(),
   monitoring: monitoringSchema.optional(),
+  vault: vaultSchema.optional(),
 };
 
 /** Config keys of the non-secret settings (scalars are plain strings; the rest are objects). */
@@ -371,6 +393,8 @@ export interface StackSettings {
   readonly dns?: DnsSettings;
   /** Monitoring and alerting on every data site, when configured. */
   readonly monitoring?: MonitoringSettings;
+  /** Keys from Vault (components/vault-keys.ts), when the stack has Vault; else from the Pulumi state. */
+  readonly vault?: VaultStackSettings;
 }
 
 /** A problem found between settings: the config path and what is wrong. */
@@ -719,6 +743,12 @@ function recoveryIssues(parsed: Partial<StackSettings>): Issue[] {
 }
 
 /** Checks between settings, run on whichever settings parsed. */
+/** With Vault: its settings against the sites that get Secrets (components/vault-keys.ts). */
+function vaultIssues(parsed: Partial<StackSettings>): Issue[] {
+  if (!parsed.vault || !parsed.sites) return [];
+  return vaultSettingsProblems(parsed.vault, keySites({ sites: parsed.sites })).map((p) => ({ path: p.path.split("."), message: p.message }));
+}
+
 function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, stack: string, brokenPools: ReadonlySet<string>, written: ReadonlySet<string>): Issue[] {
   const poolIssues = gpuPoolsIssues(parsed);
   // One mistake, one problem: what is built on a pool already reported is not checked again.
@@ -741,6 +771,7 @@ function crossSettingIssues(parsed: Partial<StackSettings>, rawSites: unknown, s
     ...policyThresholdIssues(parsed),
     ...dnsIssues(parsed, written),
     ...monitoringIssues(parsed),
+    ...vaultIssues(parsed),
   ];
   // One problem per key: the first found is the root (an activeSite naming no site is not reported again
   // by every datastore that was given it).
@@ -827,19 +858,21 @@ export interface StackConfig {
   /** GPU pools as written, keyed by pool name; each names its site. */
   readonly gpuPools: Readonly<Record<string, GpuPoolSettings>>;
   /** PostgreSQL, when configured: settings with the derived backup and home sites, and the password secret. */
-  readonly postgres?: PostgresSettings & { readonly backupSite: string; readonly appPassword: pulumi.Output<string> };
+  readonly postgres?: PostgresSettings & { readonly backupSite: string; readonly appPassword?: pulumi.Output<string> };
   /** Backup settings, defaults applied. */
   readonly backups: BackupSettings;
   /** MongoDB, when configured. */
   readonly mongodb?: MongodbSettings;
   /** Redis, when configured, with its password secret. */
-  readonly redis?: RedisSettings & { readonly password: pulumi.Output<string> };
+  readonly redis?: RedisSettings & { readonly password?: pulumi.Output<string> };
   /** Milvus, when configured. */
   readonly milvus?: MilvusSettings;
   /** The site whose object store keeps the backups and model artifacts, when there is one. */
   readonly backupSite?: string;
   /** LLM inference, when configured, with its bearer token secret. */
-  readonly inference?: InferenceSettings & { readonly apiKey: pulumi.Output<string> };
+  readonly inference?: InferenceSettings & { readonly apiKey?: pulumi.Output<string> };
+  /** Vault, when the stack has it: keys come from Vault, and the pods' secrets are not stack secrets. */
+  readonly vault?: VaultStackSettings;
   /** Every data site's role in the failover situation the stack states (components/failover.ts). */
   readonly roles: SiteRoles;
   /** User-facing DNS, when configured: the server with its TSIG secret, and the records ({@link dnsRecords}). */
@@ -872,21 +905,28 @@ export function requiredSecrets(settings: StackSettings, stack: string): SecretR
         ["ObjectStoreSecretAccessKey", "secret access key"],
       ] as const) {
         const key = siteSecretKey(name, suffix);
-        secrets.push({ key, purpose: `${what} of the ${name} object store`, command: set(key, "") });
+        secrets.push({ key, purpose: `${what} of the ${name} object store (the program creates buckets with it; no pod gets it)`, command: set(key, "") });
       }
     }
   }
-  if (settings.postgres) {
-    secrets.push({ key: "postgresAppPassword", purpose: "password of the PostgreSQL application user", command: set("postgresAppPassword", "") });
-  }
-  if (settings.redis) {
-    secrets.push({ key: "redisPassword", purpose: "password Redis clients authenticate with", command: set("redisPassword", "") });
+  // With Vault, the pods' secrets are read from Vault KV (stack/keys.ts, vaultSupplyCommands): none is a stack secret.
+  if (!settings.vault) {
+    for (const use of objectStoreWriterUses(settings)) {
+      const suffixes = writerSecretSuffixes(use.writer);
+      for (const [field, what] of [["accessKeyId", "access key id"], ["secretAccessKey", "secret access key"]] as const) {
+        const key = siteSecretKey(use.site, suffixes[field]);
+        secrets.push({ key, purpose: `${what} of ${use.writer}'s own user on the ${use.site} store, limited to bucket ${use.bucket}`, command: set(key, "") });
+      }
+    }
+    for (const key of suppliedSecretsNeeded(settings).filter((k) => k !== "inferenceApiKey")) {
+      secrets.push({ key, purpose: SUPPLIED_SECRETS[key].purpose, command: set(key, "") });
+    }
   }
   if (settings.dns) {
     secrets.push({ key: "dnsTsigSecret", purpose: "TSIG secret ExternalDNS signs its DNS updates with", command: set("dnsTsigSecret", "") });
   }
-  if (settings.inference) {
-    secrets.push({ key: "inferenceApiKey", purpose: "bearer token the applications send to the LLM endpoint", command: set("inferenceApiKey", "") });
+  if (settings.inference && !settings.vault) {
+    secrets.push({ key: "inferenceApiKey", purpose: SUPPLIED_SECRETS.inferenceApiKey.purpose, command: set("inferenceApiKey", "") });
   }
   const receivers = settings.monitoring?.receivers;
   if (receivers?.email?.username) {
@@ -1005,7 +1045,7 @@ export const SITE_SECRET_SUFFIXES = ["Kubeconfig", "ObjectStoreAccessKeyId", "Ob
 export const STACK_SECRET_KEYS = ["postgresAppPassword", "inferenceApiKey", "redisPassword", "dnsTsigSecret", "monitoringSmtpPassword", "monitoringPagerdutyRoutingKey", "monitoringLineWebhookUrl"] as const;
 
 function isSecretKey(key: string): boolean {
-  return SITE_SECRET_SUFFIXES.some((suffix) => key.endsWith(suffix)) || (STACK_SECRET_KEYS as readonly string[]).includes(key);
+  return [...SITE_SECRET_SUFFIXES, ...WRITER_SECRET_SUFFIXES].some((suffix) => key.endsWith(suffix)) || (STACK_SECRET_KEYS as readonly string[]).includes(key);
 }
 
 /** The setting a stack-wide secret belongs to (site secrets belong to `sites`). */
@@ -1114,6 +1154,16 @@ export function readStackConfig(): StackConfig {
   const config = new pulumi.Config(PROJECT);
   const secret = (key: string): pulumi.Output<string> => config.requireSecret(key);
 
+  const writerUses = objectStoreWriterUses(settings);
+  const writerKeys = (site: string): Partial<Record<ObjectStoreWriter, ObjectStoreKeyPair>> =>
+    Object.fromEntries(
+      writerUses
+        .filter((u) => u.site === site)
+        .map((u) => {
+          const suffixes = writerSecretSuffixes(u.writer);
+          return [u.writer, { accessKeyId: secret(siteSecretKey(site, suffixes.accessKeyId)), secretAccessKey: secret(siteSecretKey(site, suffixes.secretAccessKey)) }];
+        }),
+    );
   const sites: SiteSpec[] = [];
   const siteArgs: Record<string, SiteArgs> = {};
   for (const [name, site] of Object.entries(settings.sites)) {
@@ -1137,12 +1187,14 @@ export function readStackConfig(): StackConfig {
             kmsKeyId: site.objectStore.kmsKeyId,
             accessKeyId: secret(siteSecretKey(name, "ObjectStoreAccessKeyId")),
             secretAccessKey: secret(siteSecretKey(name, "ObjectStoreSecretAccessKey")),
+            // Each writer's own keys (with Vault, the writers read theirs from Vault KV instead).
+            ...(settings.vault ? {} : { writers: writerKeys(name) }),
           }
         : undefined,
     };
   }
   const postgres = settings.postgres
-    ? { ...settings.postgres, backupSite: backupSiteName(settings)!, appPassword: secret("postgresAppPassword") }
+    ? { ...settings.postgres, backupSite: backupSiteName(settings)!, appPassword: settings.vault ? undefined : secret("postgresAppPassword") }
     : undefined;
   const dns = settings.dns && { ...settings.dns, tsigSecret: secret("dnsTsigSecret"), records: dnsRecords(settings) };
   const needed = (key: string): pulumi.Output<string> | undefined => (secrets.some((s) => s.key === key) ? secret(key) : undefined);
@@ -1150,5 +1202,5 @@ export function readStackConfig(): StackConfig {
     ...settings.monitoring,
     secrets: { smtpPassword: needed("monitoringSmtpPassword"), pagerdutyRoutingKey: needed("monitoringPagerdutyRoutingKey"), lineWebhookUrl: needed("monitoringLineWebhookUrl") },
   };
-  return { stack, dns, roles: deriveSiteRoles(failoverSituation(settings)), activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, mongodb: settings.mongodb, backupSite: backupSiteName(settings), redis: settings.redis && { ...settings.redis, password: secret("redisPassword") }, milvus: settings.milvus, inference: settings.inference && { ...settings.inference, apiKey: secret("inferenceApiKey") }, monitoring, settings };
+  return { stack, dns, roles: deriveSiteRoles(failoverSituation(settings)), activeSite: settings.activeSite, sites, siteArgs, recovery: settings.recovery, gpuPools: settings.gpuPools, postgres, backups: settings.backups, mongodb: settings.mongodb, backupSite: backupSiteName(settings), redis: settings.redis && { ...settings.redis, password: settings.vault ? undefined : secret("redisPassword") }, milvus: settings.milvus, inference: settings.inference && { ...settings.inference, apiKey: settings.vault ? undefined : secret("inferenceApiKey") }, monitoring, vault: settings.vault, settings };
 }

@@ -5,7 +5,7 @@
  */
 import { CertificateUse, KEY_USAGES_FOR_USE, certificateSpecProblems } from "../components/pki";
 import { MONGO_EXPORTER_URI, mongoCertificates } from "../components/mongo-replica-set";
-import { Run, resource, resourcesOfType, runProgram } from "./harness";
+import { Run, resource, resourcesOfType, runProgram, runProgramWithoutVault } from "./harness";
 
 /** Certificate (resource name) → every use it is put to. */
 const USES: ReadonlyArray<readonly [RegExp, readonly CertificateUse[], string]> = [
@@ -20,10 +20,11 @@ const USES: ReadonlyArray<readonly [RegExp, readonly CertificateUse[], string]> 
 
 type Subject = { commonName?: string; organization?: string; organizationalUnit?: string };
 
-describe("every certificate of the prod plan fits its uses", () => {
+describe("every certificate of the prod plan fits its uses (keys in the Pulumi state)", () => {
   let run: Run;
   beforeAll(async () => {
-    run = await runProgram("prod");
+    // Prod without its `vault` setting: the CAs are @pulumi/tls resources.
+    run = await runProgramWithoutVault("prod");
   });
 
   test("each certificate is in the table once and allows every key usage its uses need", () => {
@@ -72,6 +73,43 @@ describe("every certificate of the prod plan fits its uses", () => {
       { name: "exporter-tls", secret: { secretName: "waris-mongo-exporter-tls", items: [{ key: "ca.crt", path: "ca.crt" }, { key: "tls-combined.pem", path: "tls.pem" }] } },
     ]);
     expect(resource(run, "kubernetes:core/v1:Secret", "waris-mongo-onprem-exporter-tls").inputs).toMatchObject({ metadata: { name: "waris-mongo-exporter-tls" }, type: "kubernetes.io/tls" });
+  });
+});
+
+describe("every certificate of the prod plan fits its uses (keys from Vault)", () => {
+  // A certificate's ClusterIssuer (and Vault PKI role) is named `<CA>-<id>`, as its @pulumi/tls certificate is.
+  const CERT_MANAGER_USAGES: Readonly<Record<CertificateUse, readonly string[]>> = { server: ["server auth"], client: ["client auth"], member: ["server auth", "client auth"] };
+  let run: Run;
+  beforeAll(async () => {
+    run = await runProgram("prod");
+  });
+
+  test("each Certificate is in the table once; its usages and its Vault role's flags cover every use", () => {
+    expect(run.error).toBeUndefined();
+    const certs = resourcesOfType(run, "kubernetes:cert-manager.io/v1:Certificate");
+    expect(certs.length).toBeGreaterThan(5);
+    for (const cert of certs) {
+      const spec = cert.inputs["spec"] as { issuerRef: { name: string }; usages: string[] };
+      const issuer = spec.issuerRef.name;
+      const rows = USES.filter(([pattern]) => pattern.test(issuer));
+      expect({ cert: cert.name, issuer, rows: rows.length }).toEqual({ cert: cert.name, issuer, rows: 1 });
+      const [, uses] = rows[0]!;
+      const role = resource(run, "vault:pkiSecret/secretBackendRole:SecretBackendRole", issuer).inputs as { serverFlag: boolean; clientFlag: boolean };
+      for (const use of uses) {
+        for (const usage of CERT_MANAGER_USAGES[use]) expect({ cert: cert.name, use, usage, has: spec.usages.includes(usage) }).toMatchObject({ has: true });
+        if (use !== "client") expect({ issuer, serverFlag: role.serverFlag }).toEqual({ issuer, serverFlag: true });
+        if (use !== "server") expect({ issuer, clientFlag: role.clientFlag }).toEqual({ issuer, clientFlag: true });
+      }
+    }
+  });
+
+  test("x.509 members: the member role fixes a non-empty O and OU; the exporter's role differs", () => {
+    const role = (name: string) => resource(run, "vault:pkiSecret/secretBackendRole:SecretBackendRole", name).inputs as { organizations?: string[]; organizationUnit?: string[] };
+    const members = role("waris-mongo-members");
+    expect(members.organizations?.[0]).toBeTruthy();
+    expect(members.organizationUnit?.[0]).toBeTruthy();
+    const exporter = role("waris-mongo-exporter");
+    expect([exporter.organizations ?? [], exporter.organizationUnit ?? []]).not.toEqual([members.organizations, members.organizationUnit]);
   });
 });
 

@@ -149,7 +149,7 @@ test("every component has a small, complete example program (type-checked by npm
   const components = Object.entries(lib)
     .filter(([, v]) => typeof v === "function" && (v as { prototype?: unknown }).prototype instanceof ComponentResource)
     .map(([k]) => k);
-  expect(components.sort()).toEqual(["BackupSchedule", "GpuNodePool", "InferenceCluster", "ManagedPostgres", "MilvusPrimary", "MongoReplicaSet", "Monitoring", "ObjectStorageBucket", "PostgresCluster", "RedisPrimary", "Site"]);
+  expect(components.sort()).toEqual(["BackupSchedule", "GpuNodePool", "InferenceCluster", "ManagedPostgres", "MilvusPrimary", "MongoReplicaSet", "Monitoring", "ObjectStorageBucket", "PostgresCluster", "RedisPrimary", "Site", "VaultKeys"]);
   const examples = readdirSync(path.join(root, "examples"));
   for (const c of components) expect(examples).toContain(`${c.replace(/([a-z])([A-Z])/g, "$1-$2").toLowerCase()}.ts`);
 });

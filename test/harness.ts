@@ -65,6 +65,22 @@ export async function runProgram(stack: string, edit?: (config: Record<string, s
 }
 
 /**
+ * Runs `index.ts` with a stack's configuration without its `vault` setting (keys in the Pulumi state),
+ * with fake values for the secrets that then become stack secrets; `edit` runs after (so it can remove
+ * one of them).
+ */
+export async function runProgramWithoutVault(stack: string, edit?: (config: Record<string, string>) => void): Promise<Run> {
+  const engine = stackConfig(stack);
+  const config = { ...engine.config };
+  const secretKeys = [...engine.secretKeys];
+  delete config["waris-hybrid:vault"];
+  const { fakeRequiredSecrets } = require("../plan/offline-plan") as typeof import("../plan/offline-plan");
+  fakeRequiredSecrets(config, secretKeys, stack, false);
+  edit?.(config);
+  return cachedRun(`program ${stack} ${JSON.stringify(config)} ${secretKeys.join(",")}`, () => runIsolated(stack, { ...engine, config, secretKeys }, async () => require("../index") as Record<string, unknown>));
+}
+
+/**
  * Memoizes a deterministic run on disk, shared by the test workers of one `npm test`: the same program
  * with the same configuration registers the same resources, and loading the SDK and the program again in
  * a fresh module registry is most of what a run costs. The key includes a hash of every file that can

@@ -30,7 +30,7 @@ async function vaultRun(): Promise<Run> {
       const gcloud = new lib.Site("gcloud", { kind: "gcloud", region: "gdcc-bangkok", country: "TH", role: "standby", kubeconfig: "k", volumes, vpnRanges: ["10.20.0.0/16"], objectStore: store });
       const keys = new VaultKeys("waris-keys", {
         settings: { address: "https://vault.example:8200", authMounts: { onprem: "kubernetes-onprem", gcloud: "kubernetes-gcloud" } },
-        sites: { onprem: onprem.kubernetesProvider, gcloud: gcloud.kubernetesProvider },
+        sites: { onprem, gcloud },
       });
       const sites = [onprem, gcloud];
       const roles = lib.steadyRoles(["onprem", "gcloud"], "onprem");

@@ -70,8 +70,9 @@ describe("MilvusPrimary in prod", () => {
   });
 
   test("milvus-backup's config: Milvus over verified TLS, its store and the G-Cloud store, streamed between the two", () => {
-    // Under a preview the file is unknown (it holds generated secrets): check the Secret, then the file's text.
-    const secret = resource(run, "kubernetes:core/v1:Secret", "waris-milvus-onprem-backup-config");
+    // prod takes its keys from Vault: the Secret is written by External Secrets (its template is tested in
+    // vault-keys-milvus-llm-monitoring.test.ts); check it, then the file's text.
+    const secret = resource(run, "kubernetes:external-secrets.io/v1:ExternalSecret", "waris-milvus-onprem-backup-config");
     expect(secret.inputs["metadata"]).toMatchObject({ name: "waris-milvus-backup-config", namespace: "waris-milvus" });
     const store = { port: 443, accessKeyId: "AK", secretAccessKey: "SK" };
     const yaml = milvusBackupConfig({

@@ -53,6 +53,7 @@ test("every namespace the program creates has a default-deny ingress policy and 
         dns: { namespace: "external-dns" },
         gpuOperator: { namespace: "gpu-operator" },
         monitoring: { namespace: "monitoring" },
+        keys: { namespace: "waris-keys", externalSecretsNamespace: "external-secrets" },
       });
       const entry: NamespaceZone = table.find((n) => n.namespace === ns)!;
       expect([ns, allow["spec"].ingress]).toEqual([ns, JSON.parse(JSON.stringify(entry.flows.map((f) => flowRule(f, VPN[other(site)]!))))]);

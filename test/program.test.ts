@@ -35,9 +35,10 @@ describe("the program (index.ts) under mocks", () => {
     for (const r of plan.resources) {
       const label = (r.inputs["metadata"] as { labels?: Record<string, string> } | undefined)?.labels?.["waris.io/site"];
       if (label !== undefined) expect([r.urn, r.site]).toEqual([r.urn, label]);
-      // Only the stack, state-only TLS and random material, components spanning both sites and the
-      // schedules that create no resource of their own (model artifacts; MongoDB's lives in its CR) belong to no one site.
-      if (r.site === undefined) expect(`${r.type}::${r.name}`).toMatch(/^(pulumi:pulumi:Stack::.*|tls:.*|random:.*|waris:index:(PostgresCluster|RedisPrimary|MilvusPrimary|InferenceCluster|MongoReplicaSet|ServiceDns)::.*|waris:index:BackupSchedule::(model-artifacts|waris-mongo-full))$/);
+      // Only the stack, state-only TLS and random material, what lives in Vault (and the key store spanning
+      // both sites), components spanning both sites and the schedules that create no resource of their own
+      // (model artifacts; MongoDB's lives in its CR) belong to no one site.
+      if (r.site === undefined) expect(`${r.type}::${r.name}`).toMatch(/^(pulumi:pulumi:Stack::.*|tls:.*|random:.*|vault:.*|pulumi:providers:vault::.*|waris:keys:VaultKeys::.*|waris:index:(PostgresCluster|RedisPrimary|MilvusPrimary|InferenceCluster|MongoReplicaSet|ServiceDns)::.*|waris:index:BackupSchedule::(model-artifacts|waris-mongo-full))$/);
     }
     expect(plan.resources.find((r) => r.type === "waris:index:GpuNodePool" && r.name === "gcloud-overflow")?.site).toBe("gcloud");
   });

@@ -73,7 +73,7 @@ async function vaultRun(): Promise<Run> {
       const s = sites(lib);
       const keys = new VaultKeys("waris-keys", {
         settings: { address: "https://vault.example:8200", authMounts: { onprem: "kubernetes-onprem", gcloud: "kubernetes-gcloud" } },
-        sites: { onprem: s.onprem.kubernetesProvider, gcloud: s.gcloud.kubernetesProvider },
+        sites: { onprem: s.onprem, gcloud: s.gcloud },
       });
       // No API key from the stack: with Vault it is read from Vault KV.
       build(lib, keys, s);
@@ -184,7 +184,7 @@ describe("with a Vault key store", () => {
   test("LLM: the API key and the model store's read keys from Vault, each gateway's certificate from cert-manager", () => {
     for (const site of SITES) {
       expect(externalSecret(run, `waris-llm-${site}-api-key`).secretName).toBe("vllm-api-key");
-      expect(readsOf(externalSecret(run, `waris-llm-${site}-api-key`))).toEqual({ VLLM_API_KEY: ["stack/inference-api-key#value"] });
+      expect(readsOf(externalSecret(run, `waris-llm-${site}-api-key`))).toEqual({ VLLM_API_KEY: ["stack/waris-llm-api-key#value"] });
       expect(externalSecret(run, `waris-llm-${site}-model-store`).secretName).toBe("model-store");
       expect(readsOf(externalSecret(run, `waris-llm-${site}-model-store`))).toEqual({
         AWS_ACCESS_KEY_ID: ["object-store/gcloud/models#accessKeyId"],
