@@ -322,7 +322,7 @@ export const networkZones = Object.fromEntries(
 export const keys = {
   store: keyStore.kind,
   vaultKvPut: vault ? vaultSupplyCommands(config.settings, vault.kvPath ?? VAULT_DEFAULTS.kvPath) : [],
-  objectStoreWriters: objectStoreWriterSetup(config.settings),
+  objectStoreWriters: objectStoreWriterSetup(config.settings, config.stack),
 };
 
 /** Which site holds the primary copies now (see `npm run runbook` to move it). */

@@ -122,7 +122,7 @@ export function vaultSupplyCommands(settings: StackSettings, kvPath: string): st
  * Vault KV entry) is `user`. A store without IAM (the G-Cloud service sheet decides) issues per-writer keys
  * from its console, with the same policy where it takes one.
  */
-export function objectStoreWriterSetup(settings: StackSettings): Array<ObjectStoreWriterUse & { user: string; policy: Record<string, unknown>; commands: string[] }> {
+export function objectStoreWriterSetup(settings: StackSettings, stack: string): Array<ObjectStoreWriterUse & { user: string; policy: Record<string, unknown>; commands: string[] }> {
   return objectStoreWriterUses(settings).map((u) => {
     const user = `waris-${u.writer}`;
     const policyName = `waris-${u.writer}-${u.bucket}`;
@@ -131,7 +131,7 @@ export function objectStoreWriterSetup(settings: StackSettings): Array<ObjectSto
       user,
       policy: objectStoreWriterPolicy(u.writer, u.bucket),
       commands: [
-        `pulumi stack output keys --json | jq '.objectStoreWriters[] | select(.site == "${u.site}" and .writer == "${u.writer}") | .policy' > ${policyName}.json`,
+        `npm run -s plan -- --stack ${stack} --json | jq '.outputs.keys.objectStoreWriters[] | select(.site == "${u.site}" and .writer == "${u.writer}") | .policy' > ${policyName}.json`,
         `mc admin policy create <${u.site} alias> ${policyName} ${policyName}.json`,
         `mc admin user add <${u.site} alias> ${user} <its secret access key>  # the access key id is the user name: ${user}`,
         `mc admin policy attach <${u.site} alias> ${policyName} --user ${user}`,
