@@ -296,19 +296,25 @@ export function objectStoreKeyPath(site: string, writer: ObjectStoreWriter): str
   return `object-store/${site}/${writer}`;
 }
 
-/** The actions each writer needs on its bucket (S3 API names), least first. */
+/**
+ * The actions each writer needs on its bucket (S3 API names), least first. Every writer that puts objects
+ * also gets `s3:AbortMultipartUpload`: the tools upload large files in parts (Barman Cloud through boto3,
+ * PBM, milvus-backup, `aws s3 cp`), which `s3:PutObject` covers, but abandoning a failed upload is a
+ * separate action; without it the parts of a failed upload stay in the bucket, stored and billed (AWS S3
+ * User Guide, "Multipart upload and permissions"; elastic/elasticsearch-cloud-aws#214).
+ */
 export const OBJECT_STORE_WRITER_ACTIONS: Readonly<Record<ObjectStoreWriter, readonly string[]>> = {
   // Barman Cloud lists, reads (restore, WAL fetch), writes and deletes (retention) in the archive.
-  postgres: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+  postgres: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
   // PBM lists, writes, reads and deletes its backups and oplog chunks.
-  mongodb: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+  mongodb: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
   // The dump uploader writes (the bucket's lifecycle expires old dumps); `restoreFromDump` reads a dump
-  // back with the same keys (RedisPrimary's restore-fetch container).
-  redis: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject"],
+  // back with the same keys (RedisPrimary's restore-fetch container). No delete.
+  redis: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
   // Milvus's own segments: read, write, delete (compaction).
-  milvus: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+  milvus: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
   // milvus-backup copies segments into the backup bucket, reads them back on restore and prunes.
-  "milvus-backup": ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+  "milvus-backup": ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
   // The model cache only reads the artifacts.
   models: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject"],
 };

@@ -458,8 +458,11 @@ export class MilvusPrimary extends pulumi.ComponentResource {
               backupStore: { ...backupAt, region: backupStore.signingRegion, bucket: args.backupBucket },
               rootPath: dataRoot,
               backupRootPath: name,
-              // Different stores cannot copy server-side: milvus-backup then streams the data itself.
-              crossStorage: store.endpoint !== backupStore.endpoint,
+              // Always streamed, even where Milvus and its backups share a store (G-Cloud): a server-side
+              // copy runs with one client, the backup store's keys, which would have to read Milvus's bucket
+              // (zilliztech/milvus-backup#642: "aws copy object ... Access Denied" with separate backup
+              // keys); each writer's keys are limited to its own bucket (OBJECT_STORE_WRITER_ACTIONS).
+              crossStorage: true,
             },
             { password: rootPassword, dataAccessKeyId: dataKeys.accessKeyId, dataSecretAccessKey: dataKeys.secretAccessKey, backupAccessKeyId: backupKeys.accessKeyId, backupSecretAccessKey: backupKeys.secretAccessKey },
           ),
@@ -716,7 +719,11 @@ export interface MilvusBackupLayout {
   readonly rootPath: string;
   /** The backups' root path in the backup bucket: the dataset's name, the same for every site and generation, so a rebuilt site lists the backups made before. */
   readonly backupRootPath: string;
-  /** Whether the stores differ, so milvus-backup must stream data rather than copy it server-side. */
+  /**
+   * Whether milvus-backup streams the data through itself, reading with the data store's keys and writing
+   * with the backup store's, rather than copying it server-side with the backup store's keys only. Needed
+   * when the stores differ, or when each store's keys reach only their own bucket (as here).
+   */
   readonly crossStorage: boolean;
 }
 

@@ -210,6 +210,9 @@ export function secretsPolicy(kvPath: string): string {
   ].join("\n");
 }
 
+/** Key usages of every PKI role (Vault names): the certificates are EC P-256 (see the role in {@link VaultKeys}). */
+export const PKI_ROLE_KEY_USAGES = ["DigitalSignature"] as const;
+
 /** Vault PKI role fields of a certificate spec (pure): its exact names, its usages, EC P-256, two years. */
 export function pkiRoleFields(spec: CertificateSpec): PkiRoleFields {
   const member = spec.uses.includes("member");
@@ -518,7 +521,11 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
               enforceHostnames: false,
               keyType: "ec",
               keyBits: 256,
-              keyUsages: ["DigitalSignature", "KeyEncipherment"],
+              // EC keys: digitalSignature only. RFC 5480 section 3 allows digitalSignature, nonRepudiation and
+              // keyAgreement for id-ecPublicKey, never keyEncipherment (an RSA key-transport usage), and Vault
+              // writes the role's key_usage into every certificate it signs as it is (builtin/logical/pki/issuing/
+              // issue_common.go, `ParseKeyUsages(role.KeyUsage)`; the CSR's usages are not used). ECDHE needs none.
+              keyUsages: [...PKI_ROLE_KEY_USAGES],
               ttl: CERT_DURATION,
               maxTtl: CERT_DURATION,
             },

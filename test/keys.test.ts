@@ -4,7 +4,7 @@
  * Certificates signed through Vault, External Secrets reading Vault KV, passwords generated on the sites
  * and pushed once. The pure parts (policies, role fields, templates, settings) are checked on their own.
  */
-import { objectStoreWriterPolicy, secretDataProblems, type KeyValue, type SecretTemplate } from "../components/keys";
+import { OBJECT_STORE_WRITERS, OBJECT_STORE_WRITER_ACTIONS, objectStoreWriterPolicy, secretDataProblems, type KeyValue, type SecretTemplate } from "../components/keys";
 import { certManagerUsages, externalSecretData, issuerPolicy, pkiRoleFields, secretsPolicy, vaultSettingsProblems } from "../components/vault-keys";
 import { runIsolated, stackConfig, type Run } from "./harness";
 
@@ -16,8 +16,14 @@ describe("pure parts", () => {
     expect(redis.Statement).toEqual([
       { Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation"], Resource: ["arn:aws:s3:::waris-prod-redis"] },
       // Reads too: restoreFromDump fetches a dump with the same keys.
-      { Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: ["arn:aws:s3:::waris-prod-redis/*"] },
+      { Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], Resource: ["arn:aws:s3:::waris-prod-redis/*"] },
     ]);
+    // Every writer that puts objects may abandon a failed multipart upload; only retention-keeping writers delete.
+    for (const w of OBJECT_STORE_WRITERS) {
+      const actions = OBJECT_STORE_WRITER_ACTIONS[w];
+      expect(actions.includes("s3:AbortMultipartUpload")).toBe(actions.includes("s3:PutObject"));
+    }
+    expect(OBJECT_STORE_WRITERS.filter((w) => OBJECT_STORE_WRITER_ACTIONS[w].includes("s3:DeleteObject"))).toEqual(["postgres", "mongodb", "milvus", "milvus-backup"]);
     const models = objectStoreWriterPolicy("models", "m") as { Statement: Array<{ Action: string[] }> };
     expect(models.Statement[1]!.Action).toEqual(["s3:GetObject"]);
   });
@@ -158,7 +164,9 @@ describe("under mocks", () => {
     expect(ofType(vault, "vault:pkiSecret/secretBackendRootCert:SecretBackendRootCert")[0]!.inputs).toMatchObject({ type: "internal", keyType: "ec", keyBits: 256 });
     const roles = ofType(vault, "vault:pkiSecret/secretBackendRole:SecretBackendRole");
     expect(roles.map((r) => r.name)).toEqual(["waris-test-pki-members"]);
-    expect(roles[0]!.inputs).toMatchObject({ allowedDomains: ["m", "m.onprem.example", "m.gcloud.example"], allowSubdomains: false, allowGlobDomains: false, serverFlag: true, clientFlag: true, organizations: ["WARIS"], organizationUnit: ["t"] });
+    expect(roles[0]!.inputs).toMatchObject({ allowedDomains: ["m", "m.onprem.example", "m.gcloud.example"], allowSubdomains: false, allowGlobDomains: false, serverFlag: true, clientFlag: true, organizations: ["WARIS"], organizationUnit: ["t"], keyType: "ec" });
+    // EC certificates: digitalSignature only (RFC 5480 section 3: never keyEncipherment for an EC key).
+    expect(roles[0]!.inputs["keyUsages"]).toEqual(["DigitalSignature"]);
     const issuers = ofType(vault, "kubernetes:cert-manager.io/v1:ClusterIssuer");
     expect(issuers).toHaveLength(2);
     expect(issuers[0]!.inputs["spec"]).toMatchObject({ vault: { server: "https://vault.example:8200", path: "waris-pki/waris-test-pki/sign/members", auth: { kubernetes: { mountPath: "/v1/auth/kubernetes-onprem", role: "waris-keys-cert-manager", serviceAccountRef: { name: "waris-keys-issuer", audiences: ["vault"] } } } } });

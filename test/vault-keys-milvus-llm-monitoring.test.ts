@@ -140,6 +140,9 @@ describe("with a Vault key store", () => {
         "object-store/gcloud/milvus-backup#accessKeyId",
         "object-store/gcloud/milvus-backup#secretAccessKey",
       ]);
+      // Streamed on every site, G-Cloud too where both buckets share a store: the backup keys cannot read
+      // Milvus's bucket for a server-side copy (zilliztech/milvus-backup#642).
+      expect(config.data["backup.yaml"]).toContain('crossStorage: "true"');
       const cert = resource(run, CERT, `waris-milvus-${site}-tls`).inputs as Spec;
       expect(cert["metadata"]).toMatchObject({ name: "waris-milvus-tls", namespace: "waris-milvus" });
       expect(cert["spec"]).toMatchObject({
