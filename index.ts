@@ -22,8 +22,8 @@ import { RedisPrimary } from "./components/redis-primary";
 import { ServiceDns } from "./components/service-dns";
 import { Site } from "./components/site";
 import { PulumiStateKeys, type KeyStore } from "./components/keys";
-import { KEYS_NAMESPACE, VAULT_DEFAULTS, EXTERNAL_SECRETS_CHART, VaultKeys } from "./components/vault-keys";
-import { PROGRAM_COMPONENTS, keySites, objectStoreWriterSetup, vaultSupplyCommands } from "./stack/keys";
+import { VAULT_DEFAULTS, EXTERNAL_SECRETS_CHART, VaultKeys } from "./components/vault-keys";
+import { PROGRAM_COMPONENTS, PROGRAM_NAMESPACES, keySites, objectStoreWriterSetup, vaultSupplyCommands } from "./stack/keys";
 import { readStackConfig } from "./stack/config";
 import { DEFAULT_POSTGRES_RETENTION_DAYS, modelArtifactsRestore, mongodbRestore, postgresRestore, stackBuckets } from "./stack/datasets";
 import { monitoringProbes } from "./stack/monitoring";
@@ -45,6 +45,7 @@ const keyStore: KeyStore = vault
       settings: vault,
       sites: Object.fromEntries(keySites(config.settings).map((n) => [n, sites[n]!])),
       installOperator: vault.installOperator,
+      namespaces: [...Object.values(PROGRAM_NAMESPACES), MONITORING_NAMESPACE],
     })
   : new PulumiStateKeys();
 
@@ -75,6 +76,7 @@ if (config.postgres) {
     PROGRAM_COMPONENTS.postgres,
     {
       ...pg,
+      namespace: PROGRAM_NAMESPACES.postgres,
       // The platform installs the operators the library's users rely on (their default is false).
       installOperators: true,
       sites: dataSites,
@@ -141,7 +143,7 @@ if (config.mongodb) {
     "waris-mongo",
     {
       // Its namespace predates the default (the component's name); kept, so nothing is replaced.
-      namespace: "waris-mongodb",
+      namespace: PROGRAM_NAMESPACES.mongodb,
       ...mongo,
       installOperator: true,
       sites: dataSites,
@@ -166,6 +168,7 @@ if (config.redis) {
     PROGRAM_COMPONENTS.redis,
     {
       ...sizes,
+      namespace: PROGRAM_NAMESPACES.redis,
       sites: dataSites,
       roles,
       password,
@@ -189,6 +192,7 @@ if (config.milvus) {
     "waris-milvus",
     {
       ...rest,
+      namespace: PROGRAM_NAMESPACES.milvus,
       installOperator: true,
       sites: dataSites,
       roles,
@@ -223,7 +227,7 @@ if (config.inference) {
   const store = config.backupSite;
   inference = new InferenceCluster(PROGRAM_COMPONENTS.inference, {
     // Its namespace predates the default (the component's name); kept, so nothing is replaced.
-    namespace: "waris-inference",
+    namespace: PROGRAM_NAMESPACES.inference,
     ...inf,
     sites: servingSites.map((s) => sites[s]!),
     pools: servingSites.map((s) => gpuPools[pools[s]!]!),
@@ -296,7 +300,7 @@ for (const site of dataSites.filter((s) => s.kubernetesProvider !== undefined)) 
     ...(inference && config.inference!.pools[siteName] ? { inference: { namespace: inference.namespace } } : {}),
     ...(dns ? { dns: { namespace: dns.namespace } } : {}),
     ...(gpuOperatorHere ? { gpuOperator: { namespace: "gpu-operator" } } : {}),
-    ...(vault ? { keys: { namespace: KEYS_NAMESPACE, ...(vault.installOperator ? { externalSecretsNamespace: EXTERNAL_SECRETS_CHART.namespace } : {}) } } : {}),
+    ...(keyStore instanceof VaultKeys ? { keys: { namespace: keyStore.namespace, ...(vault!.installOperator ? { externalSecretsNamespace: EXTERNAL_SECRETS_CHART.namespace } : {}) } } : {}),
   });
   zoneTables[siteName] = table;
   const peer = dataSites.find((s) => s !== site);
@@ -318,7 +322,7 @@ export const networkZones = Object.fromEntries(
 export const keys = {
   store: keyStore.kind,
   vaultKvPut: vault ? vaultSupplyCommands(config.settings, vault.kvPath ?? VAULT_DEFAULTS.kvPath) : [],
-  objectStoreWriters: objectStoreWriterSetup(config.settings),
+  objectStoreWriters: objectStoreWriterSetup(config.settings, config.stack),
 };
 
 /** Which site holds the primary copies now (see `npm run runbook` to move it). */

@@ -60,8 +60,13 @@ import type { Site } from "./site";
 /** The audience of the ServiceAccount tokens Vault accepts (Vault 1.21+ requires one). */
 export const VAULT_AUDIENCE = "vault";
 
-/** Namespace of the key plumbing on each site: the External Secrets ServiceAccount, generators and pushes. */
-export const KEYS_NAMESPACE = "waris-keys";
+/**
+ * Default namespace of the key plumbing on each site (the External Secrets ServiceAccount, generators and
+ * pushes): the store's name, so that two stores on one cluster (the platform's and a team's) never share it.
+ */
+export function keysNamespace(storeName: string, args: Pick<VaultKeysArgs, "namespace">): string {
+  return args.namespace ?? storeName;
+}
 
 /** Namespace of cert-manager (installed by the PostgreSQL component's operators, or by the site). */
 export const CERT_MANAGER_NAMESPACE = "cert-manager";
@@ -273,6 +278,15 @@ export interface VaultKeysArgs {
   readonly sites: Readonly<Record<string, Site>>;
   /** Install External Secrets on each site (Helm release). Default false: the site has it. */
   readonly installOperator?: boolean;
+  /** Namespace of the key plumbing on each site (created). Default: the store's name. */
+  readonly namespace?: string;
+  /**
+   * The namespaces whose ExternalSecrets may read from this store's ClusterSecretStores (its
+   * `spec.conditions`): without it, any namespace allowed to create an ExternalSecret could read every entry
+   * of the KV mount. An ExternalSecret in another namespace is refused by External Secrets and never
+   * becomes Ready (so `pulumi up` waits on it and fails). Default: no condition.
+   */
+  readonly namespaces?: readonly string[];
 }
 
 type VaultSdk = {
@@ -310,6 +324,8 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
   private readonly issuerAccess: Record<string, pulumi.Resource[]> = {};
   /** The store's name: prefix of its Vault roles, policies, ServiceAccounts and ClusterSecretStore. */
   readonly name: string;
+  /** Namespace of the key plumbing on each site ({@link VaultKeysArgs.namespace}). */
+  readonly namespace: string;
 
   /**
    * @throws InvalidArgumentsError-like {@link KeyStoreError} naming the setting, from
@@ -322,13 +338,15 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
     super("waris:keys:VaultKeys", name, {}, opts);
     this.sdk = sdk;
     this.name = name;
+    this.namespace = keysNamespace(name, args);
     const s = args.settings;
     this.pkiPath = s.pkiPath ?? VAULT_DEFAULTS.pkiPath;
     this.kvPath = s.kvPath ?? VAULT_DEFAULTS.kvPath;
     // The token comes from VAULT_TOKEN (or ~/.vault-token) of whoever runs `pulumi up`: not in the stack.
     this.vaultProvider = new sdk.provider.Provider(`${name}-vault`, { address: s.address, skipChildToken: false }, { parent: this });
     const inVault = { parent: this, provider: this.vaultProvider };
-    const kv = new sdk.mount.Mount(`${name}-kv`, { path: this.kvPath, type: "kv", options: { version: "2" }, description: "WARIS: generated passwords, supplied secrets, object-store keys" }, inVault);
+    // The KV v2 mount is Vault's administrator's (a prerequisite, like the auth mounts): the operator puts
+    // the supplied entries into it before the first `pulumi up`, which reads them.
     const issuerPolicyRes = new sdk.policy.Policy(`${name}-issuer`, { name: `${name}-cert-manager`, policy: issuerPolicy(this.pkiPath) }, inVault);
     const secretsPolicyRes = new sdk.policy.Policy(`${name}-secrets`, { name: `${name}-external-secrets`, policy: secretsPolicy(this.kvPath) }, inVault);
     const caBundle = s.caBundle === undefined ? {} : { caBundle: Buffer.from(s.caBundle).toString("base64") };
@@ -346,7 +364,7 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
       );
       const secretsRole = new sdk.kubernetes.AuthBackendRole(
         id("external-secrets"),
-        { backend: authMount, roleName: `${name}-external-secrets`, boundServiceAccountNames: [`${name}-secrets`], boundServiceAccountNamespaces: [KEYS_NAMESPACE], audience: VAULT_AUDIENCE, tokenPolicies: [secretsPolicyRes.name], tokenTtl: 600 },
+        { backend: authMount, roleName: `${name}-external-secrets`, boundServiceAccountNames: [`${name}-secrets`], boundServiceAccountNamespaces: [this.namespace], audience: VAULT_AUDIENCE, tokenPolicies: [secretsPolicyRes.name], tokenTtl: 600 },
         inVault,
       );
       // Cluster side.
@@ -367,7 +385,7 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
             ),
           ]
         : [];
-      const ns = new corev1.Namespace(id("ns"), { metadata: { name: KEYS_NAMESPACE, labels: placementLabels(site, "none") } }, k8s);
+      const ns = new corev1.Namespace(id("ns"), { metadata: { name: this.namespace, labels: placementLabels(site, "none") } }, k8s);
       const secretsSa = new corev1.ServiceAccount(id("secrets-sa"), { metadata: { name: `${name}-secrets`, namespace: ns.metadata.name } }, k8s);
       // Vault reviews the tokens with the TokenReview API (ESO docs, "Kubernetes authentication"). The
       // binding names the issuer's ServiceAccount too, which exists once cert-manager's namespace does.
@@ -377,7 +395,7 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
           metadata: { name: `${name}-vault-auth-delegator` },
           roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:auth-delegator" },
           subjects: [
-            { kind: "ServiceAccount", name: `${name}-secrets`, namespace: KEYS_NAMESPACE },
+            { kind: "ServiceAccount", name: `${name}-secrets`, namespace: this.namespace },
             { kind: "ServiceAccount", name: `${name}-issuer`, namespace: CERT_MANAGER_NAMESPACE },
           ],
         },
@@ -398,12 +416,14 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
                 ...caBundle,
                 // Of two sites pushing the same new password, only the first creates it.
                 checkAndSet: { required: true },
-                auth: { kubernetes: { mountPath: authMount, role: secretsRole.roleName, serviceAccountRef: { name: secretsSa.metadata.name, namespace: KEYS_NAMESPACE, audiences: [VAULT_AUDIENCE] } } },
+                auth: { kubernetes: { mountPath: authMount, role: secretsRole.roleName, serviceAccountRef: { name: secretsSa.metadata.name, namespace: this.namespace, audiences: [VAULT_AUDIENCE] } } },
               },
             },
+            // Only the program's namespaces may read through it (ESO docs, "ClusterSecretStore": conditions).
+            ...(args.namespaces ? { conditions: [{ namespaces: [...new Set([...args.namespaces, this.namespace])] }] } : {}),
           },
         },
-        { ...k8s, dependsOn: [...operator, kv, delegator] },
+        { ...k8s, dependsOn: [...operator, delegator] },
       );
       this.siteReady[site] = [store, delegator, ...operator];
       this.issuerRoles[site] = issuerRole;
@@ -605,7 +625,7 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
       const k8s = { parent: this, provider: siteObject.kubernetesProvider, dependsOn: this.siteReady[site]! };
       const generator = new apiextensions.CustomResource(
         `${this.name}-${site}-${name}-generator`,
-        { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password", metadata: { name, namespace: KEYS_NAMESPACE }, spec },
+        { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password", metadata: { name, namespace: this.namespace }, spec },
         k8s,
       );
       new apiextensions.CustomResource(
@@ -613,7 +633,7 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
         {
           apiVersion: "external-secrets.io/v1alpha1",
           kind: "PushSecret",
-          metadata: { name, namespace: KEYS_NAMESPACE },
+          metadata: { name, namespace: this.namespace },
           spec: {
             refreshInterval: "1h",
             updatePolicy: "IfNotExists",

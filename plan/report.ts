@@ -266,6 +266,13 @@ export function renderPlanText(plan: Plan): string {
     lines.push("Outputs:");
     for (const [key, value] of Object.entries(plan.outputs)) lines.push(`  ${key}: ${JSON.stringify(value)}`);
   }
+  // This program's stack output `keys` (index.ts): what the operator puts into Vault before `pulumi up`.
+  const kvPut = (plan.outputs["keys"] as { vaultKvPut?: unknown } | undefined)?.vaultKvPut;
+  if (Array.isArray(kvPut) && kvPut.length > 0) {
+    lines.push("");
+    lines.push("Vault KV entries to put before `pulumi up` (from the stack output `keys.vaultKvPut`; External Secrets generates the rest):");
+    for (const command of kvPut) lines.push(`  ${String(command)}`);
+  }
   if (plan.fakedSecretKeys.length > 0) {
     lines.push("");
     lines.push(`Secrets replaced by fake values (the real ones are set with \`pulumi config set --secret\`): ${plan.fakedSecretKeys.join(", ")}`);

@@ -19,6 +19,12 @@ import { backupSiteName, dataSiteNames } from "./placement";
 export const PROGRAM_COMPONENTS = { postgres: "waris-postgres", redis: "waris-redis", inference: "waris-llm" } as const;
 
 /**
+ * The namespaces `index.ts` puts the datastores and the inference cluster in (the only ones, with the
+ * monitoring namespace, whose Secrets come from the key store: the Vault store admits no other).
+ */
+export const PROGRAM_NAMESPACES = { postgres: "waris-postgres", mongodb: "waris-mongodb", redis: "waris-redis", milvus: "waris-milvus", inference: "waris-inference" } as const;
+
+/**
  * The secrets an operator supplies, by stack secret key: each one's name in the key store (its Vault KV
  * entry `stack/<name>`, property `value`, as the component names it), and the setting that needs it.
  */
@@ -111,11 +117,12 @@ export function vaultSupplyCommands(settings: StackSettings, kvPath: string): st
 
 /**
  * The store-side setup of each writer's keys: a user per writer and site, and the policy limiting it to its
- * bucket, as MinIO's `mc admin` commands (MinIO docs, "mc admin policy create", "mc admin user add",
- * "mc admin policy attach"); a store without IAM (the G-Cloud service sheet decides) gets per-writer keys
- * from its console with the same policy where it supports one.
+ * bucket, as MinIO's `mc` commands (MinIO docs, "mc admin policy create", "mc admin user add", "mc admin
+ * policy attach"). On MinIO a user's name is its access key id: the writer's `accessKeyId` (stack secret or
+ * Vault KV entry) is `user`. A store without IAM (the G-Cloud service sheet decides) issues per-writer keys
+ * from its console, with the same policy where it takes one.
  */
-export function objectStoreWriterSetup(settings: StackSettings): Array<ObjectStoreWriterUse & { user: string; policy: Record<string, unknown>; commands: string[] }> {
+export function objectStoreWriterSetup(settings: StackSettings, stack: string): Array<ObjectStoreWriterUse & { user: string; policy: Record<string, unknown>; commands: string[] }> {
   return objectStoreWriterUses(settings).map((u) => {
     const user = `waris-${u.writer}`;
     const policyName = `waris-${u.writer}-${u.bucket}`;
@@ -124,8 +131,9 @@ export function objectStoreWriterSetup(settings: StackSettings): Array<ObjectSto
       user,
       policy: objectStoreWriterPolicy(u.writer, u.bucket),
       commands: [
-        `mc admin policy create <${u.site} alias> ${policyName} ./${policyName}.json`,
-        `mc admin user add <${u.site} alias> ${user} <secret access key>`,
+        `npm run -s plan -- --stack ${stack} --json | jq '.outputs.keys.objectStoreWriters[] | select(.site == "${u.site}" and .writer == "${u.writer}") | .policy' > ${policyName}.json`,
+        `mc admin policy create <${u.site} alias> ${policyName} ${policyName}.json`,
+        `mc admin user add <${u.site} alias> ${user} <its secret access key>  # the access key id is the user name: ${user}`,
         `mc admin policy attach <${u.site} alias> ${policyName} --user ${user}`,
       ],
     };

@@ -34,13 +34,14 @@ test("every writer of prod has its own keys on the store it writes to, each limi
     "onprem/milvus/waris-prod-milvus-data",
     "gcloud/milvus/waris-prod-milvus-data",
   ]);
-  const setup = objectStoreWriterSetup(settings);
+  const setup = objectStoreWriterSetup(settings, "prod");
   const redis = setup.find((s) => s.writer === "redis")!;
   // The uploader writes dumps (and a restore reads one back) but cannot delete them, nor touch another bucket.
   expect(JSON.stringify(redis.policy)).not.toMatch(/DeleteObject|"s3:\*"|"arn:aws:s3:::\*/);
   expect(redis.commands).toEqual([
-    "mc admin policy create <gcloud alias> waris-redis-waris-prod-redis ./waris-redis-waris-prod-redis.json",
-    "mc admin user add <gcloud alias> waris-redis <secret access key>",
+    `npm run -s plan -- --stack prod --json | jq '.outputs.keys.objectStoreWriters[] | select(.site == "gcloud" and .writer == "redis") | .policy' > waris-redis-waris-prod-redis.json`,
+    "mc admin policy create <gcloud alias> waris-redis-waris-prod-redis waris-redis-waris-prod-redis.json",
+    "mc admin user add <gcloud alias> waris-redis <its secret access key>  # the access key id is the user name: waris-redis",
     "mc admin policy attach <gcloud alias> waris-redis-waris-prod-redis --user waris-redis",
   ]);
 });

@@ -93,7 +93,7 @@ describe("under mocks", () => {
         gcloud: new Site("gcloud", { kind: "gcloud", region: "gdcc", country: "TH", role: "standby", kubeconfig: "{}" }),
       };
       const keys = useVault
-        ? new VaultKeys("waris-keys", { settings: { address: "https://vault.example:8200", authMounts: { onprem: "kubernetes-onprem", gcloud: "kubernetes-gcloud" } }, sites: siteObjects, installOperator: true })
+        ? new VaultKeys("waris-keys", { settings: { address: "https://vault.example:8200", authMounts: { onprem: "kubernetes-onprem", gcloud: "kubernetes-gcloud" } }, sites: siteObjects, installOperator: true, namespaces: ["waris-test"] })
         : new keysModule.PulumiStateKeys();
       const parent = new pulumi.ComponentResource("test:index:Parent", "parent");
       const ca = keys.certificateAuthority("waris-test-pki", "WARIS test CA", { parent });
@@ -189,6 +189,8 @@ describe("under mocks", () => {
       expect.objectContaining({ checkAndSet: { required: true }, auth: { kubernetes: expect.objectContaining({ mountPath: "kubernetes-onprem" }) } }),
       expect.objectContaining({ auth: { kubernetes: expect.objectContaining({ mountPath: "kubernetes-gcloud" }) } }),
     ]);
+    // Only the program's namespaces (and the store's own) may read through the stores.
+    expect(stores.map((s) => (s.inputs["spec"] as { conditions: unknown }).conditions)).toEqual([[{ namespaces: ["waris-test", "waris-keys"] }], [{ namespaces: ["waris-test", "waris-keys"] }]]);
     const roles = ofType(vault, "vault:kubernetes/authBackendRole:AuthBackendRole");
     expect(roles.every((r) => r.inputs["audience"] === "vault")).toBe(true);
   });

@@ -51,3 +51,10 @@ test.each([
 test("an output that holds no report prints no table", () => {
   for (const recovery of [undefined, "none", 3, { note: "no dataset" }, []]) expect(table(renderPlanText(planWith(recovery)))).toEqual([]);
 });
+
+test("with Vault keys, the plan lists the KV entries to put before pulumi up; without, nothing", () => {
+  const kv = ["vault kv put -mount=waris stack/waris-redis-password value=…  # password Redis clients authenticate with"];
+  const text = renderPlanText({ ...planWith([]), outputs: { keys: { store: "vault", vaultKvPut: kv, objectStoreWriters: [] } } });
+  expect(text).toContain(`Vault KV entries to put before \`pulumi up\` (from the stack output \`keys.vaultKvPut\`; External Secrets generates the rest):\n  ${kv[0]}`);
+  expect(renderPlanText({ ...planWith([]), outputs: { keys: { store: "pulumi-state", vaultKvPut: [], objectStoreWriters: [] } } })).not.toContain("Vault KV entries");
+});

@@ -43,6 +43,16 @@ describe("the program (index.ts) under mocks", () => {
     expect(plan.resources.find((r) => r.type === "waris:index:GpuNodePool" && r.name === "gcloud-overflow")?.site).toBe("gcloud");
   });
 
+  test("with Vault, every ExternalSecret is in a namespace its site's ClusterSecretStore admits", async () => {
+    const run = await runProgram("prod");
+    const stores = run.recording.resources.filter((r) => r.type === "kubernetes:external-secrets.io/v1:ClusterSecretStore");
+    expect(stores).toHaveLength(2);
+    const admitted = (stores[0]!.inputs["spec"] as { conditions: Array<{ namespaces: string[] }> }).conditions[0]!.namespaces;
+    const used = run.recording.resources.filter((r) => r.type === "kubernetes:external-secrets.io/v1:ExternalSecret").map((r) => (r.inputs["metadata"] as { namespace: string }).namespace);
+    expect(used.length).toBeGreaterThan(10);
+    for (const ns of new Set(used)) expect({ ns, admitted: admitted.includes(ns) }).toEqual({ ns, admitted: true });
+  });
+
   test("dev builds its one lab site", async () => {
     const run = await runProgram("dev");
     expect(byType(run, "waris:index:Site").map((r) => r.name)).toEqual(["lab"]);
