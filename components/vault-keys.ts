@@ -331,8 +331,11 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
   readonly namespace: string;
 
   /**
-   * @throws InvalidArgumentsError-like {@link KeyStoreError} naming the setting, from
-   *   {@link vaultSettingsProblems}, before any resource; MissingSdkError when `@pulumi/vault` is not installed.
+   * @param name - the store's name: its namespace by default, the prefix of its Vault roles and policies.
+   * @param args - Vault settings, sites, options.
+   * @param opts - component options.
+   * @throws KeyStoreError naming each wrong setting ({@link vaultSettingsProblems}) before any resource;
+   *   MissingSdkError when `@pulumi/vault` is not installed.
    */
   constructor(name: string, private readonly args: VaultKeysArgs, opts?: pulumi.ComponentResourceOptions) {
     const problems = vaultSettingsProblems(args.settings, Object.keys(args.sites));
@@ -435,13 +438,6 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
   }
 
   /**
-   * cert-manager's access to Vault on a site, registered on the first certificate there: the issuer's
-   * ServiceAccount in cert-manager's namespace and the Role letting cert-manager request its tokens
-   * (cert-manager docs, "Vault", bound service account tokens). They wait for cert-manager's installation
-   * when this program installs it (`Site.installed("cert-manager")`), which the first certificate's
-   * component has registered by then.
-   */
-  /**
    * The `vault kv put` commands that supply what the Secrets registered so far read ({@link vaultKvCommands}):
    * run them before the first `pulumi up`, or the ExternalSecrets wait.
    */
@@ -449,6 +445,13 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
     return vaultKvCommands(this.kvPath, this.supplied);
   }
 
+  /**
+   * cert-manager's access to Vault on a site, registered on the first certificate there: the issuer's
+   * ServiceAccount in cert-manager's namespace and the Role letting cert-manager request its tokens
+   * (cert-manager docs, "Vault", bound service account tokens). They wait for cert-manager's installation
+   * when this program installs it (`Site.installed("cert-manager")`), which the first certificate's
+   * component has registered by then.
+   */
   private issuerReady(site: string): pulumi.Resource[] {
     let access = this.issuerAccess[site];
     if (!access) {
