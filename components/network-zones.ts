@@ -132,6 +132,12 @@ const same: Flow = { from: { kind: "same-namespace" }, ports: [], why: "the name
 const scrape = (input: ZoneTableInput, ports: readonly number[]): Flow => ({ from: { kind: "namespace", namespace: input.monitoringNamespace }, ports, why: "Prometheus scrapes the metrics" });
 const apps = (input: ZoneTableInput, ports: readonly number[], what: string): Flow[] =>
   input.appNamespace ? [{ from: { kind: "namespace", namespace: input.appNamespace }, ports, why: `the applications use ${what}` }] : [];
+/** An operator's namespace: its own pods, the API server on its webhook port (`what` is called), Prometheus. */
+const operatorZone = (input: ZoneTableInput, namespace: string, webhookPort: number, what: string): NamespaceZone => ({
+  namespace,
+  zone: "platform",
+  flows: [same, { from: { kind: "api-server" }, ports: [webhookPort], why: `the API server calls ${what}` }, scrape(input, [])],
+});
 const peer = (input: ZoneTableInput, ports: readonly number[], why: string): Flow[] => (input.twoSites ? [{ from: { kind: "peer-site" }, ports, why }] : []);
 
 /**
@@ -155,27 +161,14 @@ export function warisZoneTable(input: ZoneTableInput): NamespaceZone[] {
       ],
     });
     if (pg.installsOperators) {
-      table.push({
-        namespace: pg.operatorNamespace,
-        zone: "platform",
-        flows: [same, { from: { kind: "api-server" }, ports: [P.cnpgWebhook], why: "the API server calls the CloudNativePG webhooks" }, scrape(input, [])],
-      });
-      table.push({
-        namespace: "cert-manager",
-        zone: "platform",
-        flows: [same, { from: { kind: "api-server" }, ports: [P.certManagerWebhook], why: "the API server calls cert-manager's webhook" }, scrape(input, [])],
-      });
+      table.push(operatorZone(input, pg.operatorNamespace, P.cnpgWebhook, "the CloudNativePG webhooks"), operatorZone(input, "cert-manager", P.certManagerWebhook, "cert-manager's webhook"));
     }
   }
   if (input.keys) {
     // No pod runs here: the default deny is the whole policy.
     table.push({ namespace: input.keys.namespace, zone: "platform", flows: [same] });
     if (input.keys.externalSecretsNamespace) {
-      table.push({
-        namespace: input.keys.externalSecretsNamespace,
-        zone: "platform",
-        flows: [same, { from: { kind: "api-server" }, ports: [P.externalSecretsWebhook], why: "the API server calls External Secrets' webhook" }, scrape(input, [])],
-      });
+      table.push(operatorZone(input, input.keys.externalSecretsNamespace, P.externalSecretsWebhook, "External Secrets' webhook"));
     }
   }
   if (input.mongodb) {
@@ -218,11 +211,7 @@ export function warisZoneTable(input: ZoneTableInput): NamespaceZone[] {
       ],
     });
     if (mv.operatorNamespace) {
-      table.push({
-        namespace: mv.operatorNamespace,
-        zone: "platform",
-        flows: [same, { from: { kind: "api-server" }, ports: [P.milvusOperatorWebhook], why: "the API server calls the milvus-operator's webhook" }, scrape(input, [])],
-      });
+      table.push(operatorZone(input, mv.operatorNamespace, P.milvusOperatorWebhook, "the milvus-operator's webhook"));
     }
   }
   if (input.inference) {

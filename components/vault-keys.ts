@@ -324,6 +324,8 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
   /** Generated values by name: `password` or `key` (their KV property). */
   private readonly generated = new Map<string, string>();
   private readonly issuerRoles: Record<string, pulumi.Resource> = {};
+  /** `{ caBundle }` (base64 of the PEM) for the issuers and stores, or nothing. */
+  private readonly caBundle: { caBundle?: string };
   private readonly issuerAccess: Record<string, pulumi.Resource[]> = {};
   /** The store's name: prefix of its Vault roles, policies, ServiceAccounts and ClusterSecretStore. */
   readonly name: string;
@@ -355,7 +357,8 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
     // the supplied entries into it before the first `pulumi up`, which reads them.
     const issuerPolicyRes = new sdk.policy.Policy(`${name}-issuer`, { name: `${name}-cert-manager`, policy: issuerPolicy(this.pkiPath) }, inVault);
     const secretsPolicyRes = new sdk.policy.Policy(`${name}-secrets`, { name: `${name}-external-secrets`, policy: secretsPolicy(this.kvPath) }, inVault);
-    const caBundle = s.caBundle === undefined ? {} : { caBundle: Buffer.from(s.caBundle).toString("base64") };
+    // Both cert-manager's and External Secrets' `caBundle` are base64 of the PEM.
+    this.caBundle = s.caBundle === undefined ? {} : { caBundle: Buffer.from(s.caBundle).toString("base64") };
 
     for (const [site, siteObject] of Object.entries(args.sites)) {
       const provider = siteObject.kubernetesProvider;
@@ -419,7 +422,7 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
                 server: s.address,
                 path: this.kvPath,
                 version: "v2",
-                ...caBundle,
+                ...this.caBundle,
                 // Of two sites pushing the same new password, only the first creates it.
                 checkAndSet: { required: true },
                 auth: { kubernetes: { mountPath: authMount, role: secretsRole.roleName, serviceAccountRef: { name: secretsSa.metadata.name, namespace: this.namespace, audiences: [VAULT_AUDIENCE] } } },
@@ -550,7 +553,7 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
                 vault: {
                   server: this.args.settings.address,
                   path: `${mountPath}/sign/${roleName}`,
-                  ...(this.args.settings.caBundle === undefined ? {} : { caBundle: Buffer.from(this.args.settings.caBundle).toString("base64") }),
+                  ...this.caBundle,
                   auth: { kubernetes: { mountPath: `/v1/auth/${this.args.settings.authMounts[target.site]}`, role: `${this.name}-cert-manager`, serviceAccountRef: { name: `${this.name}-issuer`, audiences: [VAULT_AUDIENCE] } } },
                 },
               },

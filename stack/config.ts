@@ -22,7 +22,7 @@ import { knownNamespaces, unknownNamespaceKeys } from "./namespaces";
 import { policyThresholdIssues } from "./policy-checks";
 import * as limits from "./limits";
 import { SettingIssue, bucketIssues, recoveryTargetIssues, scheduleIssues } from "./dataset-checks";
-import { backupSiteName, dataSiteNames, homePrimary } from "./placement";
+import { backupSiteName, dataSiteNames, hasKubeconfig, homePrimary } from "./placement";
 
 export { backupSiteName, dataSiteNames, homePrimary };
 import { RECOVERY_POLICY_DEFAULTS } from "../policy/thresholds";
@@ -895,7 +895,7 @@ export function requiredSecrets(settings: StackSettings, stack: string): SecretR
   const set = (key: string, from: string): string => `pulumi config set --secret --stack ${stack} ${key}${from}`;
   const secrets: SecretRequirement[] = [];
   for (const [name, site] of Object.entries(settings.sites)) {
-    if (KUBECONFIG_SITE_KINDS.includes(site.kind) || site.kubernetes === true) {
+    if (hasKubeconfig(site)) {
       const key = siteSecretKey(name, "Kubeconfig");
       secrets.push({ key, purpose: `kubeconfig of the ${name} cluster`, command: set(key, ` < ./${name}-kubeconfig.yaml`) });
     }

@@ -8,12 +8,11 @@
  */
 import { OBJECT_STORE_WRITERS, ObjectStoreWriter, objectStoreKeyPath, objectStoreWriterPolicy, suppliedSecretPath } from "../components/keys";
 import { vaultKvPutCommand } from "../components/vault-keys";
-import { KUBECONFIG_SITE_KINDS } from "../components/site";
 import { postgresAppPasswordName } from "../components/postgres-cluster";
 import { redisPasswordName } from "../components/redis-primary";
 import { inferenceApiKeyName } from "../components/inference-cluster";
 import type { StackSettings } from "./config";
-import { backupSiteName, dataSiteNames } from "./placement";
+import { backupSiteName, dataSiteNames, hasKubeconfig } from "./placement";
 
 /** The names `index.ts` gives the components whose keys the stack supplies. */
 export const PROGRAM_COMPONENTS = { postgres: "waris-postgres", redis: "waris-redis", inference: "waris-llm" } as const;
@@ -99,7 +98,7 @@ export const WRITER_SECRET_SUFFIXES: readonly string[] = OBJECT_STORE_WRITERS.fl
 /** The sites whose clusters get Secrets from the key store: every site the program has a kubeconfig for. */
 export function keySites(settings: Pick<StackSettings, "sites">): string[] {
   return Object.entries(settings.sites)
-    .filter(([, s]) => KUBECONFIG_SITE_KINDS.includes(s.kind) || s.kubernetes === true)
+    .filter(([, s]) => hasKubeconfig(s))
     .map(([n]) => n);
 }
 

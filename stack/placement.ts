@@ -2,7 +2,13 @@
  * Where things are, from the sites as written: the data sites, the site that keeps the backups, the home
  * primary. Shared by the stack configuration (`stack/config.ts` re-exports them) and its checks.
  */
+import { KUBECONFIG_SITE_KINDS } from "../components/site";
 import type { BackupSettings, SiteSettings, StackSettings } from "./config";
+
+/** Whether the program is handed a kubeconfig for the site's cluster: onprem/gcloud, or a cloud site with `kubernetes: true`. */
+export function hasKubeconfig(site: SiteSettings): boolean {
+  return KUBECONFIG_SITE_KINDS.includes(site.kind) || site.kubernetes === true;
+}
 
 /** The data sites (primary and standby roles), in the order written. */
 export function dataSiteNames(sites: Readonly<Record<string, SiteSettings>>): string[] {
