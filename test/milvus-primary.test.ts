@@ -194,10 +194,13 @@ describe("MilvusPrimary refuses bad arguments", () => {
 });
 
 describe("the Milvus backup job's pruning, run in a shell against a fake milvus-backup", () => {
-  // Hourly backups over the last 20 days, at half past the hour (never on a cut-off minute).
+  // Hourly backups over the last 20 days, 30 minutes off the current minute of the hour: the script's
+  // cut-off has a minute's resolution, so a backup stamped in the cut-off's own minute would be kept
+  // although the test's millisecond cut-off is past it (this failed CI once, run at hh:30).
   const HOUR = 3_600_000;
   const stamp = (ms: number): string => new Date(ms).toISOString().replace(/[-T:]/g, "").slice(0, 12);
-  const base = Math.floor(Date.now() / HOUR) * HOUR - HOUR / 2;
+  const minute = (new Date().getUTCMinutes() + 30) % 60;
+  const base = Math.floor(Date.now() / HOUR) * HOUR - HOUR + minute * 60_000;
   const backups = Array.from({ length: 20 * 24 }, (_, i) => base - i * HOUR);
 
   function prune(script: string): string[] {
