@@ -13,9 +13,10 @@ import { CertificateSpec, IssuedCertificate, SharedCertificateAuthority } from "
  * - {@link PulumiStateKeys} (the default): CAs and passwords are made by `@pulumi/tls` and `@pulumi/random`
  *   and live, encrypted, in the Pulumi state; pods get them from plain Kubernetes Secrets the program writes.
  * - `VaultKeys` (components/vault-keys.ts), where the stack has Vault: the CAs are Vault PKI mounts whose
- *   private keys never leave Vault, certificates are issued by cert-manager's Vault issuer, passwords are
- *   generated in the cluster by External Secrets' `Password` generator and kept in Vault KV, and every
- *   Secret a pod reads is written by External Secrets from Vault KV. Nothing secret passes through Pulumi.
+ *   private keys never leave Vault, certificates are issued by cert-manager's Vault issuer, passwords and
+ *   keys are generated in the cluster by External Secrets generators (`Password`; `VaultDynamicSecret` over
+ *   Vault's `sys/tools/random` for keys) and kept in Vault KV, and every Secret a pod reads is written by
+ *   External Secrets from Vault KV. Nothing secret passes through Pulumi.
  *
  * Components never register a key-bearing Secret themselves: they ask the store for one.
  */
