@@ -264,6 +264,7 @@ export interface SiteVaultLogin {
  *
  * @param server - Vault's address.
  * @param caBundle - `{ caBundle }` (base64 PEM) or `{}`.
+ * @param login - how External Secrets logs in to Vault on the generator's site.
  * @param bytes - key length in bytes (16 to 64, see `GENERATED_KEY_BYTES`).
  */
 export function randomBytesGeneratorSpec(server: string, caBundle: { caBundle?: string }, login: SiteVaultLogin, bytes: number): Record<string, unknown> {
