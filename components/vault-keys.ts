@@ -46,9 +46,16 @@ import type { Site } from "./site";
  * - **Passwords and keys**: generated on a site by an External Secrets generator (`Password` for passwords,
  *   `VaultDynamicSecret` over Vault's `sys/tools/random` for keys) and pushed once to Vault KV
  *   `generated/<name>` by a `PushSecret` with `updatePolicy: IfNotExists`, so a later push never replaces
- *   it (external-secrets#2643, #5782: without it every refresh rotates the password); every site pushes, and
- *   the store requires check-and-set, so of two first pushes only one can create the secret (ESO docs,
- *   "Check-And-Set (CAS) for PushSecret"). Every site then reads the same value. Each ExternalSecret that
+ *   it (external-secrets#2643, #5782: without it every refresh rotates the password). Every site pushes, one
+ *   after the other: a site's PushSecret is created only once the previous site's is `Ready`, so it finds
+ *   the entry and leaves it. Not at once: External Secrets' `IfNotExists` is a read, then a write that
+ *   re-reads the entry and, if it is there by then, replaces its property with check-and-set on the version
+ *   it just read (v2.9.0 pkg/controllers/pushsecret/pushsecret_controller.go `pushSecretEntry`:
+ *   `SecretExists` then `PushSecret`; providers/v1/vault/client_push.go `PushSecret`, `getCASVersion`), so a
+ *   site whose check came before the other's first write and whose write came after it would replace the
+ *   value the other site's pods already read: for MongoDB's key, data files encrypted with a key Vault no
+ *   longer holds. Check-and-set (ESO docs, "Check-And-Set (CAS) for PushSecret") only settles two writes
+ *   that both found no entry. Every site then reads the same value. Each ExternalSecret that
  *   reads a generated value depends on its own site's PushSecret, which Pulumi waits for (`Ready`: the
  *   controller sets it once the value is in Vault, or was already, pkg/controllers/pushsecret/
  *   pushsecret_controller.go `markAsDone`), so no ExternalSecret is created before the entry it reads.
@@ -680,8 +687,9 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
   /**
    * On every site, the generator `generator(site)` and a `PushSecret` that writes its `secretKey` once to Vault
    * KV `generated/<name>`, property `property` (see the module comment); Pulumi waits for the push (the
-   * controller's `Ready` condition), and {@link secret} makes each ExternalSecret reading the value depend on
-   * its site's push. Names are shared by passwords and keys: one generator and one KV path each.
+   * controller's `Ready` condition), each site's push is created after the previous site's (so only the
+   * first site's push can create the entry), and {@link secret} makes each ExternalSecret reading the value
+   * depend on its site's push. Names are shared by passwords and keys: one generator and one KV path each.
    */
   private generateOnEverySite(name: string, property: string, generator: (site: string) => { kind: "Password" | "VaultDynamicSecret"; spec: Record<string, unknown>; secretKey: string }): KeyValue {
     const value: KeyValue = { remoteKey: generatedValuePath(name), property };
@@ -693,6 +701,8 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
     if (!isDns1123Subdomain(name)) throw new KeyStoreError(`generated ${property} ${show(name)}: the name must be a DNS-1123 subdomain (it names a generator on every site)`);
     this.generated.set(name, property);
     const pushes: Record<string, pulumi.Resource> = {};
+    // The previous site's push: this site's waits for it, so the entry exists before this one checks.
+    let previous: pulumi.Resource[] = [];
     for (const [site, siteObject] of Object.entries(this.args.sites)) {
       const k8s = { parent: this, provider: siteObject.kubernetesProvider, dependsOn: this.siteReady[site]! };
       const { kind, spec, secretKey } = generator(site);
@@ -701,14 +711,18 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
         { apiVersion: "generators.external-secrets.io/v1alpha1", kind, metadata: { name, namespace: this.namespace }, spec },
         k8s,
       );
-      pushes[site] = new apiextensions.CustomResource(
+      const push = new apiextensions.CustomResource(
         `${this.name}-${site}-${name}-push`,
         {
           apiVersion: "external-secrets.io/v1alpha1",
           kind: "PushSecret",
           // `Ready` is the PushSecret's one condition in 2.9 (apis/externalsecrets/v1alpha1/pushsecret_types.go,
           // `PushSecretReady`): True once pushed, or found already there with IfNotExists; False on an error,
-          // which the controller retries (a lost check-and-set race included), so Pulumi waits it out.
+          // which the controller retries (a lost check-and-set race included), so Pulumi waits it out. On an
+          // update Pulumi may take the previous `Ready` (the status has no observedGeneration, which is all
+          // pulumi-kubernetes' condition check compares: provider/pkg/await/condition/kubectl.go
+          // `checkCondition`); harmless here, as no update moves the entry (its path is the object's name)
+          // and the entry pushed before stays (`deletionPolicy: None`).
           metadata: { name, namespace: this.namespace, annotations: { "pulumi.com/waitFor": "condition=Ready" } },
           spec: {
             refreshInterval: "1h",
@@ -719,8 +733,10 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
             data: [{ match: { secretKey, remoteRef: { remoteKey: value.remoteKey, property: value.property } } }],
           },
         },
-        { ...k8s, dependsOn: [...this.siteReady[site]!, generatorRes] },
+        { ...k8s, dependsOn: [...this.siteReady[site]!, generatorRes, ...previous] },
       );
+      pushes[site] = push;
+      previous = [push];
     }
     this.pushes.set(value.remoteKey, pushes);
     return value;
@@ -750,6 +766,9 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
       {
         apiVersion: "external-secrets.io/v1",
         kind: "ExternalSecret",
+        // Waited for on creation. On an update of its spec Pulumi may go on with the previous `Ready` before
+        // External Secrets has rewritten the Secret: its status has no observedGeneration for pulumi-kubernetes'
+        // condition check to compare (provider/pkg/await/condition/kubectl.go `checkCondition`).
         metadata: { ...metadataOf(target), annotations: { "pulumi.com/waitFor": "condition=Ready" } },
         spec: {
           refreshInterval: "1h",
@@ -770,7 +789,8 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
 
   /**
    * The PushSecrets on the target's site that write the generated values `remote` reads: the ExternalSecret
-   * waits for them, or its first read could find no entry yet (and fail until the next refresh, an hour).
+   * waits for them, or its first read could find no entry yet and fail, retried with the controller's
+   * backoff (controller-runtime's default, doubling up to 1000 s), while Pulumi waits for its `Ready`.
    *
    * @throws KeyStoreError when a value is read that is not a store entry ({@link KV_ENTRY_PREFIXES}: the
    *   policy grants no other), or a `generated/` value this store has not generated (nothing would write it).

@@ -231,10 +231,12 @@ describe("under mocks", () => {
       ],
     });
     const pushes = ofType(vault, "kubernetes:external-secrets.io/v1alpha1:PushSecret");
-    expect(pushes.map((p) => p.name)).toEqual(["waris-keys-onprem-waris-test-root-push", "waris-keys-gcloud-waris-test-root-push", "waris-keys-onprem-waris-test-key-push", "waris-keys-gcloud-waris-test-key-push"]);
-    expect(pushes[0]!.inputs["spec"]).toMatchObject({ updatePolicy: "IfNotExists", deletionPolicy: "None", data: [{ match: { secretKey: "password", remoteRef: { remoteKey: "generated/waris-test-root", property: "password" } } }] });
+    // Sorted: the order of registration depends on the pushes' dependencies on one another.
+    expect(pushes.map((p) => p.name).sort()).toEqual(["waris-keys-gcloud-waris-test-key-push", "waris-keys-gcloud-waris-test-root-push", "waris-keys-onprem-waris-test-key-push", "waris-keys-onprem-waris-test-root-push"]);
+    const push = (name: string) => pushes.find((p) => p.name === name)!;
+    expect(push("waris-keys-onprem-waris-test-root-push").inputs["spec"]).toMatchObject({ updatePolicy: "IfNotExists", deletionPolicy: "None", data: [{ match: { secretKey: "password", remoteRef: { remoteKey: "generated/waris-test-root", property: "password" } } }] });
     // The key: Vault's random bytes, pushed under the generator's one output key.
-    expect(pushes[2]!.inputs["spec"]).toMatchObject({ selector: { generatorRef: { kind: "VaultDynamicSecret", name: "waris-test-key" } }, data: [{ match: { secretKey: "random_bytes", remoteRef: { remoteKey: "generated/waris-test-key", property: "key" } } }] });
+    expect(push("waris-keys-onprem-waris-test-key-push").inputs["spec"]).toMatchObject({ selector: { generatorRef: { kind: "VaultDynamicSecret", name: "waris-test-key" } }, data: [{ match: { secretKey: "random_bytes", remoteRef: { remoteKey: "generated/waris-test-key", property: "key" } } }] });
     const keyGenerator = vault.recording.resources.find((r) => r.name === "waris-keys-gcloud-waris-test-key-generator")!;
     expect(keyGenerator.type).toBe("kubernetes:generators.external-secrets.io/v1alpha1:VaultDynamicSecret");
     expect(keyGenerator.inputs["spec"]).toMatchObject({ method: "POST", path: "sys/tools/random", parameters: { bytes: 32, format: "base64" }, provider: { auth: { kubernetes: { mountPath: "kubernetes-gcloud" } } } });
@@ -245,6 +247,11 @@ describe("under mocks", () => {
     expect(pushesOf("config-onprem")).toEqual(["waris-keys-onprem-waris-test-root-push", "waris-keys-onprem-waris-test-key-push"]);
     expect(pushesOf("config-gcloud")).toEqual(["waris-keys-gcloud-waris-test-root-push", "waris-keys-gcloud-waris-test-key-push"]);
     expect(pushesOf("plain-onprem")).toEqual([]);
+    // The sites push one after the other: the second's existence check must find the first's entry, or its
+    // write could replace the value the first site's pods already read (IfNotExists is not atomic in ESO 2.9).
+    expect(pushesOf("waris-keys-onprem-waris-test-root-push")).toEqual([]);
+    expect(pushesOf("waris-keys-gcloud-waris-test-root-push")).toEqual(["waris-keys-onprem-waris-test-root-push"]);
+    expect(pushesOf("waris-keys-gcloud-waris-test-key-push")).toEqual(["waris-keys-onprem-waris-test-key-push"]);
     expect(vault.outputs["refused"]).toEqual([
       'Secret "bad": reads "team/db"; External Secrets may read only generated/…, stack/…, object-store/… of the KV mount',
       'Secret "bad": reads "generated/not-made-here", which this store does not generate; ask the store for it (generatedPassword, generatedKey)',
