@@ -13,9 +13,10 @@ import { CertificateSpec, IssuedCertificate, SharedCertificateAuthority } from "
  * - {@link PulumiStateKeys} (the default): CAs and passwords are made by `@pulumi/tls` and `@pulumi/random`
  *   and live, encrypted, in the Pulumi state; pods get them from plain Kubernetes Secrets the program writes.
  * - `VaultKeys` (components/vault-keys.ts), where the stack has Vault: the CAs are Vault PKI mounts whose
- *   private keys never leave Vault, certificates are issued by cert-manager's Vault issuer, passwords are
- *   generated in the cluster by External Secrets' `Password` generator and kept in Vault KV, and every
- *   Secret a pod reads is written by External Secrets from Vault KV. Nothing secret passes through Pulumi.
+ *   private keys never leave Vault, certificates are issued by cert-manager's Vault issuer, passwords and
+ *   keys are generated in the cluster by External Secrets generators (`Password`; `VaultDynamicSecret` over
+ *   Vault's `sys/tools/random` for keys) and kept in Vault KV, and every Secret a pod reads is written by
+ *   External Secrets from Vault KV. Nothing secret passes through Pulumi.
  *
  * Components never register a key-bearing Secret themselves: they ask the store for one.
  */
@@ -45,8 +46,8 @@ export interface KeyStore {
    * mongod decodes and requires to be 32 bytes). A password is no such key: its characters are not
    * random bytes and its text is not base64.
    *
-   * How random the bytes are depends on the store: the Pulumi-state store's are `@pulumi/random`
-   * `RandomBytes` (8 bits each); the Vault store's are printable characters, see `VaultKeys.generatedKey`.
+   * The bytes are random: `@pulumi/random` `RandomBytes` in the Pulumi-state store, Vault's
+   * `sys/tools/random` in the Vault store (see `VaultKeys.generatedKey`).
    *
    * @param name - unique in the program among generated passwords and keys, a DNS-1123 subdomain, e.g.
    *   `waris-mongo-encryption-key` (Vault KV path `generated/<name>`, property `key`).
@@ -286,14 +287,38 @@ export function suppliedSecretProblems(argument: string, value: unknown, keys: P
   return [{ argument, message: "is not set; without Vault keys (`keys`) it comes from the stack (a Pulumi secret)" }];
 }
 
+/**
+ * The first segment of every Vault KV entry a store reads, by kind: what External Secrets generates
+ * (`generated/<name>`), what the operator supplies (`stack/<name>`) and each writer's object-store keys
+ * (`object-store/<site>/<writer>`). The Vault store's read policy grants these and nothing else of the mount.
+ */
+export const KV_ENTRY_PREFIXES = {
+  /** Generated passwords and keys. */
+  generated: "generated",
+  /** Secrets the operator supplies. */
+  supplied: "stack",
+  /** Each backup writer's object-store keys. */
+  objectStore: "object-store",
+} as const;
+
+/** Vault KV path of a generated password or key: `generated/<name>`. */
+export function generatedValuePath(name: string): string {
+  return `${KV_ENTRY_PREFIXES.generated}/${name}`;
+}
+
+/** Whether `remoteKey` is the KV path of a generated value (`generated/<name>`). */
+export function isGeneratedValuePath(remoteKey: string): boolean {
+  return remoteKey.startsWith(`${KV_ENTRY_PREFIXES.generated}/`);
+}
+
 /** Vault KV path of a supplied secret: `stack/<name>`, property `value`. */
 export function suppliedSecretPath(name: string): string {
-  return `stack/${name}`;
+  return `${KV_ENTRY_PREFIXES.supplied}/${name}`;
 }
 
 /** Vault KV path of a writer's object-store keys: `object-store/<site>/<writer>`. */
 export function objectStoreKeyPath(site: string, writer: ObjectStoreWriter): string {
-  return `object-store/${site}/${writer}`;
+  return `${KV_ENTRY_PREFIXES.objectStore}/${site}/${writer}`;
 }
 
 /**
@@ -373,7 +398,7 @@ export class PulumiStateKeys implements KeyStore {
   generatedPassword(name: string, length: number, opts: pulumi.CustomResourceOptions): KeyValue {
     let value = this.passwords.get(name);
     if (!value) {
-      value = { remoteKey: `generated/${name}`, property: "password", local: new random.RandomPassword(name, { length, special: false }, opts).result };
+      value = { remoteKey: generatedValuePath(name), property: "password", local: new random.RandomPassword(name, { length, special: false }, opts).result };
       this.passwords.set(name, value);
     }
     return value;
@@ -383,7 +408,7 @@ export class PulumiStateKeys implements KeyStore {
     checkKeyLength(name, bytes);
     let value = this.keys.get(name);
     if (!value) {
-      value = { remoteKey: `generated/${name}`, property: "key", local: new random.RandomBytes(name, { length: bytes }, opts).base64 };
+      value = { remoteKey: generatedValuePath(name), property: "key", local: new random.RandomBytes(name, { length: bytes }, opts).base64 };
       this.keys.set(name, value);
     }
     return value;

@@ -62,10 +62,16 @@ export interface HelmChartRef {
   readonly version: string;
 }
 
+/** A DNS-1123 subdomain: DNS-1123 labels (lowercase alphanumerics and '-', alphanumeric at both ends) joined by '.'. */
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 /**
- * Whether `name` is a Kubernetes object name of the DNS-1123 subdomain kind (StorageClasses, most objects):
- * lowercase letters, digits, '-' and '.', starting and ending alphanumeric, at most 253 characters.
+ * Whether `name` is a Kubernetes object name of the DNS-1123 subdomain kind (StorageClasses, nodes, most
+ * objects; the prefix of a label key): lowercase letters, digits, '-' and '.', each dot-separated part
+ * starting and ending alphanumeric, at most 253 characters. Kubernetes' own definition
+ * (k8s.io/apimachinery/pkg/util/validation/validation.go, `IsDNS1123Subdomain`: this regular expression and
+ * `DNS1123SubdomainMaxLength` 253; no length limit per part), the one check of it in the project.
  */
 export function isDns1123Subdomain(name: string): boolean {
-  return name.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name);
+  return name.length <= 253 && DNS1123_SUBDOMAIN.test(name);
 }

@@ -9,6 +9,7 @@ import {
   KeyStore,
   KeyStoreError,
   KeyValue,
+  KV_ENTRY_PREFIXES,
   ObjectStoreKeyPair,
   ObjectStoreKeys,
   ObjectStoreWriter,
@@ -17,6 +18,8 @@ import {
   checkedText,
   isKeyValue,
   checkKeyLength,
+  generatedValuePath,
+  isGeneratedValuePath,
   isSecretTemplate,
   metadataOf,
   objectStoreKeyPath,
@@ -40,11 +43,22 @@ import type { Site } from "./site";
  *   site a cert-manager `ClusterIssuer` signing with that role, and a `Certificate` whose Secret the pods mount.
  *   cert-manager logs in with Vault's Kubernetes auth as a ServiceAccount of its own namespace, through a
  *   bound token it requests (cert-manager docs "Vault": "Authenticating with Kubernetes Service Accounts").
- * - **Passwords**: generated on a site by External Secrets' `Password` generator and pushed once to Vault KV
+ * - **Passwords and keys**: generated on a site by an External Secrets generator (`Password` for passwords,
+ *   `VaultDynamicSecret` over Vault's `sys/tools/random` for keys) and pushed once to Vault KV
  *   `generated/<name>` by a `PushSecret` with `updatePolicy: IfNotExists`, so a later push never replaces
- *   it (external-secrets#2643, #5782: without it every refresh rotates the password); every site pushes, and
- *   the store requires check-and-set, so of two first pushes only one can create the secret (ESO docs,
- *   "Check-And-Set (CAS) for PushSecret"). Every site then reads the same value.
+ *   it (external-secrets#2643, #5782: without it every refresh rotates the password). Every site pushes, one
+ *   after the other: a site's PushSecret is created only once the previous site's is `Ready`, so it finds
+ *   the entry and leaves it. Not at once: External Secrets' `IfNotExists` is a read, then a write that
+ *   re-reads the entry and, if it is there by then, replaces its property with check-and-set on the version
+ *   it just read (v2.9.0 pkg/controllers/pushsecret/pushsecret_controller.go `pushSecretEntry`:
+ *   `SecretExists` then `PushSecret`; providers/v1/vault/client_push.go `PushSecret`, `getCASVersion`), so a
+ *   site whose check came before the other's first write and whose write came after it would replace the
+ *   value the other site's pods already read: for MongoDB's key, data files encrypted with a key Vault no
+ *   longer holds. Check-and-set (ESO docs, "Check-And-Set (CAS) for PushSecret") only settles two writes
+ *   that both found no entry. Every site then reads the same value. Each ExternalSecret that
+ *   reads a generated value depends on its own site's PushSecret, which Pulumi waits for (`Ready`: the
+ *   controller sets it once the value is in Vault, or was already, pkg/controllers/pushsecret/
+ *   pushsecret_controller.go `markAsDone`), so no ExternalSecret is created before the entry it reads.
  * - **Supplied secrets and object-store keys**: put into Vault KV by the operator (`stack/<name>`,
  *   `object-store/<site>/<writer>`); {@link vaultKvCommands} lists the commands.
  * - **Every Secret a pod reads** is written by an `ExternalSecret` from a `ClusterSecretStore` per site,
@@ -196,18 +210,84 @@ export function issuerPolicy(pkiPath: string): string {
 }
 
 /**
- * The Vault policy (HCL) of External Secrets on a site: read the KV mount; create (never delete) the
- * generated passwords, data and metadata (ESO docs, "PushSecret": create, read and update on both).
+ * Vault's random source (Vault API docs, "/sys/tools", Generate random bytes: `POST
+ * /sys/tools/random(/:source)(/:bytes)`, `bytes` and `format` "in the request body, or as a part of the
+ * URL"). The generators send the length in the body, so this one exact path serves every key length and
+ * the policy ({@link secretsPolicy}) grants exactly it, whatever keys the program asks for later.
+ */
+export const VAULT_RANDOM_PATH = "sys/tools/random";
+
+/**
+ * The field of Vault's answer that holds the bytes (`{"data": {"random_bytes": "…"}}`, same docs). With
+ * `resultType: Data` the `VaultDynamicSecret` generator returns the answer's `data` fields as its keys
+ * (generators/v1/vault/vault.go, `prepareResponse`), so this is the key the PushSecret pushes.
+ */
+export const VAULT_RANDOM_BYTES_FIELD = "random_bytes";
+
+/**
+ * The Vault policy (HCL) of External Secrets on a site (the same for every site): read the three kinds of KV
+ * entries a store's Secrets are made of ({@link KV_ENTRY_PREFIXES}: supplied secrets, object-store keys and
+ * generated values) and nothing else of the mount; create (never delete) the generated values, data and
+ * metadata (ESO docs, "PushSecret": create, read and update on both); draw random bytes from Vault for the
+ * generated keys ({@link VAULT_RANDOM_PATH}, `update` being what a POST needs).
+ *
+ * Not narrower, per site: the entries each site's ExternalSecrets read are known only once every
+ * component has asked the store for its Secrets, after this policy has been registered (the roles, the
+ * ClusterSecretStores and every ExternalSecret depend on it); see the README's token-policy section.
  */
 export function secretsPolicy(kvPath: string): string {
+  const { generated, supplied, objectStore } = KV_ENTRY_PREFIXES;
   return [
-    "# External Secrets: read every key the program's pods use",
-    `path "${kvPath}/data/*" {\n  capabilities = ["read"]\n}`,
-    "# ...and push generated passwords once (PushSecret, IfNotExists, check-and-set)",
-    `path "${kvPath}/data/generated/*" {\n  capabilities = ["create", "read", "update"]\n}`,
-    `path "${kvPath}/metadata/generated/*" {\n  capabilities = ["create", "read", "update"]\n}`,
+    "# External Secrets: read the supplied secrets and the object-store keys",
+    `path "${kvPath}/data/${supplied}/*" {\n  capabilities = ["read"]\n}`,
+    `path "${kvPath}/data/${objectStore}/*" {\n  capabilities = ["read"]\n}`,
+    "# ...read the generated passwords and keys, and push each once (PushSecret, IfNotExists, check-and-set)",
+    `path "${kvPath}/data/${generated}/*" {\n  capabilities = ["create", "read", "update"]\n}`,
+    `path "${kvPath}/metadata/${generated}/*" {\n  capabilities = ["create", "read", "update"]\n}`,
+    "# ...and draw the generated keys' random bytes (VaultDynamicSecret generator, the length in the body)",
+    `path "${VAULT_RANDOM_PATH}" {\n  capabilities = ["update"]\n}`,
     "",
   ].join("\n");
+}
+
+/** How External Secrets logs in to Vault from a site: the ClusterSecretStore's and the generators' `auth`. */
+export interface SiteVaultLogin {
+  /** The site's Kubernetes auth mount, e.g. `kubernetes-onprem`. */
+  readonly mountPath: string;
+  /** The Vault role External Secrets logs in as. */
+  readonly role: pulumi.Input<string>;
+  /** The ServiceAccount whose bound token it logs in with (in the store's namespace). */
+  readonly serviceAccount: pulumi.Input<string>;
+}
+
+/**
+ * The spec of an External Secrets `VaultDynamicSecret` generator that draws `bytes` random bytes from Vault
+ * as standard base64 (pure). The generator POSTs `parameters` to {@link VAULT_RANDOM_PATH} (any method but
+ * GET, LIST and DELETE is a write: generators/v1/vault/vault.go, `fetchVaultSecret`) and returns the
+ * answer's `data`: one key, {@link VAULT_RANDOM_BYTES_FIELD}. It is a namespaced object, so External
+ * Secrets requests the token of `login.serviceAccount` in the generator's own namespace
+ * (providers/v1/vault/auth.go, `createServiceAccountToken`: the ServiceAccount's namespace counts only for a
+ * ClusterSecretStore).
+ *
+ * @param server - Vault's address.
+ * @param caBundle - `{ caBundle }` (base64 PEM) or `{}`.
+ * @param login - how External Secrets logs in to Vault on the generator's site.
+ * @param bytes - key length in bytes (16 to 64, see `GENERATED_KEY_BYTES`).
+ */
+export function randomBytesGeneratorSpec(server: string, caBundle: { caBundle?: string }, login: SiteVaultLogin, bytes: number): Record<string, unknown> {
+  return {
+    method: "POST",
+    path: VAULT_RANDOM_PATH,
+    // `format: base64` is Vault's default, stated because the key's text must be base64 (Percona's
+    // encryption key: base64 of 32 random bytes, pkg/psmdb/secret/secret.go `GenerateKey1024`).
+    parameters: { bytes, format: "base64" },
+    resultType: "Data",
+    provider: {
+      server,
+      ...caBundle,
+      auth: { kubernetes: { mountPath: login.mountPath, role: login.role, serviceAccountRef: { name: login.serviceAccount, audiences: [VAULT_AUDIENCE] } } },
+    },
+  };
 }
 
 /** Key usages of every PKI role (Vault names): the certificates are EC P-256 (see the role in {@link VaultKeys}). */
@@ -234,20 +314,6 @@ export function certManagerUsages(spec: CertificateSpec): string[] {
   return usages;
 }
 
-/**
- * The characters of a generated key (the `Password` generator's counts): 3 digits and 11 symbols from all
- * 32 ASCII punctuation characters maximise the entropy of 32 characters at fixed counts (≈ 205 bits); the
- * rest are letters. The key is base64-encoded, so no character needs quoting.
- */
-export const KEY_SYMBOLS = {
-  /** Digits in a key. */
-  digits: 3,
-  /** Symbols in a key. */
-  symbols: 11,
-  /** The symbols: every ASCII punctuation character. */
-  characters: "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
-} as const;
-
 /** Two years, renewed 60 days before: what the Pulumi-state CA issues too (components/pki.ts). */
 const CERT_DURATION = "17520h";
 const CERT_RENEW_BEFORE = "1440h";
@@ -264,7 +330,7 @@ export function vaultKvPutCommand(kvPath: string, remoteKey: string, properties:
 export function vaultKvCommands(kvPath: string, supplied: readonly KeyValue[]): string[] {
   const byKey = new Map<string, Set<string>>();
   for (const v of supplied) {
-    if (v.remoteKey.startsWith("generated/")) continue;
+    if (isGeneratedValuePath(v.remoteKey)) continue;
     byKey.set(v.remoteKey, (byKey.get(v.remoteKey) ?? new Set()).add(v.property));
   }
   return [...byKey.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, props]) => vaultKvPutCommand(kvPath, key, [...props]));
@@ -323,6 +389,10 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
   private readonly siteReady: Record<string, pulumi.Resource[]> = {};
   /** Generated values by name: `password` or `key` (their KV property). */
   private readonly generated = new Map<string, string>();
+  /** Per generated value's KV path, each site's PushSecret that writes it. */
+  private readonly pushes = new Map<string, Readonly<Record<string, pulumi.Resource>>>();
+  /** Per site, how External Secrets logs in to Vault there. */
+  private readonly logins: Record<string, SiteVaultLogin> = {};
   private readonly issuerRoles: Record<string, pulumi.Resource> = {};
   /** `{ caBundle }` (base64 of the PEM) for the issuers and stores, or nothing. */
   private readonly caBundle: { caBundle?: string };
@@ -435,6 +505,7 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
         { ...k8s, dependsOn: [...operator, delegator] },
       );
       this.siteReady[site] = [store, delegator, ...operator];
+      this.logins[site] = { mountPath: authMount, role: secretsRole.roleName, serviceAccount: secretsSa.metadata.name };
       this.issuerRoles[site] = issuerRole;
     }
     this.registerOutputs({});
@@ -593,40 +664,35 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
   generatedPassword(name: string, length: number, _opts: pulumi.CustomResourceOptions): KeyValue {
     if (length < 16) throw new KeyStoreError(`generated password ${show(name)}: length ${length} is below 16`);
     // Letters and digits only (symbols 0): the passwords go into URIs and configuration files unquoted.
-    return this.generateOnEverySite(name, "password", { length, digits: Math.ceil(length / 4), symbols: 0, noUpper: false, allowRepeat: true });
+    const spec = { length, digits: Math.ceil(length / 4), symbols: 0, noUpper: false, allowRepeat: true };
+    return this.generateOnEverySite(name, "password", () => ({ kind: "Password", spec, secretKey: "password" }));
   }
 
   /**
-   * A key of `bytes` bytes, base64 (see {@link KeyStore.generatedKey}), from External Secrets' `Password`
-   * generator with `encoding: base64`: the generator's only random source in the pinned chart (2.9.0), and
-   * it base64-encodes the password's characters (generators/v1/password/password.go, `encodePassword`,
-   * `base64.StdEncoding`). So the key's bytes are printable: {@link KEY_SYMBOLS.digits} digits,
-   * {@link KEY_SYMBOLS.symbols} of the 32 ASCII punctuation characters and letters, at places drawn at
-   * random (sethvargo/go-password). For 32 bytes that is log2(C(32,3)·C(29,11)·10^3·32^11·52^18) ≈ 205
-   * bits of entropy instead of 256: beyond any search, but not a full-entropy key. A full one would be
-   * Vault's `sys/tools/random` through External Secrets' `VaultDynamicSecret` generator, whose CRD data the
-   * project's upstream schemas do not hold.
+   * A key of `bytes` random bytes, standard base64 (see {@link KeyStore.generatedKey}), drawn from Vault's
+   * `sys/tools/random` by External Secrets' `VaultDynamicSecret` generator ({@link randomBytesGeneratorSpec}):
+   * a full-entropy key, as Percona makes its own (32 bytes of `crypto/rand`, base64). Not the `Password`
+   * generator: with `encoding: base64` it encodes printable characters (generators/v1/password/password.go,
+   * `encodePassword`), ~205 bits in 32 bytes.
    */
   generatedKey(name: string, bytes: number, _opts: pulumi.CustomResourceOptions): KeyValue {
     checkKeyLength(name, bytes);
-    return this.generateOnEverySite(name, "key", {
-      length: bytes,
-      digits: KEY_SYMBOLS.digits,
-      symbols: KEY_SYMBOLS.symbols,
-      symbolCharacters: KEY_SYMBOLS.characters,
-      noUpper: false,
-      allowRepeat: true,
-      encoding: "base64",
-    });
+    return this.generateOnEverySite(name, "key", (site) => ({
+      kind: "VaultDynamicSecret",
+      spec: randomBytesGeneratorSpec(this.args.settings.address, this.caBundle, this.logins[site]!, bytes),
+      secretKey: VAULT_RANDOM_BYTES_FIELD,
+    }));
   }
 
   /**
-   * On every site, a `Password` generator of `spec` and a `PushSecret` that writes its value once to Vault
-   * KV `generated/<name>`, property `property` (see the module comment). Names are shared by passwords and
-   * keys: one generator and one KV path each.
+   * On every site, the generator `generator(site)` and a `PushSecret` that writes its `secretKey` once to Vault
+   * KV `generated/<name>`, property `property` (see the module comment); Pulumi waits for the push (the
+   * controller's `Ready` condition), each site's push is created after the previous site's (so only the
+   * first site's push can create the entry), and {@link secret} makes each ExternalSecret reading the value
+   * depend on its site's push. Names are shared by passwords and keys: one generator and one KV path each.
    */
-  private generateOnEverySite(name: string, property: string, spec: Record<string, unknown>): KeyValue {
-    const value: KeyValue = { remoteKey: `generated/${name}`, property };
+  private generateOnEverySite(name: string, property: string, generator: (site: string) => { kind: "Password" | "VaultDynamicSecret"; spec: Record<string, unknown>; secretKey: string }): KeyValue {
+    const value: KeyValue = { remoteKey: generatedValuePath(name), property };
     const earlier = this.generated.get(name);
     if (earlier !== undefined) {
       if (earlier !== property) throw new KeyStoreError(`generated ${property} ${show(name)}: the name is already a generated ${earlier}; give each its own`);
@@ -634,31 +700,45 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
     }
     if (!isDns1123Subdomain(name)) throw new KeyStoreError(`generated ${property} ${show(name)}: the name must be a DNS-1123 subdomain (it names a generator on every site)`);
     this.generated.set(name, property);
+    const pushes: Record<string, pulumi.Resource> = {};
+    // The previous site's push: this site's waits for it, so the entry exists before this one checks.
+    let previous: pulumi.Resource[] = [];
     for (const [site, siteObject] of Object.entries(this.args.sites)) {
       const k8s = { parent: this, provider: siteObject.kubernetesProvider, dependsOn: this.siteReady[site]! };
-      const generator = new apiextensions.CustomResource(
+      const { kind, spec, secretKey } = generator(site);
+      const generatorRes = new apiextensions.CustomResource(
         `${this.name}-${site}-${name}-generator`,
-        { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password", metadata: { name, namespace: this.namespace }, spec },
+        { apiVersion: "generators.external-secrets.io/v1alpha1", kind, metadata: { name, namespace: this.namespace }, spec },
         k8s,
       );
-      new apiextensions.CustomResource(
+      const push = new apiextensions.CustomResource(
         `${this.name}-${site}-${name}-push`,
         {
           apiVersion: "external-secrets.io/v1alpha1",
           kind: "PushSecret",
-          metadata: { name, namespace: this.namespace },
+          // `Ready` is the PushSecret's one condition in 2.9 (apis/externalsecrets/v1alpha1/pushsecret_types.go,
+          // `PushSecretReady`): True once pushed, or found already there with IfNotExists; False on an error,
+          // which the controller retries (a lost check-and-set race included), so Pulumi waits it out. On an
+          // update Pulumi may take the previous `Ready` (the status has no observedGeneration, which is all
+          // pulumi-kubernetes' condition check compares: provider/pkg/await/condition/kubectl.go
+          // `checkCondition`); harmless here, as no update moves the entry (its path is the object's name)
+          // and the entry pushed before stays (`deletionPolicy: None`).
+          metadata: { name, namespace: this.namespace, annotations: { "pulumi.com/waitFor": "condition=Ready" } },
           spec: {
             refreshInterval: "1h",
             updatePolicy: "IfNotExists",
             deletionPolicy: "None",
             secretStoreRefs: [{ kind: "ClusterSecretStore", name: `${this.name}-vault` }],
-            selector: { generatorRef: { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password", name } },
-            data: [{ match: { secretKey: "password", remoteRef: { remoteKey: value.remoteKey, property: value.property } } }],
+            selector: { generatorRef: { apiVersion: "generators.external-secrets.io/v1alpha1", kind, name } },
+            data: [{ match: { secretKey, remoteRef: { remoteKey: value.remoteKey, property: value.property } } }],
           },
         },
-        { ...k8s, dependsOn: [...this.siteReady[site]!, generator] },
+        { ...k8s, dependsOn: [...this.siteReady[site]!, generatorRes, ...previous] },
       );
+      pushes[site] = push;
+      previous = [push];
     }
+    this.pushes.set(value.remoteKey, pushes);
     return value;
   }
 
@@ -680,11 +760,15 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
     if (problems.length > 0) throw new KeyStoreError(`Secret ${show(target.name)}: ${problems.join("; ")}`);
     const ready = this.ready(target.site, `Secret ${show(target.name)}`);
     const { remote, template } = externalSecretData(data);
+    const pushed = this.pushesRead(target, remote);
     return new apiextensions.CustomResource(
       target.resourceName,
       {
         apiVersion: "external-secrets.io/v1",
         kind: "ExternalSecret",
+        // Waited for on creation. On an update of its spec Pulumi may go on with the previous `Ready` before
+        // External Secrets has rewritten the Secret: its status has no observedGeneration for pulumi-kubernetes'
+        // condition check to compare (provider/pkg/await/condition/kubectl.go `checkCondition`).
         metadata: { ...metadataOf(target), annotations: { "pulumi.com/waitFor": "condition=Ready" } },
         spec: {
           refreshInterval: "1h",
@@ -699,8 +783,31 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
           data: remote,
         },
       },
-      { ...target.opts, dependsOn: [...toArray(target.opts.dependsOn), ...ready] },
+      { ...target.opts, dependsOn: [...toArray(target.opts.dependsOn), ...ready, ...pushed] },
     );
+  }
+
+  /**
+   * The PushSecrets on the target's site that write the generated values `remote` reads: the ExternalSecret
+   * waits for them, or its first read could find no entry yet and fail, retried with the controller's
+   * backoff (controller-runtime's default, doubling up to 1000 s), while Pulumi waits for its `Ready`.
+   *
+   * @throws KeyStoreError when a value is read that is not a store entry ({@link KV_ENTRY_PREFIXES}: the
+   *   policy grants no other), or a `generated/` value this store has not generated (nothing would write it).
+   */
+  private pushesRead(target: SecretTarget, remote: readonly ExternalSecretRemote[]): pulumi.Resource[] {
+    const pushed: pulumi.Resource[] = [];
+    for (const { remoteRef } of remote) {
+      const prefix = remoteRef.key.split("/")[0];
+      if (!Object.values(KV_ENTRY_PREFIXES).some((p) => p === prefix)) {
+        throw new KeyStoreError(`Secret ${show(target.name)}: reads ${show(remoteRef.key)}; External Secrets may read only ${Object.values(KV_ENTRY_PREFIXES).map((p) => `${p}/…`).join(", ")} of the KV mount`);
+      }
+      if (!isGeneratedValuePath(remoteRef.key)) continue;
+      const push = this.pushes.get(remoteRef.key)?.[target.site];
+      if (!push) throw new KeyStoreError(`Secret ${show(target.name)}: reads ${show(remoteRef.key)}, which this store does not generate; ask the store for it (generatedPassword, generatedKey)`);
+      if (!pushed.includes(push)) pushed.push(push);
+    }
+    return pushed;
   }
 }
 

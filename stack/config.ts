@@ -1041,26 +1041,35 @@ export function parseStackSettings(raw: Readonly<Record<string, string | undefin
 /** Suffixes of per-site secret keys; a config key ending in one of them is a secret, never a setting. */
 export const SITE_SECRET_SUFFIXES = ["Kubeconfig", "ObjectStoreAccessKeyId", "ObjectStoreSecretAccessKey"] as const;
 
-/** Secrets of the whole stack (not per site). */
-export const STACK_SECRET_KEYS = ["postgresAppPassword", "inferenceApiKey", "redisPassword", "dnsTsigSecret", "monitoringSmtpPassword", "monitoringPagerdutyRoutingKey", "monitoringLineWebhookUrl"] as const;
-
-function isSecretKey(key: string): boolean {
-  return [...SITE_SECRET_SUFFIXES, ...WRITER_SECRET_SUFFIXES].some((suffix) => key.endsWith(suffix)) || (STACK_SECRET_KEYS as readonly string[]).includes(key);
-}
-
-/** The setting a stack-wide secret belongs to (site secrets belong to `sites`). */
-const SECRET_OWNER: Readonly<Record<(typeof STACK_SECRET_KEYS)[number], keyof typeof settingSchemas>> = {
-  postgresAppPassword: "postgres",
-  inferenceApiKey: "inference",
-  redisPassword: "redis",
+/**
+ * The stack-wide secrets Pulumi itself uses (not the pods' secrets, which are {@link SUPPLIED_SECRETS}), each
+ * with the setting it belongs to.
+ */
+const PULUMI_SECRETS = {
   dnsTsigSecret: "dns",
   monitoringSmtpPassword: "monitoring",
   monitoringPagerdutyRoutingKey: "monitoring",
   monitoringLineWebhookUrl: "monitoring",
+} as const satisfies Readonly<Record<string, keyof typeof settingSchemas>>;
+
+/**
+ * The setting each stack-wide secret belongs to (site secrets belong to `sites`): the supplied secrets' own
+ * (stack/keys.ts, {@link SUPPLIED_SECRETS}) and those of {@link PULUMI_SECRETS}.
+ */
+const SECRET_OWNER: Readonly<Record<string, keyof typeof settingSchemas>> = {
+  ...Object.fromEntries(Object.entries(SUPPLIED_SECRETS).map(([key, s]) => [key, s.setting])),
+  ...PULUMI_SECRETS,
 };
 
+/** Secrets of the whole stack (not per site). */
+export const STACK_SECRET_KEYS: readonly string[] = Object.keys(SECRET_OWNER);
+
+function isSecretKey(key: string): boolean {
+  return [...SITE_SECRET_SUFFIXES, ...WRITER_SECRET_SUFFIXES].some((suffix) => key.endsWith(suffix)) || STACK_SECRET_KEYS.includes(key);
+}
+
 function ownerOfSecret(key: string): string {
-  return (SECRET_OWNER as Readonly<Record<string, string>>)[key] ?? "sites";
+  return SECRET_OWNER[key] ?? "sites";
 }
 
 /** A problem for each key in a namespace nobody reads (a misspelt project name drops its setting silently). */

@@ -5,6 +5,7 @@
  */
 import isFQDN from "validator/lib/isFQDN";
 import { z } from "zod";
+import { isDns1123Subdomain } from "../components/labels";
 import { parseQuantity } from "../components/quantity";
 
 /**
@@ -73,13 +74,10 @@ export function isHostName(name: string): boolean {
 /** A DNS host name, e.g. `pg.onprem.waris.internal`. */
 export const hostName = z.string().refine(isHostName, { message: "is not a DNS host name (letters, digits and '-' in labels of at most 63 characters, joined by '.')" });
 
-/**
- * A Kubernetes object name that is a DNS-1123 subdomain (nodes, storage classes): lowercase, at most
- * 253 characters, RFC 1123 labels joined by dots.
- */
+/** A Kubernetes object name that is a DNS-1123 subdomain (nodes, storage classes): {@link isDns1123Subdomain}. */
 export const kubernetesName = z
   .string()
-  .refine((n) => n.length <= 253 && n === n.toLowerCase() && isHostName(n), { message: "is not a Kubernetes name (DNS-1123 subdomain: lowercase letters, digits, '-' and '.', at most 253 characters)" });
+  .refine(isDns1123Subdomain, { message: "is not a Kubernetes name (DNS-1123 subdomain: lowercase letters, digits, '-' and '.', at most 253 characters)" });
 
 /** A Kubernetes namespace name: a DNS-1123 label (lowercase, at most 63 characters, no dots). */
 export const kubernetesLabelName = z
@@ -94,7 +92,7 @@ export function isQualifiedName(key: string): boolean {
   const slash = key.lastIndexOf("/");
   const prefix = slash < 0 ? undefined : key.slice(0, slash);
   const name = key.slice(slash + 1);
-  return QUALIFIED_NAME_PART.test(name) && (prefix === undefined || kubernetesName.safeParse(prefix).success);
+  return QUALIFIED_NAME_PART.test(name) && (prefix === undefined || isDns1123Subdomain(prefix));
 }
 
 /** A Kubernetes label key or taint key. */

@@ -103,10 +103,21 @@ describe("the datastores with Vault keys", () => {
     // PBM runs on the active site only, with the mongodb writer's own keys.
     expect(written(externalSecret(run, "team-mongo-onprem-backup"))).toMatchObject({ name: "team-mongo-backup", reads: ["object-store/gcloud/mongodb#accessKeyId", "object-store/gcloud/mongodb#secretAccessKey"] });
     expect(run.recording.resources.filter((r) => r.name === "team-mongo-gcloud-backup")).toEqual([]);
-    // The key is 32 bytes, base64 (what mongod decodes), generated in the cluster and pushed once to Vault.
+    // The key is 32 random bytes from Vault, base64 (what mongod decodes, and what Percona itself would make:
+    // pkg/psmdb/secret/secret.go), drawn on each site and pushed once to Vault; the ExternalSecret that reads
+    // it waits for its own site's push.
     for (const site of SITES) {
-      expect(resource(run, "kubernetes:generators.external-secrets.io/v1alpha1:Password", `waris-keys-${site}-team-mongo-encryption-key-generator`).inputs["spec"]).toMatchObject({ length: 32, encoding: "base64" });
+      expect(resource(run, "kubernetes:generators.external-secrets.io/v1alpha1:VaultDynamicSecret", `waris-keys-${site}-team-mongo-encryption-key-generator`).inputs["spec"]).toMatchObject({
+        method: "POST",
+        path: "sys/tools/random",
+        parameters: { bytes: 32, format: "base64" },
+        resultType: "Data",
+      });
+      const push = resource(run, "kubernetes:external-secrets.io/v1alpha1:PushSecret", `waris-keys-${site}-team-mongo-encryption-key-push`);
+      expect(push.inputs["spec"]).toMatchObject({ data: [{ match: { secretKey: "random_bytes", remoteRef: { remoteKey: "generated/team-mongo-encryption-key", property: "key" } } }] });
+      expect(resource(run, "kubernetes:external-secrets.io/v1:ExternalSecret", `team-mongo-${site}-encryption-key`).dependencies).toContain(push.urn);
     }
+    expect(run.recording.resources.filter((r) => r.type === "kubernetes:generators.external-secrets.io/v1alpha1:Password" && r.name.includes("encryption-key"))).toEqual([]);
   });
 
   test("MongoDB: the exporter reads cert-manager's combined PEM as tls.pem, the file its URI names", () => {

@@ -4,7 +4,7 @@
  * under their keys before anything is registered.
  */
 import { engineConfigForStack } from "../plan/offline-plan";
-import { SETTING_KEYS, StackConfigError, parseStackSettings, requiredSecrets, type StackSettings } from "../stack/config";
+import { SETTING_KEYS, StackConfigError, checkStackConfig, parseStackSettings, requiredSecrets, type StackSettings } from "../stack/config";
 import { objectStoreWriterSetup, objectStoreWriterUses, vaultSupplyCommands } from "../stack/keys";
 
 const P = "waris-hybrid";
@@ -99,4 +99,20 @@ test("bad Vault settings are refused under their keys, naming what is allowed", 
     expect.stringMatching(/^waris-hybrid:vault.authMounts.gcloud: is not set; site "gcloud" gets Secrets from Vault/),
     "waris-hybrid:vault.authMounts.gcloude: names no site that gets Secrets; allowed: onprem, gcloud",
   ]);
+});
+
+test("a pod's secret set with Vault is refused as unneeded, unless its setting sits in a misspelt namespace (one mistake, one problem)", () => {
+  const engine = engineConfigForStack({ stack: "prod" });
+  const raw: Record<string, string> = {};
+  for (const [k, v] of Object.entries(engine.config)) if (k.startsWith(`${P}:`)) raw[k.slice(P.length + 1)] = v;
+  // `redis` moved to a misspelt namespace; both supplied secrets set although Vault supplies them.
+  delete raw["redis"];
+  Object.assign(raw, { redisPassword: "x", postgresAppPassword: "y" });
+  let problems: string[] = [];
+  try {
+    checkStackConfig(raw, "prod", () => true, ["waris-hybird:redis"]);
+  } catch (err) {
+    problems = (err as StackConfigError).problems.map((p) => `${p.key}: ${p.message.split(";")[0]}`);
+  }
+  expect(problems).toEqual(['waris-hybird:redis: is in namespace "waris-hybird", which nothing reads, so this setting would be ignored (did you mean waris-hybrid:redis?)', `${P}:postgresAppPassword: no site needs this secret`]);
 });

@@ -5,7 +5,7 @@
  * and pushed once. The pure parts (policies, role fields, templates, settings) are checked on their own.
  */
 import { OBJECT_STORE_WRITERS, OBJECT_STORE_WRITER_ACTIONS, objectStoreWriterPolicy, secretDataProblems, type KeyValue, type SecretTemplate } from "../components/keys";
-import { certManagerUsages, externalSecretData, issuerPolicy, pkiRoleFields, secretsPolicy, vaultSettingsProblems } from "../components/vault-keys";
+import { certManagerUsages, externalSecretData, issuerPolicy, pkiRoleFields, randomBytesGeneratorSpec, secretsPolicy, vaultSettingsProblems } from "../components/vault-keys";
 import { runIsolated, stackConfig, type Run } from "./harness";
 
 const store = (path: string, property: string): KeyValue => ({ remoteKey: path, property });
@@ -65,12 +65,34 @@ describe("pure parts", () => {
     ]);
   });
 
-  test("policies: cert-manager may only sign; External Secrets reads all and creates only generated passwords", () => {
+  test("policies: cert-manager may only sign; External Secrets reads the store's three kinds of entries, creates only generated values, draws random bytes", () => {
     expect(issuerPolicy("waris-pki")).toBe('# cert-manager: sign CSRs with the program\'s PKI roles\npath "waris-pki/+/sign/*" {\n  capabilities = ["create", "update"]\n}\n');
     const p = secretsPolicy("waris");
-    expect(p).toMatch(/path "waris\/data\/\*" \{\n {2}capabilities = \["read"\]/);
-    expect(p).toMatch(/path "waris\/metadata\/generated\/\*" \{\n {2}capabilities = \["create", "read", "update"\]/);
-    expect(p).not.toMatch(/delete|sudo|list/);
+    const grants = [...p.matchAll(/path "([^"]+)" \{\n {2}capabilities = \[([^\]]*)\]/g)].map((m) => `${m[1]} ${m[2]}`);
+    expect(grants).toEqual([
+      'waris/data/stack/* "read"',
+      'waris/data/object-store/* "read"',
+      'waris/data/generated/* "create", "read", "update"',
+      'waris/metadata/generated/* "create", "read", "update"',
+      // Exactly the path the key generators POST to (the length is in the body), nothing else of sys/.
+      'sys/tools/random "update"',
+    ]);
+    expect(p).not.toMatch(/delete|sudo|list|data\/\*/);
+  });
+
+  test("a generated key is Vault's random bytes: POST sys/tools/random with the length and base64 in the body, the answer's data", () => {
+    const login = { mountPath: "kubernetes-onprem", role: "waris-keys-external-secrets", serviceAccount: "waris-keys-secrets" };
+    expect(randomBytesGeneratorSpec("https://vault.example:8200", { caBundle: "Q0E=" }, login, 32)).toEqual({
+      method: "POST",
+      path: "sys/tools/random",
+      parameters: { bytes: 32, format: "base64" },
+      resultType: "Data",
+      provider: {
+        server: "https://vault.example:8200",
+        caBundle: "Q0E=",
+        auth: { kubernetes: { mountPath: "kubernetes-onprem", role: "waris-keys-external-secrets", serviceAccountRef: { name: "waris-keys-secrets", audiences: ["vault"] } } },
+      },
+    });
   });
 
   test("a PKI role allows exactly the certificate's names and usages", () => {
@@ -104,6 +126,7 @@ describe("under mocks", () => {
       const parent = new pulumi.ComponentResource("test:index:Parent", "parent");
       const ca = keys.certificateAuthority("waris-test-pki", "WARIS test CA", { parent });
       const root = keys.generatedPassword("waris-test-root", 32, { parent });
+      const key = keys.generatedKey("waris-test-key", 32, { parent });
       const app = keys.suppliedSecret("test-app-password", pulumi.secret("from-the-stack"));
       const writer = keys.objectStoreKeys("gcloud", "milvus", { accessKeyId: "AKID", secretAccessKey: "SAK" });
       for (const [site, siteObject] of Object.entries(siteObjects)) {
@@ -113,6 +136,7 @@ describe("under mocks", () => {
         keys.secret(target("config", "waris-test-config"), {
           user: { text: "root" },
           password: root,
+          key,
           app,
           "config.yaml": { values: { key: writer.accessKeyId, secret: writer.secretAccessKey }, render: (v) => `key: ${v.json("key")}\nsecret: ${v.json("secret")}\n` },
         });
@@ -123,7 +147,18 @@ describe("under mocks", () => {
           "config.yaml": { values: { key: writer.accessKeyId, secret: writer.secretAccessKey }, render: (v) => `key: ${v.json("key")}\nsecret: ${v.json("secret")}\n` },
         });
       }
-      return {};
+      // Values the Vault store cannot serve are refused before anything is registered for them.
+      const refused: string[] = [];
+      if (useVault) {
+        for (const bad of [{ remoteKey: "team/db", property: "p" }, { remoteKey: "generated/not-made-here", property: "password" }]) {
+          try {
+            keys.secret({ resourceName: `bad-${bad.remoteKey}`, site: "onprem", namespace: "waris-test", name: "bad", opts: { parent, provider: siteObjects.onprem.kubernetesProvider } }, { x: bad });
+          } catch (e) {
+            refused.push((e as Error).message);
+          }
+        }
+      }
+      return { refused };
     };
     pulumiState = await runIsolated("test", stackConfig("dev"), build(false));
     vault = await runIsolated("test", stackConfig("dev"), build(true));
@@ -175,23 +210,52 @@ describe("under mocks", () => {
     expect(cert.inputs["spec"]).toMatchObject({ secretName: "waris-test-members", dnsNames: ["m.onprem.example", "m.gcloud.example"], issuerRef: { kind: "ClusterIssuer", name: "waris-test-pki-members" }, additionalOutputFormats: [{ type: "CombinedPEM" }], usages: ["digital signature", "key encipherment", "server auth", "client auth"] });
   });
 
-  test("a Secret is an ExternalSecret over Vault KV that Pulumi waits for; passwords are generated and pushed once on every site", () => {
+  test("a Secret is an ExternalSecret over Vault KV that Pulumi waits for; passwords and keys are generated and pushed once on every site", () => {
     const es = vault.recording.resources.find((r) => r.name === "config-onprem")!;
     expect(es.type).toBe("kubernetes:external-secrets.io/v1:ExternalSecret");
     expect(es.inputs["metadata"]).toMatchObject({ name: "waris-test-config", annotations: { "pulumi.com/waitFor": "condition=Ready" } });
     expect(es.inputs["spec"]).toMatchObject({
       secretStoreRef: { kind: "ClusterSecretStore", name: "waris-keys-vault" },
-      target: { name: "waris-test-config", creationPolicy: "Owner", deletionPolicy: "Retain", template: { engineVersion: "v2", data: { user: "root", password: "{{ .v0 }}", app: "{{ .v1 }}", "config.yaml": "key: {{ .v2 | toJson }}\nsecret: {{ .v3 | toJson }}\n" } } },
+      target: {
+        name: "waris-test-config",
+        creationPolicy: "Owner",
+        deletionPolicy: "Retain",
+        template: { engineVersion: "v2", data: { user: "root", password: "{{ .v0 }}", key: "{{ .v1 }}", app: "{{ .v2 }}", "config.yaml": "key: {{ .v3 | toJson }}\nsecret: {{ .v4 | toJson }}\n" } },
+      },
       data: [
         { secretKey: "v0", remoteRef: { key: "generated/waris-test-root", property: "password" } },
-        { secretKey: "v1", remoteRef: { key: "stack/test-app-password", property: "value" } },
-        { secretKey: "v2", remoteRef: { key: "object-store/gcloud/milvus", property: "accessKeyId" } },
-        { secretKey: "v3", remoteRef: { key: "object-store/gcloud/milvus", property: "secretAccessKey" } },
+        { secretKey: "v1", remoteRef: { key: "generated/waris-test-key", property: "key" } },
+        { secretKey: "v2", remoteRef: { key: "stack/test-app-password", property: "value" } },
+        { secretKey: "v3", remoteRef: { key: "object-store/gcloud/milvus", property: "accessKeyId" } },
+        { secretKey: "v4", remoteRef: { key: "object-store/gcloud/milvus", property: "secretAccessKey" } },
       ],
     });
     const pushes = ofType(vault, "kubernetes:external-secrets.io/v1alpha1:PushSecret");
-    expect(pushes.map((p) => p.name)).toEqual(["waris-keys-onprem-waris-test-root-push", "waris-keys-gcloud-waris-test-root-push"]);
-    expect(pushes[0]!.inputs["spec"]).toMatchObject({ updatePolicy: "IfNotExists", deletionPolicy: "None", data: [{ match: { secretKey: "password", remoteRef: { remoteKey: "generated/waris-test-root", property: "password" } } }] });
+    // Sorted: the order of registration depends on the pushes' dependencies on one another.
+    expect(pushes.map((p) => p.name).sort()).toEqual(["waris-keys-gcloud-waris-test-key-push", "waris-keys-gcloud-waris-test-root-push", "waris-keys-onprem-waris-test-key-push", "waris-keys-onprem-waris-test-root-push"]);
+    const push = (name: string) => pushes.find((p) => p.name === name)!;
+    expect(push("waris-keys-onprem-waris-test-root-push").inputs["spec"]).toMatchObject({ updatePolicy: "IfNotExists", deletionPolicy: "None", data: [{ match: { secretKey: "password", remoteRef: { remoteKey: "generated/waris-test-root", property: "password" } } }] });
+    // The key: Vault's random bytes, pushed under the generator's one output key.
+    expect(push("waris-keys-onprem-waris-test-key-push").inputs["spec"]).toMatchObject({ selector: { generatorRef: { kind: "VaultDynamicSecret", name: "waris-test-key" } }, data: [{ match: { secretKey: "random_bytes", remoteRef: { remoteKey: "generated/waris-test-key", property: "key" } } }] });
+    const keyGenerator = vault.recording.resources.find((r) => r.name === "waris-keys-gcloud-waris-test-key-generator")!;
+    expect(keyGenerator.type).toBe("kubernetes:generators.external-secrets.io/v1alpha1:VaultDynamicSecret");
+    expect(keyGenerator.inputs["spec"]).toMatchObject({ method: "POST", path: "sys/tools/random", parameters: { bytes: 32, format: "base64" }, provider: { auth: { kubernetes: { mountPath: "kubernetes-gcloud" } } } });
+    // Pulumi waits for every push; each ExternalSecret waits for its own site's pushes of what it reads, and
+    // one reading no generated value for none.
+    for (const p of pushes) expect(p.inputs["metadata"]).toMatchObject({ annotations: { "pulumi.com/waitFor": "condition=Ready" } });
+    const pushesOf = (name: string) => vault.recording.resources.find((r) => r.name === name)!.dependencies.filter((u) => u.includes("PushSecret::")).map((u) => u.split("::").pop());
+    expect(pushesOf("config-onprem")).toEqual(["waris-keys-onprem-waris-test-root-push", "waris-keys-onprem-waris-test-key-push"]);
+    expect(pushesOf("config-gcloud")).toEqual(["waris-keys-gcloud-waris-test-root-push", "waris-keys-gcloud-waris-test-key-push"]);
+    expect(pushesOf("plain-onprem")).toEqual([]);
+    // The sites push one after the other: the second's existence check must find the first's entry, or its
+    // write could replace the value the first site's pods already read (IfNotExists is not atomic in ESO 2.9).
+    expect(pushesOf("waris-keys-onprem-waris-test-root-push")).toEqual([]);
+    expect(pushesOf("waris-keys-gcloud-waris-test-root-push")).toEqual(["waris-keys-onprem-waris-test-root-push"]);
+    expect(pushesOf("waris-keys-gcloud-waris-test-key-push")).toEqual(["waris-keys-onprem-waris-test-key-push"]);
+    expect(vault.outputs["refused"]).toEqual([
+      'Secret "bad": reads "team/db"; External Secrets may read only generated/…, stack/…, object-store/… of the KV mount',
+      'Secret "bad": reads "generated/not-made-here", which this store does not generate; ask the store for it (generatedPassword, generatedKey)',
+    ]);
     const stores = ofType(vault, "kubernetes:external-secrets.io/v1:ClusterSecretStore");
     expect(stores.map((s) => (s.inputs["spec"] as { provider: { vault: { checkAndSet: unknown; auth: { kubernetes: { mountPath: string } } } } }).provider.vault)).toEqual([
       expect.objectContaining({ checkAndSet: { required: true }, auth: { kubernetes: expect.objectContaining({ mountPath: "kubernetes-onprem" }) } }),

@@ -7,6 +7,8 @@
 import { analyzerResourcesOf, editSetting, evaluatePack, resourcesOfType, runProgram } from "./harness";
 import { toAnalyzerResources } from "../plan/offline-plan";
 import { siteVolumesProblems } from "../components/site";
+import { isDns1123Subdomain } from "../components/labels";
+import { kubernetesName } from "../stack/limits";
 import { checkConformance } from "../conformance/check";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -72,6 +74,28 @@ test("another team's claims: only classes shown to be encrypted pass", async () 
 test("a site's volume declaration is checked: a StorageClass name and one of the encryptions", () => {
   expect(siteVolumesProblems({ storageClass: "local-path", encryption: "node-disk-encryption" }, "volumes")).toEqual([]);
   expect(siteVolumesProblems({ storageClass: "Local Path", encryption: "luks" as never }, "volumes").map((p) => p.argument)).toEqual(["volumes.storageClass", "volumes.encryption"]);
+});
+
+test("a StorageClass name is one DNS-1123 subdomain check, Kubernetes' own, for the component and the stack file alike", () => {
+  const label63 = "a".repeat(63);
+  const cases: Array<[string, boolean]> = [
+    ["longhorn-encrypted", true],
+    ["gp3.encrypted", true],
+    ["node.1", true],
+    // Kubernetes limits the whole name to 253, not each part to 63 (apimachinery IsDNS1123Subdomain).
+    [`${label63}b.x`, true],
+    [`${label63}.${label63}.${label63}.${"a".repeat(61)}`, true],
+    [`${label63}.${label63}.${label63}.${"a".repeat(62)}`, false],
+    ["a..b", false],
+    ["a-.b", false],
+    ["-a", false],
+    ["Fast", false],
+    ["", false],
+  ];
+  for (const [name, ok] of cases) {
+    expect([name, isDns1123Subdomain(name)]).toEqual([name, ok]);
+    expect([name, kubernetesName.safeParse(name).success]).toEqual([name, ok]);
+  }
 });
 
 test("in this program, a site that stops declaring its volume encryption has every claim there denied", async () => {
