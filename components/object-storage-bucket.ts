@@ -15,16 +15,45 @@ function bucketBackend(site: Site): BucketBackend {
   return site.spec.kind === "azure" ? "azure-blob" : site.spec.kind === "digitalocean" ? "spaces" : "s3";
 }
 
+/**
+ * The S3 resources a bucket is made of, each loaded from its own module of `@pulumi/aws`: the `s3`
+ * index also loads its event mixins and with them the Lambda and IAM modules (a 121 KB enum table
+ * among them), which a bucket never uses; the classes are the same either way.
+ */
+interface S3Sdk {
+  Bucket: typeof import("@pulumi/aws/s3/bucket").Bucket;
+  BucketVersioning: typeof import("@pulumi/aws/s3/bucketVersioning").BucketVersioning;
+  BucketServerSideEncryptionConfiguration: typeof import("@pulumi/aws/s3/bucketServerSideEncryptionConfiguration").BucketServerSideEncryptionConfiguration;
+  BucketPublicAccessBlock: typeof import("@pulumi/aws/s3/bucketPublicAccessBlock").BucketPublicAccessBlock;
+  BucketLifecycleConfiguration: typeof import("@pulumi/aws/s3/bucketLifecycleConfiguration").BucketLifecycleConfiguration;
+  BucketObjectLockConfiguration: typeof import("@pulumi/aws/s3/bucketObjectLockConfiguration").BucketObjectLockConfiguration;
+}
+
 /** The SDK module of each backend (all optional peer dependencies of the package). */
 interface BackendSdk {
-  s3: typeof import("@pulumi/aws/s3");
+  s3: S3Sdk;
   "azure-blob": typeof import("@pulumi/azure-native/storage");
   spaces: typeof import("@pulumi/digitalocean/spacesBucket");
 }
 
+/** Loads the {@link S3Sdk} classes; throws `MissingSdkError` when `@pulumi/aws` is not installed. */
+function loadS3(neededBy: string): S3Sdk {
+  const load = <M>(module: string): M => loadOptionalSdk<M>("@pulumi/aws", `s3/${module}`, neededBy);
+  return {
+    Bucket: load<typeof import("@pulumi/aws/s3/bucket")>("bucket").Bucket,
+    BucketVersioning: load<typeof import("@pulumi/aws/s3/bucketVersioning")>("bucketVersioning").BucketVersioning,
+    BucketServerSideEncryptionConfiguration: load<typeof import("@pulumi/aws/s3/bucketServerSideEncryptionConfiguration")>("bucketServerSideEncryptionConfiguration")
+      .BucketServerSideEncryptionConfiguration,
+    BucketPublicAccessBlock: load<typeof import("@pulumi/aws/s3/bucketPublicAccessBlock")>("bucketPublicAccessBlock").BucketPublicAccessBlock,
+    BucketLifecycleConfiguration: load<typeof import("@pulumi/aws/s3/bucketLifecycleConfiguration")>("bucketLifecycleConfiguration").BucketLifecycleConfiguration,
+    BucketObjectLockConfiguration: load<typeof import("@pulumi/aws/s3/bucketObjectLockConfiguration")>("bucketObjectLockConfiguration").BucketObjectLockConfiguration,
+  };
+}
+
 /** Loads the SDK module of `backend`; throws `MissingSdkError` naming the package when it is not installed. */
 function loadBackendSdk<B extends BucketBackend>(backend: B, neededBy: string): BackendSdk[B] {
-  const [sdk, subpath] = ({ s3: ["@pulumi/aws", "s3"], "azure-blob": ["@pulumi/azure-native", "storage"], spaces: ["@pulumi/digitalocean", "spacesBucket"] } as const)[backend];
+  if (backend === "s3") return loadS3(neededBy) as BackendSdk[B];
+  const [sdk, subpath] = ({ "azure-blob": ["@pulumi/azure-native", "storage"], spaces: ["@pulumi/digitalocean", "spacesBucket"] } as const)[backend as Exclude<BucketBackend, "s3">];
   return loadOptionalSdk<BackendSdk[B]>(sdk, subpath, neededBy);
 }
 

@@ -3,6 +3,8 @@
  * Exit codes: 0 plan printed; 2 invalid configuration, stack file or arguments; 3 mandatory policy
  * violations; 1 the program failed otherwise.
  */
+// First: the SDK's function-serialization packages are loaded only if used (plan/lazy-require.ts).
+import "./defer-sdk-packages";
 import { parseArgs } from "node:util";
 import * as path from "node:path";
 // Only js-yaml: a stack file that cannot be used is reported before the program's SDKs are loaded.

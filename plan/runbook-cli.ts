@@ -7,6 +7,8 @@
  * is lost, the phase's `pulumi up` targets only the reachable site's changes.
  * Exit codes: 0 printed; 2 bad arguments or stack file; 1 a phase's plan failed.
  */
+// First: the SDK's function-serialization packages are loaded only if used (plan/lazy-require.ts).
+import "./defer-sdk-packages";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
