@@ -65,13 +65,18 @@ import type { Site } from "./site";
  *   which logs in with the site's Kubernetes auth mount. The ExternalSecret carries `pulumi.com/waitFor:
  *   condition=Ready`, so what depends on it waits until the Secret is written.
  *
- * Vault 1.21 refuses Kubernetes auth roles without an audience (ESO docs, "Kubernetes authentication");
- * every role here is bound to the audience {@link VAULT_AUDIENCE} and every token is requested for it.
- * Vault validates the tokens with the TokenReview API, which needs `system:auth-delegator` on the
- * ServiceAccounts when the auth mount reviews with the client's own token (ESO docs, same section).
+ * Every Kubernetes auth role here is bound to the audience {@link VAULT_AUDIENCE} and every token is
+ * requested for it only, so a token cert-manager or External Secrets hands to Vault is good for Vault
+ * and nothing else (not for the API server). (Vault 1.21 does not require an audience: it only warns
+ * without one, hashicorp/web-unified-docs#1221.) Vault checks a login's token with the TokenReview API;
+ * it must do so with a reviewer token of its own (`token_reviewer_jwt` of each auth mount, a
+ * ServiceAccount with `system:auth-delegator`; README, "Keys"): without one, Vault presents the
+ * client's own token as the bearer (vault-plugin-auth-kubernetes `token_review.go`; hashicorp/vault#12951),
+ * which the API server refuses for a token whose only audience is `vault` (cert-manager/cert-manager#6150,
+ * hashicorp/vault-secrets-operator#553). So the program binds no `system:auth-delegator` to its clients.
  */
 
-/** The audience of the ServiceAccount tokens Vault accepts (Vault 1.21+ requires one). */
+/** The audience of the ServiceAccount tokens Vault accepts: the only one they are requested for. */
 export const VAULT_AUDIENCE = "vault";
 
 /**
@@ -466,20 +471,6 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
         : [];
       const ns = new corev1.Namespace(id("ns"), { metadata: { name: this.namespace, labels: placementLabels(site, "none") } }, k8s);
       const secretsSa = new corev1.ServiceAccount(id("secrets-sa"), { metadata: { name: `${name}-secrets`, namespace: ns.metadata.name } }, k8s);
-      // Vault reviews the tokens with the TokenReview API (ESO docs, "Kubernetes authentication"). The
-      // binding names the issuer's ServiceAccount too, which exists once cert-manager's namespace does.
-      const delegator = new rbacv1.ClusterRoleBinding(
-        id("auth-delegator"),
-        {
-          metadata: { name: `${name}-vault-auth-delegator` },
-          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:auth-delegator" },
-          subjects: [
-            { kind: "ServiceAccount", name: `${name}-secrets`, namespace: this.namespace },
-            { kind: "ServiceAccount", name: `${name}-issuer`, namespace: CERT_MANAGER_NAMESPACE },
-          ],
-        },
-        { ...k8s, dependsOn: [secretsSa] },
-      );
       const store = new apiextensions.CustomResource(
         id("store"),
         {
@@ -502,9 +493,9 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
             ...(args.namespaces ? { conditions: [{ namespaces: [...new Set([...args.namespaces, this.namespace])] }] } : {}),
           },
         },
-        { ...k8s, dependsOn: [...operator, delegator] },
+        { ...k8s, dependsOn: [...operator, secretsSa] },
       );
-      this.siteReady[site] = [store, delegator, ...operator];
+      this.siteReady[site] = [store, ...operator];
       this.logins[site] = { mountPath: authMount, role: secretsRole.roleName, serviceAccount: secretsSa.metadata.name };
       this.issuerRoles[site] = issuerRole;
     }

@@ -225,7 +225,7 @@ function preconditionsOf(s: FailoverSituation): string[] {
   if (!p) return [];
   if (p.procedure === "disaster" && p.phase === "promote") {
     return [
-      `${p.from} can no longer serve anyone: its servers are powered off, or its uplinks (users, the VPN, the DNS server) are cut at the network. A ${p.from} that is only unreachable from here but still up would keep taking writes (split brain); confirm it with the site's staff, by phone, before this phase.`,
+      `${p.from} can no longer serve anyone: its servers are powered off, or its uplinks (users, the VPN, the DNS server) are cut at the network. If ${p.from} is only unreachable from here but still up, it would keep taking writes (split brain); confirm it with the site's staff, by phone, before this phase.`,
       `Record the time and the last replication lag or archived WAL age: that is the data this failover gives up.`,
     ];
   }
@@ -236,7 +236,13 @@ function preconditionsOf(s: FailoverSituation): string[] {
 }
 
 /** The seed's eight steps (seed 000, "Failover Procedure" / "Failback Procedure"), each with how this runbook does it. */
-export function seedSteps(procedure: FailoverProcedure, to: string, from: string, monitoring?: RunbookStack["monitoring"]): string[] {
+export function seedSteps(
+  procedure: FailoverProcedure,
+  to: string,
+  from: string,
+  monitoring?: RunbookStack["monitoring"],
+  standby?: { readonly namespace: string; readonly cluster: string },
+): string[] {
   if (procedure === "failback") {
     return [
       `1. Repair the ${to} infrastructure: manual; bring it back on the management network only (condition isolated) and run the disaster fence phase first if it has not run.`,
@@ -250,14 +256,16 @@ export function seedSteps(procedure: FailoverProcedure, to: string, from: string
     ];
   }
   const who = (severity: Severity): string => (monitoring?.receivers[severity].length ? monitoring.receivers[severity].join(", ") : "nobody");
-  // The port-forward in the background, given a moment to listen, and stopped after the test.
-  const am = `(kubectl --context ${to} -n ${MONITORING_NAMESPACE} port-forward svc/alertmanager-operated 9093:9093 & pf=$!; sleep 3;`;
+  // One pasteable command: the port-forward in the background, given a moment to listen, amtool, and the
+  // port-forward stopped after it.
+  const am = (amtool: string): string =>
+    `(kubectl --context ${to} -n ${MONITORING_NAMESPACE} port-forward svc/alertmanager-operated 9093:9093 & pf=$!; sleep 3; amtool --alertmanager.url=http://localhost:9093 ${amtool}; kill $pf)`;
   const detectNotify = monitoring
     ? [
         procedure === "disaster"
-          ? `1. Detect failure: automated. On ${to}'s Prometheus, SiteUnreachable{target_site="${from}"} (critical) fires when every probed endpoint of ${from} (its databases, LLM gateway and object store, probed by ${to}'s blackbox exporter across the VPN) has failed for 3 minutes; while it fires, Alertmanager silences the per-endpoint alerts of ${from} (EndpointDown, ObjectStoreUnreachable) and ${to}'s replication alerts (${REPLICATION_ALERTS.join(", ")}), so it is the one alert. See it with: ${am}, then amtool --alertmanager.url=http://localhost:9093 alert query alertname=SiteUnreachable.`
-          : `1. Detect: a planned switchover starts from no alert. Before it, on both sites, no replication or backup alert fires (${REPLICATION_ALERTS.join(", ")}, PostgresWalArchiveStale, *BackupStale): ${am}, then amtool --alertmanager.url=http://localhost:9093 alert query.`,
-        `2. Notify the operations team: automated by ${to}'s Alertmanager (each site has its own, so the survivor notifies): critical alerts (SiteUnreachable among them) go to ${who("critical")}; warnings to ${who("warning")}. Test the path before relying on it and after every receiver change: ${am} amtool --alertmanager.url=http://localhost:9093 alert add WarisNotificationTest severity=critical site=${to} --annotation=summary="test of the WARIS notification path" --end=$(date -u -d '+10 min' +%Y-%m-%dT%H:%M:%SZ); kill $pf), and confirm that each of ${who("critical")} received it. The SMTP relay and the LINE relay must work with either site lost (outside both sites, like the DNS server and the Pulumi state): a relay at head office would be lost with on-prem, leaving only PagerDuty.`,
+          ? `1. Detect failure: automated. On ${to}'s Prometheus, SiteUnreachable{target_site="${from}"} (critical) fires when every probed endpoint of ${from} (its databases, LLM gateway and object store, probed by ${to}'s blackbox exporter across the VPN) has failed for 3 minutes; while it fires, Alertmanager silences the per-endpoint alerts of ${from} (EndpointDown, ObjectStoreUnreachable) and ${to}'s replication alerts (${REPLICATION_ALERTS.join(", ")}), so it is the one alert. See it with: ${am("alert query alertname=SiteUnreachable")}`
+          : `1. Detect: a planned switchover starts from no alert. Before it, on both sites, no replication or backup alert fires (${REPLICATION_ALERTS.join(", ")}, PostgresWalArchiveStale, *BackupStale): ${am("alert query")}`,
+        `2. Notify the operations team: automated by ${to}'s Alertmanager (each site has its own, so the survivor notifies): critical alerts (SiteUnreachable among them) go to ${who("critical")}; warnings to ${who("warning")}. Test the path before relying on it and after every receiver change: ${am(`alert add WarisNotificationTest severity=critical site=${to} --annotation=summary="test of the WARIS notification path" --end=$(date -u -d '+10 min' +%Y-%m-%dT%H:%M:%SZ)`)}, and confirm that each of ${who("critical")} received it. The SMTP relay and the LINE relay must work with either site lost (outside both sites, like the DNS server and the Pulumi state): a relay at head office would be lost with on-prem, leaving only PagerDuty.`,
       ]
     : [
         `1. Detect failure: the stack has no monitoring setting: only the PrometheusRules the components create (${REPLICATION_ALERTS.join(", ")}, PostgresWalArchiveStale) exist, with no Alertmanager route; an operator watches them.`,
@@ -265,7 +273,7 @@ export function seedSteps(procedure: FailoverProcedure, to: string, from: string
       ];
   return [
     ...detectNotify,
-    `3. Verify the ${to} standby: kubectl cnpg --context ${to} status <cluster> shows it replaying.`,
+    `3. Verify the ${to} standby: ${standby ? `kubectl cnpg --context ${to} -n ${standby.namespace} status ${standby.cluster}` : `kubectl cnpg --context ${to} status <PostgreSQL cluster>`} ${procedure === "disaster" ? `shows a designated primary whose last replayed WAL is recent (its source, ${from}, is gone: it replays no more)` : "shows it replaying, with little lag"}.`,
     `4. Switch DNS to ${to}: automated by the promote phase (the endpoint Service on every reachable site points at ${to}); DNS records outside the clusters are not managed yet.`,
     `5. Activate the standby databases: automated by the promote phase (${procedure === "disaster" ? "immediate promotion" : "promotion at the demotion token"}); Milvus: a Job restores ${procedure === "disaster" ? "the newest backup" : "the final backup of the demote phase"} (milvus-backup restore), and the backups resume once it has finished.`,
     `6. Verify service health: the promote phase's check, then the applications' health checks.`,
@@ -289,7 +297,7 @@ export const STATE_ADVICE = [
 /** The whole runbook as text. */
 export function renderRunbook(stack: RunbookStack, to: string, procedure: FailoverProcedure, phases: readonly RunbookPhase[]): string {
   const from = stack.sites.find((s) => s !== to)!;
-  const out: string[] = [`# ${procedure} of stack ${stack.stack}: primary role to ${to} (from ${from})`, "", ...STATE_ADVICE, "", "## The seed's steps", ...seedSteps(procedure, to, from, stack.monitoring), "", "## Phases"];
+  const out: string[] = [`# ${procedure} of stack ${stack.stack}: primary role to ${to} (from ${from})`, "", ...STATE_ADVICE, "", "## The seed's steps", ...seedSteps(procedure, to, from, stack.monitoring, stack.postgres && { namespace: stack.postgres.namespace, cluster: postgresClusterName(stack.postgres.dataset, to, stack.generations[to]) }), "", "## Phases"];
   phases.forEach((p, i) => {
     out.push("", `### ${i + 1}. ${p.step.label}${i === 0 ? " (where the procedure starts)" : ""}`);
     out.push("Stack settings:", "```yaml", p.settingsYaml, "```");

@@ -10,7 +10,7 @@
 // Sources: git mirrors fetched with the `fetch` tool (`/work/.mirror/<owner>+<name>/repo`, or `WARIS_MIRRORS`), read
 // with `git show <tag>:<path>`. Run: `node scripts/extract-upstream.mjs`. The output is committed; CI never runs this.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import yaml from "js-yaml";
@@ -20,7 +20,11 @@ const out = path.resolve(here, "..", "conformance", "upstream-data");
 const mirrors = process.env.WARIS_MIRRORS ?? "/work/.mirror";
 const LICENSE = "Apache-2.0";
 
-/** The CRDs and charts to extract. Versions are the ones the program pins (components/*.ts). */
+/**
+ * The CRDs and charts to extract (to add an operator: add its repository, tag and paths here, fetch its mirror,
+ * run the script, and add its rows to the README beside the data). Versions are the ones the program pins
+ * (components/*.ts).
+ */
 const SOURCES = [
   {
     repo: "cert-manager/cert-manager",
@@ -84,7 +88,8 @@ export function templateValueRefs(texts) {
 }
 
 function extract() {
-  rmSync(out, { recursive: true, force: true });
+  // Rewrites the data; README.md (written by hand) stays.
+  for (const entry of existsSync(out) ? readdirSync(out) : []) if (entry !== "README.md") rmSync(path.join(out, entry), { recursive: true, force: true });
   const index = { note: "", crds: [], charts: [], helmValues: [] };
   for (const s of SOURCES) {
     const commit = git(s.repo, "rev-parse", `${s.tag}^{commit}`).trim();

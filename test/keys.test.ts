@@ -193,6 +193,19 @@ describe("under mocks", () => {
     expect(JSON.stringify(vault.recording.resources.map((r) => r.inputs))).not.toMatch(/from-the-stack|AKID|SAK/);
   });
 
+  test("Vault logins: tokens for the audience vault only, and no TokenReview right for the clients (Vault reviews with its own reviewer)", () => {
+    // A token whose only audience is `vault` is refused by the API server as a bearer, so Vault must review
+    // with the auth mount's token_reviewer_jwt (README, "Keys"; cert-manager#6150); granting the clients
+    // system:auth-delegator would serve only the client-token review that cannot work.
+    const bindings = vault.recording.resources.filter((r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding");
+    for (const b of bindings) expect((b.inputs["roleRef"] as { name: string }).name).not.toBe("system:auth-delegator");
+    const logins = vault.recording.resources
+      .filter((r) => r.type === "kubernetes:cert-manager.io/v1:ClusterIssuer" || r.type === "kubernetes:external-secrets.io/v1:ClusterSecretStore")
+      .map((r) => JSON.stringify(r.inputs["spec"]).match(/"audiences":\[[^\]]*\]/g));
+    expect(logins.length).toBeGreaterThanOrEqual(2);
+    for (const l of logins) expect(l).toEqual(['"audiences":["vault"]']);
+  });
+
   test("CAs are Vault PKI mounts with internal keys; each certificate a role, a ClusterIssuer per site and a Certificate", () => {
     const mount = vault.recording.resources.find((r) => r.type === "vault:index/mount:Mount" && r.name === "waris-test-pki-pki")!;
     expect(mount.inputs).toMatchObject({ path: "waris-pki/waris-test-pki", type: "pki" });

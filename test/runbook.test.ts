@@ -4,7 +4,7 @@
  */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { buildRunbook, renderRunbook, type RunbookStack } from "../plan/runbook";
+import { buildRunbook, renderRunbook, seedSteps, type RunbookStack } from "../plan/runbook";
 
 const root = path.resolve(__dirname, "..");
 const prod: RunbookStack = {
@@ -95,6 +95,19 @@ test("the text covers the seed's eight steps, where state and secrets live, and 
   for (let i = 1; i <= 8; i++) expect(text).toMatch(new RegExp(`^${i}\\. `, "m"));
   expect(text).toMatch(/self-managed S3 backend .* replicated to a bucket of the on-prem MinIO/s);
   expect(text).toMatch(/### 2\. disaster promote[\s\S]*### 3\. disaster fence/);
+  expect(text).toMatch(/^3\. Verify the gcloud standby: kubectl cnpg --context gcloud -n waris-postgres status waris-postgres-gcloud shows a designated primary/m);
+});
+
+test("the Alertmanager commands of the seed's steps are whole shell commands (port-forward, amtool, kill), bash parses each", () => {
+  const monitoring: RunbookStack["monitoring"] = { receivers: { critical: ["PagerDuty"], warning: ["e-mail"], info: [] } };
+  for (const procedure of ["disaster", "switchover"] as const) {
+    const commands = seedSteps(procedure, "gcloud", "onprem", monitoring).join("\n").match(/\(kubectl [^\n]*?; kill \$pf\)/g) ?? [];
+    expect(commands.length).toBe(2);
+    for (const c of commands) {
+      expect(c).toMatch(/^\(kubectl --context gcloud -n monitoring port-forward .* & pf=\$!; sleep 3; amtool --alertmanager\.url=http:\/\/localhost:9093 alert (query|add)[^()]*(\$\([^()]*\))?[^()]*; kill \$pf\)$/);
+      expect(spawnSync("bash", ["-n", "-c", c]).status).toBe(0);
+    }
+  }
 });
 
 test("npm run runbook prints the procedure for prod; bad arguments exit 2", () => {
