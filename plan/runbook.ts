@@ -285,13 +285,14 @@ export function seedSteps(
 /** Where Pulumi's state and secrets must live so that `pulumi up` still works when either site is lost. */
 export const STATE_ADVICE = [
   "Pulumi state and secrets must survive the loss of either site, and stay in Thailand:",
-  "- state: a self-managed S3 backend in a versioned bucket of the G-Cloud store (pulumi login 's3://waris-pulumi-state?endpoint=<G-Cloud S3 endpoint>&s3ForcePathStyle=true'),",
+  "- state: a self-managed S3 backend in a versioned bucket of the G-Cloud store (pulumi login 's3://waris-pulumi-state?endpoint=<G-Cloud S3 endpoint>&s3ForcePathStyle=true&region=<its region>'),",
   "  replicated to a bucket of the on-prem MinIO (bucket replication), so either copy can be logged into when the other site is gone;",
   "  never a backend on one site only (losing that site would make the failover impossible), nor Pulumi Cloud (outside Thailand).",
-  "- secrets provider: a passphrase (PULUMI_CONFIG_PASSPHRASE) held by two operators and kept sealed on each site, or Vault transit",
-  "  replicated to both sites; never a KMS or Vault that runs on one site only.",
-  "- keys (stack setting vault): the same Vault must answer from either site; every phase's new Secrets and certificates",
-  "  (a rebuilt generation's included) are written through it, and pulumi up waits for each ExternalSecret and Certificate to be Ready.",
+  "- secrets provider: a passphrase (PULUMI_CONFIG_PASSPHRASE_FILE, as the README sets it) held by two operators and kept sealed on",
+  "  each site; never a KMS or Vault that runs on one site only.",
+  "- keys (stack setting vault): the same Vault must answer from either site, and every pulumi up below needs VAULT_TOKEN (README);",
+  "  every phase's new Secrets and certificates (a rebuilt generation's included) are written through it, and pulumi up waits",
+  "  for each ExternalSecret and Certificate to be Ready.",
 ];
 
 /** The whole runbook as text. */
