@@ -66,14 +66,15 @@ import type { Site } from "./site";
  *   condition=Ready`, so what depends on it waits until the Secret is written.
  *
  * Every Kubernetes auth role here is bound to the audience {@link VAULT_AUDIENCE} and every token is
- * requested for it only, so a token cert-manager or External Secrets hands to Vault is good for Vault
- * and nothing else (not for the API server). (Vault 1.21 does not require an audience: it only warns
+ * requested for it (cert-manager adds its own `vault://<issuer>`, internal/vault/vault.go), none an
+ * audience the API server accepts, so a token cert-manager or External Secrets hands to Vault is good for
+ * Vault and nothing else. (Vault 1.21 does not require an audience: it only warns
  * without one, hashicorp/web-unified-docs#1221.) Vault checks a login's token with the TokenReview API;
  * it must do so with a reviewer token of its own (`token_reviewer_jwt` of each auth mount, a
  * ServiceAccount with `system:auth-delegator`; README, "Keys"): without one, Vault presents the
  * client's own token as the bearer (vault-plugin-auth-kubernetes `token_review.go`; hashicorp/vault#12951),
- * which the API server refuses for a token whose only audience is `vault` (cert-manager/cert-manager#6150,
- * hashicorp/vault-secrets-operator#553). So the program binds no `system:auth-delegator` to its clients.
+ * which the API server refuses with 401 for those audiences (cert-manager/cert-manager#6150,
+ * hashicorp/vault-secrets-operator#379), and the login fails with Vault's 403. So the program binds no `system:auth-delegator` to its clients.
  */
 
 /** The audience of the ServiceAccount tokens Vault accepts: the only one they are requested for. */
