@@ -258,14 +258,14 @@ export function seedSteps(
   const who = (severity: Severity): string => (monitoring?.receivers[severity].length ? monitoring.receivers[severity].join(", ") : "nobody");
   // One pasteable command: the port-forward in the background, given a moment to listen, amtool, and the
   // port-forward stopped after it.
-  const am = (amtool: string): string =>
-    `(kubectl --context ${to} -n ${MONITORING_NAMESPACE} port-forward svc/alertmanager-operated 9093:9093 & pf=$!; sleep 3; amtool --alertmanager.url=http://localhost:9093 ${amtool}; kill $pf)`;
+  const am = (amtool: string, site = to): string =>
+    `(kubectl --context ${site} -n ${MONITORING_NAMESPACE} port-forward svc/alertmanager-operated 9093:9093 & pf=$!; sleep 3; amtool --alertmanager.url=http://localhost:9093 ${amtool}; kill $pf)`;
   const detectNotify = monitoring
     ? [
         procedure === "disaster"
           ? `1. Detect failure: automated. On ${to}'s Prometheus, SiteUnreachable{target_site="${from}"} (critical) fires when every probed endpoint of ${from} (its databases, LLM gateway and object store, probed by ${to}'s blackbox exporter across the VPN) has failed for 3 minutes; while it fires, Alertmanager silences the per-endpoint alerts of ${from} (EndpointDown, ObjectStoreUnreachable) and ${to}'s replication alerts (${REPLICATION_ALERTS.join(", ")}), so it is the one alert. See it with: ${am("alert query alertname=SiteUnreachable")}`
-          : `1. Detect: a planned switchover starts from no alert. Before it, on both sites, no replication or backup alert fires (${REPLICATION_ALERTS.join(", ")}, PostgresWalArchiveStale, *BackupStale): ${am("alert query")}`,
-        `2. Notify the operations team: automated by ${to}'s Alertmanager (each site has its own, so the survivor notifies): critical alerts (SiteUnreachable among them) go to ${who("critical")}; warnings to ${who("warning")}. Test the path before relying on it and after every receiver change: ${am(`alert add WarisNotificationTest severity=critical site=${to} --annotation=summary="test of the WARIS notification path" --end=$(date -u -d '+10 min' +%Y-%m-%dT%H:%M:%SZ)`)}, and confirm that each of ${who("critical")} received it. The SMTP relay and the LINE relay must work with either site lost (outside both sites, like the DNS server and the Pulumi state): a relay at head office would be lost with on-prem, leaving only PagerDuty.`,
+          : `1. Detect: a planned switchover starts from no alert. Before it, on both sites, no replication or backup alert fires (${REPLICATION_ALERTS.join(", ")}, PostgresWalArchiveStale, *BackupStale): on ${from}, ${am("alert query", from)}; on ${to}, ${am("alert query")}.`,
+        `2. Notify the operations team: automated by ${procedure === "disaster" ? `${to}'s Alertmanager (each site has its own, so the survivor notifies)` : "each site's Alertmanager (each site has its own)"}: critical alerts (SiteUnreachable among them) go to ${who("critical")}; warnings to ${who("warning")}. Test the path before relying on it and after every receiver change: ${am(`alert add WarisNotificationTest severity=critical site=${to} --annotation=summary="test of the WARIS notification path" --end=$(date -u -d '+10 min' +%Y-%m-%dT%H:%M:%SZ)`)}, and confirm that each of ${who("critical")} received it. The SMTP relay and the LINE relay must work with either site lost (outside both sites, like the DNS server and the Pulumi state): a relay at head office would be lost with on-prem, leaving only PagerDuty.`,
       ]
     : [
         `1. Detect failure: the stack has no monitoring setting: only the PrometheusRules the components create (${REPLICATION_ALERTS.join(", ")}, PostgresWalArchiveStale) exist, with no Alertmanager route; an operator watches them.`,
