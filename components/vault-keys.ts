@@ -178,6 +178,9 @@ export interface ExternalSecretData {
 /** Vault mount paths: segments of letters, digits, `-` and `_`, separated by `/`. */
 const MOUNT_PATH = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
 
+/** The problem with a mount path that is not {@link MOUNT_PATH}. */
+const notMountPath = (value: string): string => `is ${show(value)}; a Vault mount path is segments of letters, digits, - and _ separated by /`;
+
 /**
  * Every problem with the Vault settings (pure), with the setting's path under `prefix`.
  *
@@ -197,12 +200,12 @@ export function vaultSettingsProblems(settings: VaultSettings, sites: readonly s
   }
   for (const key of ["pkiPath", "kvPath"] as const) {
     const v = settings[key];
-    if (v !== undefined && !MOUNT_PATH.test(v)) problems.push({ path: `${prefix}.${key}`, message: `is ${show(v)}; a Vault mount path is segments of letters, digits, - and _ separated by /` });
+    if (v !== undefined && !MOUNT_PATH.test(v)) problems.push({ path: `${prefix}.${key}`, message: notMountPath(v) });
   }
   for (const site of sites) {
     const mount = settings.authMounts[site];
     if (mount === undefined) problems.push({ path: `${prefix}.authMounts.${site}`, message: `is not set; site ${show(site)} gets Secrets from Vault, so name the Kubernetes auth mount Vault has for its cluster` });
-    else if (!MOUNT_PATH.test(mount)) problems.push({ path: `${prefix}.authMounts.${site}`, message: `is ${show(mount)}; a Vault mount path is segments of letters, digits, - and _ separated by /` });
+    else if (!MOUNT_PATH.test(mount)) problems.push({ path: `${prefix}.authMounts.${site}`, message: notMountPath(mount) });
   }
   for (const site of Object.keys(settings.authMounts)) {
     if (!sites.includes(site)) problems.push({ path: `${prefix}.authMounts.${site}`, message: `names no site that gets Secrets; allowed: ${sites.join(", ") || "none"}` });
@@ -267,6 +270,17 @@ export interface SiteVaultLogin {
 }
 
 /**
+ * External Secrets' Vault provider `auth` for `login` (the ClusterSecretStore's and the generators' alike):
+ * Kubernetes auth with a bound token for {@link VAULT_AUDIENCE}. `namespace`: the ServiceAccount's, which
+ * counts only for a ClusterSecretStore (a namespaced generator's token is its own namespace's,
+ * providers/v1/vault/auth.go `createServiceAccountToken`).
+ */
+export function externalSecretsVaultAuth(login: SiteVaultLogin, namespace?: string): Record<string, unknown> {
+  const serviceAccountRef = { name: login.serviceAccount, ...(namespace === undefined ? {} : { namespace }), audiences: [VAULT_AUDIENCE] };
+  return { kubernetes: { mountPath: login.mountPath, role: login.role, serviceAccountRef } };
+}
+
+/**
  * The spec of an External Secrets `VaultDynamicSecret` generator that draws `bytes` random bytes from Vault
  * as standard base64 (pure). The generator POSTs `parameters` to {@link VAULT_RANDOM_PATH} (any method but
  * GET, LIST and DELETE is a write: generators/v1/vault/vault.go, `fetchVaultSecret`) and returns the
@@ -291,7 +305,7 @@ export function randomBytesGeneratorSpec(server: string, caBundle: { caBundle?: 
     provider: {
       server,
       ...caBundle,
-      auth: { kubernetes: { mountPath: login.mountPath, role: login.role, serviceAccountRef: { name: login.serviceAccount, audiences: [VAULT_AUDIENCE] } } },
+      auth: externalSecretsVaultAuth(login),
     },
   };
 }
@@ -472,6 +486,7 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
         : [];
       const ns = new corev1.Namespace(id("ns"), { metadata: { name: this.namespace, labels: placementLabels(site, "none") } }, k8s);
       const secretsSa = new corev1.ServiceAccount(id("secrets-sa"), { metadata: { name: `${name}-secrets`, namespace: ns.metadata.name } }, k8s);
+      const login: SiteVaultLogin = { mountPath: authMount, role: secretsRole.roleName, serviceAccount: secretsSa.metadata.name };
       const store = new apiextensions.CustomResource(
         id("store"),
         {
@@ -485,9 +500,10 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
                 path: this.kvPath,
                 version: "v2",
                 ...this.caBundle,
-                // Of two sites pushing the same new password, only the first creates it.
+                // Every write with check-and-set: of two first writes of a generated value only one creates it
+                // (the sites push one after the other anyway, see generateOnEverySite).
                 checkAndSet: { required: true },
-                auth: { kubernetes: { mountPath: authMount, role: secretsRole.roleName, serviceAccountRef: { name: secretsSa.metadata.name, namespace: this.namespace, audiences: [VAULT_AUDIENCE] } } },
+                auth: externalSecretsVaultAuth(login, this.namespace),
               },
             },
             // Only the program's namespaces may read through it (ESO docs, "ClusterSecretStore": conditions).
@@ -497,7 +513,7 @@ export class VaultKeys extends pulumi.ComponentResource implements KeyStore {
         { ...k8s, dependsOn: [...operator, secretsSa] },
       );
       this.siteReady[site] = [store, ...operator];
-      this.logins[site] = { mountPath: authMount, role: secretsRole.roleName, serviceAccount: secretsSa.metadata.name };
+      this.logins[site] = login;
       this.issuerRoles[site] = issuerRole;
     }
     this.registerOutputs({});
