@@ -6,6 +6,7 @@
 import { engineConfigForStack } from "../plan/offline-plan";
 import { SETTING_KEYS, StackConfigError, checkStackConfig, parseStackSettings, requiredSecrets, type StackSettings } from "../stack/config";
 import { objectStoreWriterSetup, objectStoreWriterUses, vaultSupplyCommands } from "../stack/keys";
+import { resourcesOfType, runProgram } from "./harness";
 
 const P = "waris-hybrid";
 
@@ -76,6 +77,21 @@ test("with Vault, the operator gets the exact vault kv put commands for what the
     ]),
   );
   expect(commands.some((c) => c.includes("generated/"))).toBe(false);
+});
+
+test("the KV entries the plan tells the operator to put are exactly those the program's ExternalSecrets read (besides generated values)", async () => {
+  // vaultSupplyCommands derives the list from the settings, before any component runs; this holds it to what
+  // the components actually asked the key store for, so a new Secret cannot be missing from the list.
+  const run = await runProgram("prod");
+  expect(run.error).toBeUndefined();
+  const read = new Set(
+    resourcesOfType(run, "kubernetes:external-secrets.io/v1:ExternalSecret").flatMap((r) =>
+      (r.inputs["spec"] as { data: Array<{ remoteRef: { key: string } }> }).data.map((d) => d.remoteRef.key).filter((k) => !k.startsWith("generated/")),
+    ),
+  );
+  const told = (run.outputs["keys"] as { vaultKvPut: string[] }).vaultKvPut.map((c) => /^vault kv put -mount=\S+ (\S+) /.exec(c)![1]!);
+  expect(new Set(told)).toEqual(read);
+  expect(told.length).toBe(read.size); // one command per entry
 });
 
 function problemsOf(vault: unknown): string[] {
